@@ -1,0 +1,38 @@
+# deskrun: a thin front door over Meson + Ninja. See README.md.
+#   make demo    build and render a dind runner with a persistent /var/lib/docker cache
+#   make check   install missing Debian packages, build (-Werror), run every test, and run
+#                the unit tests again under ASan+UBSan
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+
+.PHONY: all build deps check test unit demo clean install
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+check: deps
+	@scripts/check.sh
+
+test: build
+	@scripts/check.sh --no-asan
+
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+demo: deps build
+	@scripts/demo.sh $(BUILD)/deskrun
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

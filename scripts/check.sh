@@ -1,0 +1,29 @@
+#!/bin/bash
+# make check: build with -Werror, run every test suite, then build with ASan+UBSan and run the
+# unit tests again. The last line is "N passed, N failed" over every TAP test case.
+set -u
+cd "$(dirname "$0")/.."
+asan=1
+[ "${1:-}" = "--no-asan" ] && asan=0
+BUILD=${BUILD:-build}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
+status=0
+
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" ${MESON_OPTS:-} || exit 1
+ninja -C "$BUILD" || exit 1
+meson test -C "$BUILD" --print-errorlogs || status=1
+logs=("$BUILD/meson-logs/testlog.json")
+
+if [ "$asan" = 1 ]; then
+	[ -f "$ASAN_BUILD/build.ninja" ] ||
+		meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dbuildtype=debug -Dman=disabled || exit 1
+	ninja -C "$ASAN_BUILD" || exit 1
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C "$ASAN_BUILD" --suite unit --print-errorlogs || status=1
+	logs+=("$ASAN_BUILD/meson-logs/testlog.json")
+fi
+
+"${PYTHON:-/usr/bin/python3}" scripts/test-summary.py "${logs[@]}" || status=1
+exit $status

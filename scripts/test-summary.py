@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Count the TAP test cases of meson test logs and print 'N passed, N failed' last.
+
+Every test program deskrun runs speaks TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, the shell
+suites through tests/lib.sh), so a case is an 'ok'/'not ok' line. A program that crashed or
+exited non-zero without a failing line counts as one failed case."""
+import json
+import re
+import sys
+
+passed = failed = skipped = 0
+rows = []
+for path in sys.argv[1:]:
+    build = path.split("/")[0]
+    with open(path) as f:
+        for line in f:
+            t = json.loads(line)
+            out = t.get("stdout") or ""
+            p = f_ = s = 0
+            for l in out.splitlines():
+                m = re.match(r"^(not ok|ok)\b(.*)$", l.strip())
+                if not m:
+                    continue
+                skip = re.search(r"#\s*skip", m.group(2), re.I)
+                if m.group(1) == "ok":
+                    if skip:
+                        s += 1
+                    else:
+                        p += 1
+                else:
+                    f_ += 1
+            if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and f_ == 0:
+                f_ = 1
+            passed += p
+            failed += f_
+            skipped += s
+            rows.append((build, t["name"], p, f_, s, t.get("result")))
+
+w = max([len(r[0]) + len(r[1]) + 1 for r in rows] + [10])
+for build, name, p, f_, s, res in rows:
+    extra = f", {s} skipped" if s else ""
+    print(f"  {build + ':' + name:<{w}}  {p:4d} passed, {f_} failed{extra}  [{res}]")
+if skipped:
+    print(f"{skipped} skipped (see the lines above for why)")
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

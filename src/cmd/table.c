@@ -1,0 +1,17 @@
+/* table.c: the command table, alphabetical. Adding a command = one file + one line here. */
+#include "lib/common.h"
+#include "cmd/cmd.h"
+
+const dr_cmd *const dr_commands[] = {
+	&dr_cmd_add,    &dr_cmd_config, &dr_cmd_help,    &dr_cmd_list,
+	&dr_cmd_remove, &dr_cmd_render, &dr_cmd_version, NULL,
+};
+
+const dr_cmd *
+dr_cmd_find(const char *name)
+{
+	for (size_t i = 0; dr_commands[i]; i++)
+		if (strcmp(dr_commands[i]->name, name) == 0)
+			return dr_commands[i];
+	return NULL;
+}

@@ -1,0 +1,115 @@
+#!/bin/bash
+# CLI end-to-end: add / list / render / remove round trips, bad input of each kind, secrets.
+. "$SRCDIR/tests/lib.sh"
+DATA=$SRCDIR/tests/data
+CFG=$TMP/cfg/config.json
+dk() { "$DESKRUN" --config "$CFG" "$@"; }
+TOKEN=$(cat "$DATA/token")
+
+# ---- round trip ----
+run dk add web --repository https://github.com/acme/web.git/ --mode dind --cache /var/lib/docker \
+	--auth-value-file "$DATA/token"
+check "add exits 0" eq "$RC" 0
+check "add reports where it saved" contains "$OUT" "added runner web to $CFG"
+check "config file is 0600" eq "$(stat -c %a "$CFG")" 600
+check "config directory is 0700" eq "$(stat -c %a "$(dirname "$CFG")")" 700
+run dk list
+check "list shows the runner with its normalised URL and cache" \
+	contains "$OUT" "web   dind  https://github.com/acme/web  1    5    1          /var/lib/docker"
+run dk render web
+check "render shows the scale set" contains "$OUT" "kind: AutoscalingRunnerSet"
+check "render keeps the token out" lacks "$OUT" "$TOKEN"
+check "render keeps the base64 token out" lacks "$OUT" "$(printf %s "$TOKEN" | base64 -w0)"
+run dk render web --include-secrets
+check "render --include-secrets has the base64 token" contains "$OUT" "github_token: $(printf %s "$TOKEN" | base64 -w0)"
+run dk remove web
+check "remove exits 0" eq "$RC" 0
+run dk list --output json
+check "list is empty after remove" eq "$OUT" "[]"
+run dk remove web
+check "removing a missing runner exits 2" eq "$RC" 2
+check "and says which" eq "$ERR" "deskrun: error: no runner named \"web\" in $CFG (see 'deskrun list')"
+
+# ---- secrets from stdin and the command line ----
+run_in "$TOKEN" dk add s1 --repository https://github.com/acme/web --auth-value -
+check "--auth-value - reads stdin" eq "$RC" 0
+check "the stdin token is stored" contains "$(cat "$CFG")" "\"token\": \"$TOKEN\""
+run dk add s2 --repository https://github.com/acme/web --auth-value ghp_cmdline
+check "--auth-value VALUE works" eq "$RC" 0
+check "--auth-value VALUE warns about shell history and ps" \
+	eq "$ERR" "deskrun: warning: --auth-value puts the secret in your shell history and in ps: prefer --auth-value-file PATH or --auth-value - (stdin)"
+run dk list
+check "list never shows a token" lacks "$OUT" "ghp_"
+run dk list --output json
+check "list --output json never shows a token" lacks "$OUT" "ghp_"
+check "list --output json shows the auth type" contains "$OUT" '"type": "pat"'
+run dk add app --repository https://github.com/acme --auth-type github-app --app-id 1 \
+	--installation-id 2 --private-key-file "$DATA/app-key.pem"
+check "github-app auth is accepted" eq "$RC" 0
+run dk list --output json
+check "list --output json never shows the private key" lacks "$OUT" "PRIVATE KEY"
+
+# ---- --force ----
+run dk add s1 --repository https://github.com/acme/other --auth-value-file "$DATA/token"
+check "adding an existing name exits 2" eq "$RC" 2
+check "and tells about --force" contains "$ERR" "use --force to replace it"
+run dk add s1 --repository https://github.com/acme/other --mode dind --auth-value-file "$DATA/token" --force
+check "--force replaces" eq "$RC" 0
+run dk list
+check "the replacement is stored" contains "$OUT" "s1    dind"
+
+# ---- bad input: exit 2, one line naming the flag, nothing written ----
+cp "$CFG" "$TMP/before.json"
+bad() {
+	local flag=$1
+	shift
+	run dk "$@"
+	if [ "$RC" -eq 2 ] && one_line "$ERR" && contains "$ERR" "$flag" >/dev/null &&
+		cmp -s "$CFG" "$TMP/before.json"; then
+		ok "bad input names $flag: $*"
+	else
+		not_ok "bad input names $flag: $*"
+		diag "rc=$RC" "stderr: $ERR"
+	fi
+}
+R=(--repository https://github.com/acme/web --auth-value-file "$DATA/token")
+bad "NAME is missing" add --repository https://github.com/acme/web
+bad 'NAME "Web"' add Web "${R[@]}"
+bad "NAME" add abcdefghij-abcdefghij-abcdefghij-abcdefghij-xyz "${R[@]}"
+bad "--repository is missing" add x --auth-value-file "$DATA/token"
+bad "--repository" add x --repository http://github.com/a/b --auth-value-file "$DATA/token"
+bad "--repository" add x --repository https://github.com/a/b/c --auth-value-file "$DATA/token"
+bad "--mode" add x "${R[@]}" --mode podman
+bad "--min-runners" add x "${R[@]}" --min-runners two
+bad "--min-runners" add x "${R[@]}" --min-runners 6
+bad "--max-runners" add x "${R[@]}" --max-runners -1
+bad "--instances" add x "${R[@]}" --instances 0
+bad "--max-runners" add x "${R[@]}" --instances 2 --max-runners 3
+bad "--labels" add x "${R[@]}" --labels a,,b
+bad "--cache" add x "${R[@]}" --cache relative/path
+bad "--cache" add x "${R[@]}" --cache /nix/store
+bad "--cache" add x "${R[@]}" --cache /a/../b
+bad "--mount" add x "${R[@]}" --mount /a:/b:File
+bad "--mount" add x "${R[@]}" --mount /only-target
+bad "--mount" add x "${R[@]}" --cache /data --mount /srv:/data
+bad "--auth-type" add x "${R[@]}" --auth-type oauth
+bad "--cpu" add x "${R[@]}" --cpu "2 cores"
+bad "--memory" add x "${R[@]}" --memory 4GB
+bad "--namespace" add x "${R[@]}" --namespace Arc_Runners
+bad "--runner-image" add x "${R[@]}" --runner-image ""
+bad "--storage-class" add x "${R[@]}" --storage-class "Fast SSD"
+bad "--work-volume-size" add x "${R[@]}" --work-volume-size lots
+bad "--auth-value-file" add x --repository https://github.com/acme/web
+bad "--auth-value-file" add x --repository https://github.com/acme/web --auth-value-file /nonexistent/token
+bad "--auth-value-file" add x "${R[@]}" --auth-value tok
+bad "--app-id" add x --repository https://github.com/acme --auth-type github-app --private-key-file "$DATA/app-key.pem"
+bad "--installation-id" add x --repository https://github.com/acme --auth-type github-app --app-id 1 --private-key-file "$DATA/app-key.pem"
+bad "--private-key-file" add x --repository https://github.com/acme --auth-type github-app --app-id 1 --installation-id 2 --private-key-file "$DATA/token"
+bad "--private-key-file" add x "${R[@]}" --private-key-file "$DATA/app-key.pem"
+bad "--bogus" add x "${R[@]}" --bogus
+bad "--repository needs a value" add x --repository
+bad "--force takes no value" add x "${R[@]}" --force=yes
+bad "unexpected argument" add x y "${R[@]}"
+bad "--cache /var/run" add x "${R[@]}" --mode dind --cache /var/run
+
+done_testing
