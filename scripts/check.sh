@@ -1,6 +1,7 @@
 #!/bin/bash
-# make check: build with -Werror, run every test suite, then build with ASan+UBSan and run the
-# unit tests again. The last line is "N passed, N failed" over every TAP test case.
+# make check: build with -Werror and run every test suite, then build with ASan+UBSan (leak
+# detection on) and run the unit, golden and CLI suites again. The last line is
+# "N passed, N failed" over every TAP test case.
 set -u
 cd "$(dirname "$0")/.."
 asan=1
@@ -21,7 +22,7 @@ if [ "$asan" = 1 ]; then
 	ninja -C "$ASAN_BUILD" || exit 1
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C "$ASAN_BUILD" --suite unit --print-errorlogs || status=1
+		meson test -C "$ASAN_BUILD" --suite unit --suite golden --suite cli --print-errorlogs || status=1
 	logs+=("$ASAN_BUILD/meson-logs/testlog.json")
 fi
 

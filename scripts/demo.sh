@@ -18,5 +18,6 @@ step "$DESKRUN" add demo --repository https://github.com/octo-org/octo-repo --mo
 	--cache /var/lib/docker --labels linux,docker --auth-value-file "$dir/token"
 step "$DESKRUN" list
 step "$DESKRUN" render demo | tee "$dir/demo.yaml"
+step "$DESKRUN" up --dry-run
 printf '\nrendered %d objects to %s (config: %s)\n' \
 	"$(grep -c '^kind:' "$dir/demo.yaml")" "$dir/demo.yaml" "$DESKRUN_CONFIG" >&2

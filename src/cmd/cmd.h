@@ -60,11 +60,15 @@ int dr_parse_int(const char *flag, const char *s, int *out, dr_err **err);
 int dr_usage_extra_arg(const dr_cmd *cmd, const char *arg, dr_err **err);
 
 extern const dr_cmd dr_cmd_add;
+extern const dr_cmd dr_cmd_cluster;
 extern const dr_cmd dr_cmd_config;
+extern const dr_cmd dr_cmd_down;
 extern const dr_cmd dr_cmd_help;
 extern const dr_cmd dr_cmd_list;
 extern const dr_cmd dr_cmd_remove;
 extern const dr_cmd dr_cmd_render;
+extern const dr_cmd dr_cmd_status;
+extern const dr_cmd dr_cmd_up;
 extern const dr_cmd dr_cmd_version;
 
 #endif

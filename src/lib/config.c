@@ -19,6 +19,7 @@ dr_config_free(dr_config *c)
 	for (size_t i = 0; i < c->n_runners; i++)
 		dr_runner_free(c->runners[i]);
 	free(c->runners);
+	dr_cluster_free(c->cluster);
 	dr_settings_clear(&c->settings);
 	free(c);
 }
@@ -86,7 +87,8 @@ dr_config_from_json(json_t *j, dr_err **err)
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v) {
-		if (strcmp(key, "version") && strcmp(key, "settings") && strcmp(key, "runners")) {
+		if (strcmp(key, "version") && strcmp(key, "settings") && strcmp(key, "runners") &&
+		    strcmp(key, "cluster")) {
 			dr_fail(err, DR_EXIT_CONFIG,
 			        "unknown field \"%s\" (written by a newer deskrun? upgrade deskrun)",
 			        key);
@@ -101,6 +103,12 @@ dr_config_from_json(json_t *j, dr_err **err)
 		(*err)->code = DR_EXIT_CONFIG;
 		dr_err_prefix(err, "settings");
 		return NULL;
+	}
+	json_t *cluster = json_object_get(j, "cluster");
+	if (cluster && !json_is_null(cluster)) {
+		c->cluster = dr_cluster_from_json(cluster, err);
+		if (!c->cluster)
+			return NULL;
 	}
 	json_t *runners = json_object_get(j, "runners");
 	if (runners && !json_is_object(runners)) {
@@ -127,6 +135,8 @@ dr_config_to_json(const dr_config *c)
 	json_t *j = json_object();
 	json_object_set_new(j, "version", json_integer(DR_CONFIG_VERSION));
 	json_object_set_new(j, "settings", dr_settings_to_json(&c->settings));
+	if (c->cluster)
+		json_object_set_new(j, "cluster", dr_cluster_to_json(c->cluster));
 	json_t *runners = json_object();
 	for (size_t i = 0; i < c->n_runners; i++)
 		json_object_set_new(runners, c->runners[i]->name,

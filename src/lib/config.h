@@ -4,12 +4,14 @@
 #define DESKRUN_CONFIG_H
 
 #include "lib/common.h"
+#include "lib/cluster.h"
 #include "lib/runner.h"
 
 #define DR_CONFIG_VERSION 1
 
 typedef struct dr_config {
 	dr_settings settings;
+	dr_cluster *cluster; /* owned; NULL until `deskrun cluster create` */
 	dr_runner **runners; /* owned, sorted by name */
 	size_t n_runners;
 } dr_config;

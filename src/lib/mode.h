@@ -17,6 +17,8 @@ typedef struct dr_mode {
 	bool kube_mode;
 	/* The kube-mode Role grants batch/jobs (ARC's `kubernetes`, not `kubernetes-novolume`). */
 	bool kube_role_jobs;
+	/* The mode uses the node's Docker daemon: kind clusters mount the host socket. */
+	bool needs_node_docker;
 	/* Where --cache and --mount land, for `deskrun help add` and the README. */
 	const char *cache_placement;
 	/* Mode-specific rules on top of the common ones; NULL if none. */

@@ -34,7 +34,7 @@ for cmd in $("$DESKRUN" help | awk '/^commands:/{f=1;next} f&&/^  [a-z]/{print $
 	fi
 	ok "$cmd has a man page"
 	missing=
-	for opt in $(printf '%s\n' "$h1" | sed '/^global options:/,$d' | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+	for opt in $(printf '%s\n' "$h1" | sed -n '/^options:/,/^$/p' | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
 		grep -q -- "\*$opt\*" "$page" || missing="$missing $opt"
 	done
 	check "every option of $cmd is in its man page" eq "${missing:-none}" "none"

@@ -110,5 +110,25 @@ def main(dirs):
                        [f"{'/'.join(map(str, e.path))}: {e.message}" for e in perrs[:5]])
 
 
+def manifests(files):
+    """validate.py --manifests FILE...: every YAML document of the files against the schemas."""
+    if not (os.path.isdir(SCHEMAS) and Draft7Validator is not None):
+        report(True, f"schema validation of applied manifests # SKIP {os.path.normpath(SCHEMAS)} is absent")
+        return
+    for path in files:
+        with open(path) as f:
+            for obj in (d for d in yaml.safe_load_all(f) if d):
+                label = f"{os.path.basename(path)}: {obj['kind']}/{obj['metadata']['name']}"
+                if obj["kind"] == "CustomResourceDefinition":
+                    continue  # ARC's own CRDs, passed through from `helm show crds`
+                sf = schema_file(obj)
+                errs = errors_of(obj, sf) if os.path.exists(sf) else ["no schema " + sf]
+                report(not errs, f"{label} validates against {os.path.basename(sf)}",
+                       [getattr(e, "message", e) for e in errs[:5]])
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--manifests"]:
+        manifests(sys.argv[2:])
+    else:
+        main(sys.argv[1:])

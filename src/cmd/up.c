@@ -1,0 +1,227 @@
+/* up.c: `deskrun up [NAME...]`: make the cluster match the definitions. Installs or upgrades
+ * the ARC controller, waits for its CRDs, then applies only what changed (server-side apply,
+ * objects and secrets on kubectl's stdin) and prunes what deskrun deployed earlier that is no
+ * longer rendered. */
+#include "lib/common.h"
+#include "cmd/cli_util.h"
+#include "cmd/cmd.h"
+#include "lib/duration.h"
+#include "lib/plan.h"
+#include "lib/render.h"
+#include "sys/deploy.h"
+#include "sys/kube.h"
+#include "sys/log.h"
+
+#include <time.h>
+
+enum { OPT_DRY_RUN = 1, OPT_WAIT, OPT_TIMEOUT };
+
+static const dr_opt up_opts[] = {
+	{ "dry-run", 0, NULL,
+	  "print the plan (objects to create, update and delete) and change nothing", OPT_DRY_RUN },
+	{ "wait", 0, "DURATION",
+	  "after applying, wait up to DURATION (e.g. 5m) until every scale set has its listener "
+	  "and its minimum of runners",
+	  OPT_WAIT },
+	{ "timeout", 0, "DURATION",
+	  "how long a pruned scale set may take to clear ARC's finalizers (default 2m)",
+	  OPT_TIMEOUT },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+/* Every scale set of `ars` has an AutoscalingListener and minRunners current runners. */
+static int
+wait_ready(const dr_deploy *d, json_t *ars_list, long wait_ms, dr_err **err)
+{
+	long deadline = dr_now_ms() + wait_ms;
+	_cleanup_strv_ char **largs =
+		dr_argv("get", "autoscalinglisteners.actions.github.com", "--namespace",
+		        d->config->settings.controller_namespace, NULL);
+	_cleanup_strv_ char **aargs = dr_argv("get", "autoscalingrunnersets.actions.github.com",
+	                                      "--all-namespaces", "-l", DR_MANAGED_SELECTOR, NULL);
+	for (;;) {
+		_cleanup_json_ json_t *listeners = NULL, *sets = NULL;
+		if (dr_kubectl_json(d->cluster, largs, &listeners, err) < 0 ||
+		    dr_kubectl_json(d->cluster, aargs, &sets, err) < 0)
+			return -1;
+		_cleanup_free_ char *missing = NULL;
+		size_t i;
+		json_t *want;
+		json_array_foreach(ars_list, i, want) {
+			const char *name = dr_obj_name(want), *ns = dr_obj_namespace(want);
+			bool listener = false, runners = false;
+			size_t k;
+			json_t *l;
+			json_array_foreach(json_object_get(listeners, "items"), k, l) {
+				listener |= dr_streq(dr_obj_label(l, "actions.github.com/scale-set-name"),
+				                     name) &&
+				            dr_streq(dr_obj_label(l, "actions.github.com/scale-set-namespace"),
+				                     ns);
+			}
+			json_array_foreach(json_object_get(sets, "items"), k, l) {
+				if (strcmp(dr_obj_name(l), name) || strcmp(dr_obj_namespace(l), ns))
+					continue;
+				json_int_t cur = json_integer_value(
+					json_object_get(json_object_get(l, "status"), "currentRunners"));
+				json_int_t min = json_integer_value(
+					json_object_get(json_object_get(l, "spec"), "minRunners"));
+				runners = cur >= min;
+			}
+			if (!listener || !runners) {
+				char *m = dr_xasprintf("%s%s%s/%s (%s)", missing ? missing : "",
+				                       missing ? ", " : "", ns, name,
+				                       !listener ? "no listener yet" : "runners starting");
+				free(missing);
+				missing = m;
+			}
+		}
+		if (!missing) {
+			dr_progress_step(d->progress, "every scale set has its listener and runners");
+			return 0;
+		}
+		if (dr_now_ms() >= deadline) {
+			_cleanup_free_ char *t = dr_duration_text(wait_ms);
+			return dr_fail(err, DR_EXIT_TIMEOUT,
+			               "not ready after %s: %s; see 'deskrun status'", t, missing);
+		}
+		struct timespec ts = { 2, 0 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int
+run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
+{
+	bool dry_run = false;
+	long wait_ms = 0, timeout_ms = 120000;
+	_cleanup_strv_ char **names = NULL;
+	dr_optparse p;
+	dr_optparse_init(&p, &dr_cmd_up, cli, argc, argv);
+	for (;;) {
+		int id = 0;
+		const char *v = NULL;
+		int k = dr_optparse_next(&p, &id, &v, err);
+		if (k < 0)
+			return -1;
+		if (k == DR_OPT_END)
+			break;
+		if (k == DR_OPT_HELP) {
+			dr_cmd_print_help(&dr_cmd_up, stdout);
+			return 0;
+		}
+		if (k == DR_OPT_ARG) {
+			dr_strv_push(&names, v);
+			continue;
+		}
+		if (id == OPT_DRY_RUN)
+			dry_run = true;
+		else if (id == OPT_WAIT && dr_duration_parse("--wait", v, &wait_ms, err) < 0)
+			return -1;
+		else if (id == OPT_TIMEOUT && dr_duration_parse("--timeout", v, &timeout_ms, err) < 0)
+			return -1;
+	}
+	_cleanup_free_ char *path = NULL;
+	_cleanup_config_ dr_config *c = NULL;
+	if (dr_cli_load_config(cli, &path, &c, err) < 0)
+		return -1;
+	_cleanup_free_ const dr_runner **sel = NULL;
+	size_t n = 0;
+	if (dr_cli_select(c, path, names, dr_strv_len(names), &sel, &n, err) < 0)
+		return -1;
+	if (!c->cluster && !dry_run)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "no cluster recorded in %s: run 'deskrun cluster create' (kind), or "
+		               "'deskrun cluster create --provider existing --context CTX'",
+		               path);
+
+	dr_render_opts ro = { .include_secrets = true };
+	_cleanup_json_ json_t *objects = dr_render(sel, n, &c->settings, &ro);
+	dr_stamp_objects(objects);
+	dr_progress prog;
+	dr_progress_init(&prog);
+	dr_deploy d = { .config = c, .cluster = c->cluster, .progress = &prog };
+
+	_cleanup_json_ json_t *live = NULL;
+	if (dry_run) {
+		_cleanup_err_ dr_err *lerr = NULL;
+		_cleanup_free_ char *version = NULL;
+		if (!c->cluster) {
+			printf("no cluster recorded: planning against an empty cluster\n");
+			printf("  install   ARC controller %s (helm release %s)\n", DR_ARC_VERSION,
+			       DR_CONTROLLER_RELEASE);
+		} else if (dr_controller_version(&d, &version, err) < 0) {
+			return -1;
+		} else if (!version || strcmp(version, DR_ARC_VERSION) != 0) {
+			printf("  %-9s ARC controller %s%s%s\n", version ? "upgrade" : "install",
+			       version ? version : "", version ? " -> " : "", DR_ARC_VERSION);
+		}
+		if (c->cluster && dr_live_objects(&d, NULL, &live, err) < 0)
+			return -1;
+	} else {
+		bool changed = false;
+		if (dr_controller_ensure(&d, &changed, err) < 0 || dr_crds_wait(&d, err) < 0)
+			return -1;
+		if (dr_live_objects(&d, NULL, &live, err) < 0)
+			return -1;
+	}
+	if (!live)
+		live = json_array();
+	_cleanup_plan_ dr_plan *plan =
+		dr_plan_make(objects, live, dr_strv_len(names) ? names : NULL);
+	_cleanup_free_ char *text = dr_plan_text(plan, false);
+	bool nothing = plan->count[DR_ACTION_CREATE] + plan->count[DR_ACTION_UPDATE] +
+	                       plan->count[DR_ACTION_DELETE] ==
+	               0;
+	if (dry_run) {
+		printf("%s(dry run: nothing was changed)\n", text);
+		return 0;
+	}
+	if (nothing) {
+		printf("nothing to change: %zu objects are up to date\n", plan->count[DR_ACTION_KEEP]);
+	} else {
+		fputs(text, stdout);
+		fflush(stdout);
+		_cleanup_json_ json_t *apply = dr_plan_to_apply(plan);
+		if (json_array_size(apply) > 0) {
+			dr_progress_step(&prog, "applying %zu objects (server-side apply)",
+			                 json_array_size(apply));
+			if (dr_apply_objects(&d, apply, err) < 0)
+				return -1;
+		}
+		if (plan->count[DR_ACTION_DELETE] &&
+		    dr_delete_planned(&d, plan, timeout_ms, err) < 0)
+			return -1;
+		dr_progress_step(&prog, "done");
+	}
+	if (wait_ms > 0) {
+		_cleanup_json_ json_t *sets = json_array();
+		size_t i;
+		json_t *o;
+		json_array_foreach(objects, i, o) {
+			if (strcmp(dr_obj_kind(o), "AutoscalingRunnerSet") == 0)
+				json_array_append(sets, o);
+		}
+		dr_progress_step(&prog, "waiting for %zu scale sets", json_array_size(sets));
+		if (wait_ready(&d, sets, wait_ms, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+const dr_cmd dr_cmd_up = {
+	.name = "up",
+	.summary = "deploy the runners to the recorded cluster (only what changed)",
+	.synopsis = "[NAME...] [--dry-run] [--wait DURATION] [--timeout DURATION]",
+	.description =
+		"Install the ARC controller " DR_ARC_VERSION " once (helm upgrade --install, with its "
+		"Prometheus metrics enabled; upgraded, CRDs first, when deskrun's pinned version "
+		"changes), wait for its CRDs, then compare the rendered objects with what is on the "
+		"cluster: create what is missing, update what changed (kubectl apply --server-side "
+		"--field-manager=deskrun, objects and the GitHub Secret on kubectl's stdin), and "
+		"delete what deskrun deployed earlier that is no longer rendered, AutoscalingRunnerSets "
+		"first. A second 'up' with nothing changed changes nothing and says so.\n\n"
+		"With NAMEs, only those runners are applied and pruned; without, every runner of the "
+		"config, and objects of runners removed from the config are pruned.",
+	.opts = up_opts,
+	.run = run_up,
+};

@@ -1,0 +1,49 @@
+/* spawn.h: run a program from an argv vector, never through a shell (git run-command / crun
+ * habit). The program is resolved on PATH before forking; stdin bytes are written from memory,
+ * stdout and stderr are captured into capped buffers; a deadline ends it with SIGTERM, then
+ * SIGKILL; the child is always reaped. The environment is an allow-list, so no secret that
+ * happens to be in deskrun's own environment reaches a child. */
+#ifndef DESKRUN_SPAWN_H
+#define DESKRUN_SPAWN_H
+
+#include "lib/common.h"
+
+typedef struct dr_spawn_opts {
+	char *const *argv;      /* argv[0] is looked up on PATH */
+	const char *stdin_data; /* NULL: /dev/null */
+	size_t stdin_len;
+	int timeout_ms;         /* <= 0: no deadline */
+	size_t max_output;      /* cap per stream; 0 = 64 MiB */
+	const char *install_hint; /* for the "not installed" error, e.g. "see https://kind.sigs.k8s.io" */
+} dr_spawn_opts;
+
+typedef struct dr_spawn_result {
+	int status;     /* exit code, or 128+N when killed by signal N */
+	bool timed_out;
+	char *out;      /* owned, NUL-terminated */
+	size_t out_len;
+	char *err;      /* owned, NUL-terminated */
+	size_t err_len;
+	long elapsed_ms;
+} dr_spawn_result;
+
+void dr_spawn_result_clear(dr_spawn_result *r);
+static inline void dr_spawn_resultp(dr_spawn_result *r) { dr_spawn_result_clear(r); }
+#define _cleanup_spawn_ __attribute__((cleanup(dr_spawn_resultp)))
+
+/* Run the program. Fails (-1) only when it could not be run: not installed (code 127, with
+ * the hint), not executable (126), or a system error. A program that ran and failed returns 0
+ * with res->status != 0: the caller decides, usually with dr_spawn_check(). */
+int dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err);
+
+/* Turn a failed or timed-out run into an error naming the command and the last lines it
+ * printed (code DR_EXIT_FAIL, or DR_EXIT_TIMEOUT). 0 if it succeeded. */
+int dr_spawn_check(const dr_spawn_opts *o, const dr_spawn_result *res, dr_err **err);
+
+/* "kubectl get pods -o json": the argv shell-quoted for messages (owned). */
+char *dr_argv_text(char *const *argv);
+
+/* Find an executable on PATH; owned path or NULL. */
+char *dr_which(const char *name);
+
+#endif

@@ -1,0 +1,237 @@
+#!/bin/bash
+# Deploying, against recording stubs of kind, kubectl, helm and k3s (tests/stubs/fakekube.py):
+# the exact sequence of calls for cluster create + up, a second up, instances 3 -> 2, down NAME,
+# a failing kubectl, a missing helm; no secret in any argv or environment; every manifest that
+# reaches `kubectl apply` validates against ../shared/schemas.
+. "$SRCDIR/tests/lib.sh"
+DATA=$SRCDIR/tests/data
+TOKEN=$(cat "$DATA/token")
+TOKEN64=$(printf %s "$TOKEN" | base64 -w0)
+PY=${PYTHON:-/usr/bin/python3}
+
+STUB=$TMP/stub
+mkdir -p "$STUB"
+for t in kubectl helm kind k3s; do ln -s "$SRCDIR/tests/stubs/fakekube.py" "$STUB/$t"; done
+export PATH="$STUB:/usr/bin:/bin"
+export XDG_CACHE_HOME=$TMP/xdg-cache
+# A secret in deskrun's own environment must not reach any child either.
+export GITHUB_TOKEN=$TOKEN
+CFG=$TMP/config.json
+dk() { "$DESKRUN" --config "$CFG" "$@"; }
+calls() { "$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl"; }
+reset_calls() { : >"$STUB/calls.jsonl"; }
+state() { "$PY" -c "import json,sys; s=json.load(open('$STUB/state.json')); $1"; }
+set_state() { "$PY" -c "import json; p='$STUB/state.json'; s=json.load(open(p)); $1; json.dump(s, open(p,'w'))"; }
+lines() { printf '%s\n' "$@"; }
+
+K="kubectl --context kind-deskrun"
+RES=namespaces,serviceaccounts,secrets,configmaps,persistentvolumeclaims,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,daemonsets.apps,deployments.apps,services,jobs.batch,autoscalingrunnersets.actions.github.com
+GET="$K get $RES --all-namespaces -l app.kubernetes.io/managed-by=deskrun -o json"
+WAIT="$K wait --for condition=established --timeout=120s crd/autoscalingrunnersets.actions.github.com crd/autoscalinglisteners.actions.github.com crd/ephemeralrunnersets.actions.github.com crd/ephemeralrunners.actions.github.com"
+HSTATUS="helm status arc --namespace arc-systems --output json --kube-context kind-deskrun"
+HINSTALL="helm upgrade --install arc --namespace arc-systems --create-namespace oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller --version 0.14.2 --wait --set metrics.controllerManagerAddr=:8080 --set metrics.listenerAddr=:8080 --set metrics.listenerEndpoint=/metrics --kube-context kind-deskrun"
+APPLY="$K apply --server-side --field-manager=deskrun --force-conflicts -f -"
+DEL="$K delete --ignore-not-found --wait=true --timeout=2m --namespace arc-runners"
+
+# ---- up without a cluster ----
+dk add web --repository https://github.com/acme/web --mode dind --cache /var/lib/docker \
+	--auth-value-file "$DATA/token" >/dev/null
+run dk up
+check "up without a recorded cluster exits 1" eq "$RC" 1
+check "and says how to create one" contains "$ERR" "run 'deskrun cluster create'"
+run dk up --dry-run
+check "up --dry-run without a cluster prints a plan" contains "$OUT" "create    AutoscalingRunnerSet   arc-runners/web"
+check "which installs the controller" contains "$OUT" "install   ARC controller 0.14.2"
+check "and ran no tool" eq "$(calls)" ""
+
+# ---- fresh cluster create + up of two runners ----
+run dk cluster create
+check "cluster create exits 0" eq "$RC" 0
+check "cluster create calls kind to list, then create with the config on stdin" eq "$(calls)" "$(lines \
+	"kind get clusters" \
+	"kind create cluster --name deskrun --config - --wait 120s")"
+check "the kind config mounts the host cache dir at the cache root" eq "$("$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" stdin 2)" "$(lines \
+	"kind: Cluster" \
+	"apiVersion: kind.x-k8s.io/v1alpha4" \
+	"name: deskrun" \
+	"nodes:" \
+	"- role: control-plane" \
+	"  extraMounts:" \
+	"  - hostPath: $XDG_CACHE_HOME/deskrun/cache" \
+	"    containerPath: /var/lib/deskrun/cache")"
+check "the host cache directory exists" test -d "$XDG_CACHE_HOME/deskrun/cache"
+check "the cluster is recorded in the config" contains "$(cat "$CFG")" '"context": "kind-deskrun"'
+dk add api --repository https://github.com/acme/api --auth-value-file "$DATA/token" >/dev/null
+reset_calls
+run dk up
+check "up exits 0" eq "$RC" 0
+check "up installs the controller, waits for CRDs, reads, applies" eq "$(calls)" "$(lines \
+	"$HSTATUS" "$HINSTALL" "$WAIT" "$GET" "$APPLY")"
+check "up prints what it creates" contains "$OUT" "13 to create, 0 to update, 0 to delete, 0 unchanged"
+check "up shows progress with elapsed time on stderr" contains "$ERR" "] installing the ARC controller 0.14.2"
+check "both scale sets are on the cluster" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'web']"
+check "the Secret reached the cluster through stdin" eq "$(state "print([o['data']['github_token'] for o in s['objects'] if o['kind']=='Secret'][0])")" "$TOKEN64"
+mkdir -p "$TMP/manifests"
+"$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" manifests "$TMP/manifests" >/dev/null
+cp "$TMP/manifests/1.yaml" "$TMP/applied-first.yaml"
+
+# ---- a second up changes nothing ----
+reset_calls
+run dk up
+check "a second up exits 0" eq "$RC" 0
+check "a second up makes no mutating call" eq "$(calls)" "$(lines "$HSTATUS" "$WAIT" "$GET")"
+check "and says so" eq "$OUT" "nothing to change: 13 objects are up to date"
+
+# ---- instances 3 -> 2 prunes the third set, and only that ----
+dk add ci --repository https://github.com/acme/ci --mode dind --instances 3 --auth-value-file "$DATA/token" >/dev/null
+dk up >/dev/null 2>&1
+"$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" manifests "$TMP/manifests" >/dev/null
+before=$(state "print(len(s['objects']))")
+dk add ci --force --repository https://github.com/acme/ci --mode dind --instances 2 --auth-value-file "$DATA/token" >/dev/null
+reset_calls
+run dk up
+check "up after 3 -> 2 exits 0" eq "$RC" 0
+check "up deletes ci-3's set, re-reads, and finds ARC removed the rest" eq "$(calls)" "$(lines \
+	"$HSTATUS" "$WAIT" "$GET" "$DEL autoscalingrunnersets.actions.github.com/ci-3" "$GET")"
+check "the plan names exactly ci-3's objects" eq "$(printf '%s\n' "$OUT" | grep -c '^  delete .*ci-3')" 5
+check "nothing else is deleted" eq "$(printf '%s\n' "$OUT" | grep '^  delete' | grep -vc 'ci-3')" 0
+check "ci-3's objects are gone" eq "$(state "print(len([o for o in s['objects'] if o['metadata']['name'].startswith('ci-3')]))")" 0
+check "ci-1 and ci-2 stay" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'ci-1', 'ci-2', 'web']"
+check "five objects fewer" eq "$(state "print(len(s['objects']))")" "$((before - 5))"
+
+# An object left behind with a finalizer (its set stays) gets the finalizer removed first.
+set_state "s['objects'].append({'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'old-hook','namespace':'arc-runners','labels':{'app.kubernetes.io/managed-by':'deskrun','deskrun.io/runner':'web'},'finalizers':['actions.github.com/cleanup-protection']}})"
+reset_calls
+run dk up web
+check "up web prunes web's stale object" eq "$(calls)" "$(lines "$HSTATUS" "$WAIT" "$GET" \
+	"$K patch configmaps old-hook --type=merge -p {\"metadata\":{\"finalizers\":null}} --namespace arc-runners" \
+	"$DEL configmaps/old-hook")"
+
+# ---- down NAME deletes only NAME's objects ----
+reset_calls
+run dk down web
+check "down web exits 0" eq "$RC" 0
+check "down web reads, deletes web's set, re-reads" eq "$(calls)" "$(lines "$GET" \
+	"$DEL autoscalingrunnersets.actions.github.com/web" "$GET")"
+check "web's objects are gone" eq "$(state "print(len([o for o in s['objects'] if (o['metadata'].get('labels') or {}).get('deskrun.io/runner')=='web']))")" 0
+check "api and ci keep running" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'ci-1', 'ci-2']"
+check "the config still has web" contains "$(dk list)" "web "
+run dk down nosuch
+check "down of an unknown runner exits 2" eq "$RC" 2
+
+# ---- a stuck finalizer: exit 4, naming what is stuck ----
+set_state "s['stuck'] = ['ci-1']"
+run dk down ci --timeout 5s
+check "a stuck set makes down exit 4" eq "$RC" 4
+check "and the error names it" contains "$ERR" "deleting AutoscalingRunnerSet arc-runners/ci-1 did not finish within 5s: ARC's finalizers are still on it"
+set_state "s['stuck'] = []"
+
+# ---- status ----
+set_state "[o.__setitem__('status', {'currentRunners': 2, 'runningEphemeralRunners': 1, 'pendingEphemeralRunners': 1, 'failedEphemeralRunners': 0}) for o in s['objects'] if o['kind']=='AutoscalingRunnerSet' and o['metadata']['name']=='api']"
+set_state "s['listeners'] = [{'apiVersion':'v1','kind':'Pod','metadata':{'name':'api-754b578d-listener','namespace':'arc-systems','labels':{'app.kubernetes.io/component':'runner-scale-set-listener','actions.github.com/scale-set-name':'api','actions.github.com/scale-set-namespace':'arc-runners'}},'status':{'phase':'Running'}}]"
+set_state "s['events'] = [{'kind':'Event','metadata':{'name':'e1'},'type':'Warning','reason':'FailedCreate','message':'quota exceeded','lastTimestamp':'2026-11-22T07:00:00Z','involvedObject':{'kind':'AutoscalingRunnerSet','name':'api','namespace':'arc-runners'}}]"
+run dk status --output json
+check "status exits 0" eq "$RC" 0
+check "status reports counts, listener and last error" "$PY" -c '
+import json, sys
+rows = {r["scale_set"]: r for r in json.loads(sys.argv[1])}
+a = rows["api"]
+assert a["deployed"] and a["min_runners"] == 1 and a["max_runners"] == 5, a
+assert (a["current"], a["running"], a["pending"], a["failed"]) == (2, 1, 1, 0), a
+assert a["listener"] == "Running" and a["last_error"] == "FailedCreate: quota exceeded", a
+assert rows["web"]["deployed"] is False
+assert rows["ci-1"]["listener"] == "none"' "$OUT"
+run dk status api
+check "status table has the api row" contains "$OUT" "Running           FailedCreate: quota exceeded"
+run dk status web
+check "status marks an undeployed runner" contains "$OUT" "not deployed"
+run timeout -s INT 5 "$DESKRUN" --config "$CFG" status --watch
+check "status --watch repeats until interrupted" test "$(printf '%s\n' "$OUT" | grep -c '^RUNNER')" -ge 2
+
+# ---- up --wait ----
+reset_calls
+run dk up api --wait 30s
+check "up --wait returns once the listener and runners are there" eq "$RC" 0
+check "up --wait polls listeners and sets" contains "$(calls)" "$K get autoscalinglisteners.actions.github.com --namespace arc-systems -o json"
+run dk up web --wait 3s
+check "up --wait times out with exit 4" eq "$RC" 4
+check "naming the set that is not ready" contains "$ERR" "arc-runners/web (no listener yet)"
+
+# ---- cluster status ----
+run dk cluster status
+check "cluster status exits 0" eq "$RC" 0
+check "cluster status reports reachability and version" contains "$OUT" "reachable:   yes, Kubernetes v1.32.2"
+check "cluster status reports the node runtime" contains "$OUT" "runtime containerd (containerd://1.7.24)"
+check "cluster status reports the CRDs" contains "$OUT" "ARC CRDs:    4/4 established"
+check "cluster status reports the controller" contains "$OUT" "controller:  arc 0.14.2 in arc-systems, 1/1 ready"
+
+# ---- controller upgrade when the pinned version changes ----
+set_state "s['helm']['arc']['version'] = '0.13.1'"
+reset_calls
+run dk up
+check "an old controller is upgraded, CRDs first" eq "$(calls | head -4)" "$(lines "$HSTATUS" \
+	"helm show crds oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller --version 0.14.2" \
+	"$APPLY" "$HINSTALL")"
+
+# ---- a failing kubectl: clear error, non-zero exit, config untouched ----
+dk add extra --repository https://github.com/acme/extra --auth-value-file "$DATA/token" >/dev/null
+cp "$CFG" "$TMP/config.before"
+set_state "s['fail'] = {'apply': 'Error from server (Forbidden): autoscalingrunnersets.actions.github.com \"extra\" is forbidden: User \"dev\" cannot patch resource'}"
+run dk up
+check "a failing kubectl apply exits 1" eq "$RC" 1
+check "the error names the command and what it printed" contains "$ERR" "apply: 'kubectl --context kind-deskrun apply --server-side --field-manager=deskrun --force-conflicts -f -' failed (exit 1): Error from server (Forbidden)"
+check "the error is one line" eq "$(printf '%s\n' "$ERR" | grep -c "^deskrun: error:")" 1
+check "the config is untouched" cmp -s "$CFG" "$TMP/config.before"
+set_state "s['fail'] = {}"
+
+# ---- no secret in any argv or environment ----
+leaks=$("$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" leaks "$TOKEN" "$TOKEN64")
+check "no secret appears in any recorded argv or environment" eq "${leaks:-none}" "none"
+check "the environment of children is an allow-list" bash -c "! grep -q GITHUB_TOKEN '$STUB/calls.jsonl'"
+
+# ---- every applied manifest validates ----
+"$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" manifests "$TMP/manifests" >/dev/null
+while IFS= read -r line; do
+	case $line in
+	"ok - "*"# SKIP "*) rest=${line#ok - }; skip "${rest%% # SKIP *}" "${rest#* # SKIP }" ;;
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) not_ok "${line#not ok - }" ;;
+	*) echo "$line" ;;
+	esac
+done < <("$PY" "$SRCDIR/tests/schema/validate.py" --manifests "$TMP/applied-first.yaml" "$TMP"/manifests/*.yaml 2>&1)
+
+# ---- a missing helm ----
+rm "$STUB/helm"
+CFG2=$TMP/fresh.json
+"$DESKRUN" --config "$CFG2" cluster create --name other >/dev/null 2>&1
+"$DESKRUN" --config "$CFG2" add x --repository https://github.com/acme/x --auth-value-file "$DATA/token" >/dev/null
+run "$DESKRUN" --config "$CFG2" up
+check "a missing helm exits 127" eq "$RC" 127
+check "naming helm and how to install it" eq "$ERR" "deskrun: error: helm is not installed (not found on PATH): install it from https://helm.sh/docs/intro/install/"
+ln -s "$SRCDIR/tests/stubs/fakekube.py" "$STUB/helm"
+
+# ---- k3s and existing clusters ----
+printf 'apiVersion: v1\nkind: Config\n' >"$TMP/k3s.yaml"
+set_state "s['contexts'].append('default'); s['contexts'].append('prod')"
+reset_calls
+run "$DESKRUN" --config "$TMP/k3s.json" cluster create --provider k3s --kubeconfig "$TMP/k3s.yaml"
+check "k3s: checks k3s and its kubeconfig" eq "$(calls)" "$(lines "k3s --version" \
+	"kubectl --kubeconfig $TMP/k3s.yaml --context default version --output json")"
+check "k3s: recorded with its kubeconfig" contains "$(cat "$TMP/k3s.json")" "\"kubeconfig\": \"$TMP/k3s.yaml\""
+reset_calls
+run "$DESKRUN" --config "$TMP/existing.json" cluster create --provider existing --context prod
+check "existing: checks the context answers" eq "$(calls)" "kubectl --context prod version --output json"
+run "$DESKRUN" --config "$TMP/existing2.json" cluster create --provider existing
+check "existing without --context exits 2" eq "$RC" 2
+run "$DESKRUN" --config "$TMP/existing3.json" cluster create --provider existing --context nowhere
+check "an unknown context fails clearly" contains "$ERR" "the cluster (context nowhere) does not answer"
+run "$DESKRUN" --config "$TMP/existing.json" cluster delete
+check "deleting an existing cluster only forgets it" contains "$OUT" "forgot existing cluster"
+
+# ---- kind: delete ----
+reset_calls
+run dk cluster delete
+check "cluster delete deletes the kind cluster" eq "$(calls)" "kind delete cluster --name deskrun"
+check "and forgets it" lacks "$(cat "$CFG")" '"cluster"'
+
+done_testing
