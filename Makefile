@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all build deps check test unit demo clean install
+.PHONY: all build deps check test unit demo clean install fuzz bench
 
 all: build
 
@@ -30,6 +30,14 @@ unit: build
 
 demo: deps build
 	@scripts/demo.sh $(BUILD)/deskrun
+
+# Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60).
+fuzz: deps
+	@scripts/fuzz.sh
+
+# The benchmarks under bench/: ratios against a baseline measured in the same run.
+bench: deps build
+	@scripts/bench.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

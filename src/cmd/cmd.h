@@ -62,7 +62,9 @@ int dr_usage_extra_arg(const dr_cmd *cmd, const char *arg, dr_err **err);
 extern const dr_cmd dr_cmd_add;
 extern const dr_cmd dr_cmd_cluster;
 extern const dr_cmd dr_cmd_config;
+extern const dr_cmd dr_cmd_dind_entrypoint;
 extern const dr_cmd dr_cmd_down;
+extern const dr_cmd dr_cmd_guard;
 extern const dr_cmd dr_cmd_help;
 extern const dr_cmd dr_cmd_list;
 extern const dr_cmd dr_cmd_remove;
@@ -70,5 +72,6 @@ extern const dr_cmd dr_cmd_render;
 extern const dr_cmd dr_cmd_status;
 extern const dr_cmd dr_cmd_up;
 extern const dr_cmd dr_cmd_version;
+extern const dr_cmd dr_cmd_wait_docker;
 
 #endif

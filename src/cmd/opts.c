@@ -239,7 +239,7 @@ dr_print_main_help(FILE *f)
 	              0, 0);
 	fputs("\ncommands:\n", f);
 	for (size_t i = 0; dr_commands[i]; i++)
-		fprintf(f, "  %-12s%s\n", dr_commands[i]->name, dr_commands[i]->summary);
+		fprintf(f, "  %-16s %s\n", dr_commands[i]->name, dr_commands[i]->summary);
 	fputs("\n'deskrun help COMMAND' or 'deskrun COMMAND --help' shows a command's options.\n"
 	      "Exit status: 0 ok, 1 failed, 2 usage error, 3 bad config file, 4 deadline passed,\n"
 	      "126/127 a required program cannot run / is missing.\n",

@@ -1,6 +1,6 @@
 #!/bin/bash
 # CLI end-to-end: add / list / render / remove round trips, bad input of each kind, secrets.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 CFG=$TMP/cfg/config.json
 dk() { "$DESKRUN" --config "$CFG" "$@"; }

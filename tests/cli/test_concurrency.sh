@@ -1,7 +1,7 @@
 #!/bin/bash
 # 20 concurrent `deskrun add`s of different names lose none: the read-modify-write runs under
 # the config lock and the file is replaced atomically.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 CFG=$TMP/cfg/config.json
 pids=()

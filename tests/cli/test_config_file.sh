@@ -1,7 +1,7 @@
 #!/bin/bash
 # The config file: where it lives, corrupt or newer files (exit 3, left untouched), permissions,
 # and `deskrun config`.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 R=(--repository https://github.com/acme/web --auth-value-file "$DATA/token")
 

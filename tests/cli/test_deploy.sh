@@ -3,7 +3,7 @@
 # the exact sequence of calls for cluster create + up, a second up, instances 3 -> 2, down NAME,
 # a failing kubectl, a missing helm; no secret in any argv or environment; every manifest that
 # reaches `kubectl apply` validates against ../shared/schemas.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 TOKEN=$(cat "$DATA/token")
 TOKEN64=$(printf %s "$TOKEN" | base64 -w0)

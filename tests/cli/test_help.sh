@@ -1,7 +1,7 @@
 #!/bin/bash
 # help, --help and the man pages stay in step: every option a command accepts is documented in
 # its man page; usage errors exit 2 with one line.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 
 run "$DESKRUN" help
 check "deskrun help exits 0" eq "$RC" 0

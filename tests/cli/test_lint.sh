@@ -1,7 +1,7 @@
 #!/bin/bash
 # Source rules the compiler cannot check: banned functions, file comments, no exit() outside
 # main.c.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 cd "$SRCDIR" || exit 1
 hits=$(grep -nE '\b(system|popen|strcpy|strcat|sprintf|vsprintf|strtok|gmtime|localtime|atoi|gets)\s*\(' \
 	$(git ls-files 'src/*.c' 'src/*.h' 2>/dev/null || find src -name '*.[ch]') | grep -v '^\s*/\?\*')

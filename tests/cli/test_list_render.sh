@@ -1,6 +1,6 @@
 #!/bin/bash
 # list and render on the built binary: formats, selection by name, errors.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 CFG=$TMP/config.json
 dk() { "$DESKRUN" --config "$CFG" "$@"; }

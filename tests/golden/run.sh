@@ -5,7 +5,7 @@
 # Then every case's objects are checked by tests/schema/validate.py: the YAML reads back as the
 # JSON output (with PyYAML, a YAML 1.1 reader), and every object, secrets included, validates
 # against ../shared/schemas.
-. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/lib/tap.sh"
 
 cases=$SRCDIR/tests/golden/cases
 data=$SRCDIR/tests/data

@@ -1,4 +1,4 @@
-# tests/lib.sh: a small TAP library for the shell suites (bubblewrap's libtest habit).
+# tests/lib/tap.sh: a small TAP library for the shell suites (bubblewrap's libtest habit).
 # Source it; it sets TMP (removed on exit), and provides:
 #   run CMD...           run CMD, capture OUT, ERR and RC
 #   ok/not_ok/skip/diag  emit TAP lines;  check NAME CMD... runs CMD as the test's condition
