@@ -34,6 +34,21 @@ enum {
 	OPT_STORAGE_CLASS,
 	OPT_WORK_VOLUME_SIZE,
 	OPT_FORCE,
+	OPT_MIRROR,
+	OPT_INSECURE,
+	OPT_MTU,
+	OPT_DOCKERD_CPU,
+	OPT_DOCKERD_MEMORY,
+	OPT_BUILDKIT,
+	OPT_DOCKER_STORAGE,
+	OPT_DOCKER_STORAGE_SIZE,
+	OPT_DIND_IMAGE,
+	OPT_HELPER_IMAGE,
+	OPT_GUARD_IMAGE,
+	OPT_NO_GUARD,
+	OPT_PROXY,
+	OPT_NO_PROXY,
+	OPT_CLUSTER_BUILDS,
 };
 
 static const dr_opt add_opts[] = {
@@ -43,7 +58,8 @@ static const dr_opt add_opts[] = {
 	  "trailing / or .git is dropped",
 	  OPT_REPOSITORY },
 	{ "mode", 'm', "MODE",
-	  "how jobs get Docker: kubernetes (default), dind or cached-privileged-kubernetes",
+	  "how jobs get Docker: kubernetes (default), dind, cached-privileged-kubernetes, "
+	  "docker-socket, dind-daemonset or containerd-socket",
 	  OPT_MODE },
 	{ "min-runners", 0, "N", "idle runners kept ready (default 1)", OPT_MIN },
 	{ "max-runners", 0, "N", "most runners at once (default 5)", OPT_MAX },
@@ -85,6 +101,45 @@ static const dr_opt add_opts[] = {
 	  OPT_STORAGE_CLASS },
 	{ "work-volume-size", 0, "Q", "size of the kubernetes mode work volume (default 1Gi)",
 	  OPT_WORK_VOLUME_SIZE },
+	{ "registry-mirror", 0, "URL",
+	  "dind, dind-daemonset: a registry mirror for the daemon (repeatable); auto deploys a "
+	  "pull-through cache in the cluster",
+	  OPT_MIRROR },
+	{ "insecure-registry", 0, "HOST",
+	  "dind, dind-daemonset: a registry the daemon may reach over plain HTTP (repeatable)",
+	  OPT_INSECURE },
+	{ "mtu", 0, "N", "dind, dind-daemonset: the daemon's MTU (68..65535)", OPT_MTU },
+	{ "dockerd-cpu", 0, "Q", "dind, dind-daemonset: CPU request and limit of the daemon",
+	  OPT_DOCKERD_CPU },
+	{ "dockerd-memory", 0, "Q", "dind, dind-daemonset: memory request and limit of the daemon",
+	  OPT_DOCKERD_MEMORY },
+	{ "buildkit", 0, NULL, "jobs build with BuildKit (DOCKER_BUILDKIT=1, BUILDKIT_PROGRESS=plain)",
+	  OPT_BUILDKIT },
+	{ "docker-storage", 0, "KIND",
+	  "dind, dind-daemonset: /var/lib/docker as ephemeral (emptyDir), hostpath (under the "
+	  "cache root) or pvc (a claim per scale set)",
+	  OPT_DOCKER_STORAGE },
+	{ "docker-storage-size", 0, "Q", "size of the pvc docker storage (default 20Gi)",
+	  OPT_DOCKER_STORAGE_SIZE },
+	{ "dind-image", 0, "IMAGE", "the daemon's image (default docker:dind)", OPT_DIND_IMAGE },
+	{ "helper-image", 0, "IMAGE",
+	  "deskrun's helper image (FROM scratch + deskrun; default deskrun-helper:VERSION)",
+	  OPT_HELPER_IMAGE },
+	{ "guard-image", 0, "IMAGE",
+	  "docker-socket, dind-daemonset: the guard sidecar's image (default: the helper image)",
+	  OPT_GUARD_IMAGE },
+	{ "no-guard", 0, NULL,
+	  "docker-socket: mount the node's raw Docker socket instead of the guard (every job then "
+	  "has root on the node)",
+	  OPT_NO_GUARD },
+	{ "proxy", 0, "URL",
+	  "HTTP(S) proxy for the runner, the listener and the daemons: "
+	  "http://[USER:PASSWORD@]HOST[:PORT] (credentials go into a Secret)",
+	  OPT_PROXY },
+	{ "no-proxy", 0, "HOSTS", "hosts that bypass the proxy: h1,.domain,10.0.0.0/8", OPT_NO_PROXY },
+	{ "cluster-builds", 0, NULL,
+	  "kubernetes: let jobs run daemonless image builds as Jobs (deskrun build-job)",
+	  OPT_CLUSTER_BUILDS },
 	{ "force", 'f', NULL, "replace an existing runner of the same name", OPT_FORCE },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -186,6 +241,58 @@ handle_option(add_args *a, int id, const char *v, dr_err **err)
 	case OPT_FORCE:
 		a->force = true;
 		return 0;
+	case OPT_MIRROR:
+		if (dr_validate_mirror(v, true, err) < 0)
+			return -1;
+		dr_strv_push(&r->registry_mirrors, v);
+		return 0;
+	case OPT_INSECURE:
+		if (dr_validate_insecure_registry(v, err) < 0)
+			return -1;
+		dr_strv_push(&r->insecure_registries, v);
+		return 0;
+	case OPT_MTU:
+		return dr_parse_int("--mtu", v, &r->mtu, err) < 0 ? -1
+		       : r->mtu == 0 ? dr_fail(err, DR_EXIT_USAGE,
+		                               "--mtu 0: out of range: an MTU is 68..65535 (1500 for "
+		                               "Ethernet, 1450 under VXLAN overlays)")
+		                     : 0;
+	case OPT_DOCKERD_CPU:
+		return set_string(&r->dockerd_cpu, v);
+	case OPT_DOCKERD_MEMORY:
+		return set_string(&r->dockerd_memory, v);
+	case OPT_BUILDKIT:
+		r->buildkit = true;
+		return 0;
+	case OPT_DOCKER_STORAGE:
+		if (dr_docker_storage_parse(v, &r->docker_storage) < 0)
+			return dr_fail(err, DR_EXIT_USAGE,
+			               "--docker-storage \"%s\": use ephemeral, hostpath or pvc", v);
+		return 0;
+	case OPT_DOCKER_STORAGE_SIZE:
+		return set_string(&r->docker_storage_size, v);
+	case OPT_DIND_IMAGE:
+		return set_string(&r->dind_image, v);
+	case OPT_HELPER_IMAGE:
+		return set_string(&r->helper_image, v);
+	case OPT_GUARD_IMAGE:
+		return set_string(&r->guard_image, v);
+	case OPT_NO_GUARD:
+		r->no_guard = true;
+		return 0;
+	case OPT_PROXY:
+		return set_string(&r->proxy, v);
+	case OPT_NO_PROXY: {
+		char **hosts = NULL;
+		if (dr_parse_no_proxy(v, &hosts, err) < 0)
+			return -1;
+		dr_strv_free(r->no_proxy);
+		r->no_proxy = hosts;
+		return 0;
+	}
+	case OPT_CLUSTER_BUILDS:
+		r->cluster_builds = true;
+		return 0;
 	default:
 		DR_BUG("unhandled add option");
 	}
@@ -267,6 +374,8 @@ static int
 store(dr_config *c, void *arg, dr_err **err)
 {
 	add_args *a = arg;
+	if (dr_check_shared_daemon(c, a->runner, err) < 0)
+		return -1;
 	if (dr_config_find(c, a->runner->name) && !a->force)
 		return dr_fail(err, DR_EXIT_USAGE,
 		               "runner \"%s\" already exists in %s: use --force to replace it or "
@@ -323,11 +432,30 @@ run_add(dr_cli *cli, int argc, char **argv, dr_err **err)
 		if (!a.max_set)
 			runner->max_runners = 1;
 	}
+	bool one_at_a_time = false;
+	if (!a.max_set && runner->instances == 1 && dr_runner_persistent_docker(runner)) {
+		/* Two daemons must never share one /var/lib/docker. */
+		runner->max_runners = 1;
+		if (runner->min_runners > 1)
+			runner->min_runners = 1;
+		one_at_a_time = true;
+	}
 	if (read_credentials(&a, err) < 0)
 		return -1;
 	/* Everything is checked before anything is written. */
 	if (dr_validate_runner(runner, err) < 0)
 		return -1;
+	if (one_at_a_time)
+		dr_note("runner %s keeps /var/lib/docker, so it runs one runner at a time (max 1); "
+		        "use --instances N for N runners with a cache each",
+		        runner->name);
+	if (runner->no_guard)
+		dr_warn("--no-guard: runner %s's jobs get the node's raw Docker socket, so every job "
+		        "has root on the node and can touch every container on it",
+		        runner->name);
+	if (runner->proxy && strchr(runner->proxy, '@'))
+		dr_warn("--proxy carries credentials: they are in your shell history; deskrun keeps "
+		        "them in the config file (0600) and a Secret only");
 	_cleanup_free_ char *path = NULL;
 	if (dr_config_path(cli->config_flag, &path, err) < 0)
 		return -1;

@@ -6,6 +6,7 @@
 #include "cmd/cmd.h"
 #include "lib/cluster.h"
 #include "lib/config.h"
+#include "lib/docker.h"
 #include "lib/mode.h"
 #include "lib/names.h"
 #include "lib/render.h"
@@ -103,6 +104,8 @@ create_kind(const cluster_args *a, const dr_config *c, dr_cluster **out, dr_err 
 		return dr_fail(err, DR_EXIT_USAGE, "--host-cache-dir \"%s\": give an absolute path",
 		               cl->host_cache_dir);
 	cl->docker_socket = a->docker_socket || any_runner_needs_docker(c);
+	for (size_t i = 0; i < c->n_runners; i++)
+		cl->registry_mirror |= dr_runner_uses_mirror(c->runners[i]);
 
 	_cleanup_strv_ char **get = dr_argv("get", "clusters", NULL);
 	_cleanup_spawn_ dr_spawn_result res = { 0 };
@@ -122,9 +125,10 @@ create_kind(const cluster_args *a, const dr_config *c, dr_cluster **out, dr_err 
 			return dr_err_prefix(err, "--host-cache-dir");
 		_cleanup_json_ json_t *kc = dr_kind_config(cl, &c->settings);
 		_cleanup_free_ char *yaml = dr_yaml_dump(kc);
-		dr_note("creating kind cluster %s (cache root %s on the host at %s%s)", name,
+		dr_note("creating kind cluster %s (cache root %s on the host at %s%s%s)", name,
 		        c->settings.cache_root, cl->host_cache_dir,
-		        cl->docker_socket ? ", host Docker socket mounted" : "");
+		        cl->docker_socket ? ", host Docker socket mounted" : "",
+		        cl->registry_mirror ? ", docker.io pulled through deskrun's mirror" : "");
 		_cleanup_strv_ char **create = dr_argv("create", "cluster", "--name", name, "--config",
 		                                       "-", "--wait", "120s", NULL);
 		if (a->kubeconfig) {

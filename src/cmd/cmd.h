@@ -60,6 +60,7 @@ int dr_parse_int(const char *flag, const char *s, int *out, dr_err **err);
 int dr_usage_extra_arg(const dr_cmd *cmd, const char *arg, dr_err **err);
 
 extern const dr_cmd dr_cmd_add;
+extern const dr_cmd dr_cmd_build_job;
 extern const dr_cmd dr_cmd_cache;
 extern const dr_cmd dr_cmd_cluster;
 extern const dr_cmd dr_cmd_config;

@@ -1,7 +1,7 @@
 /* version.c: `deskrun version`. */
 #include "lib/common.h"
 #include "cmd/cmd.h"
-#include "config.h"
+#include "buildinfo.h"
 #include "lib/render.h"
 
 static int

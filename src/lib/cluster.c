@@ -55,6 +55,7 @@ dr_cluster_copy(const dr_cluster *c)
 	d->kubeconfig = c->kubeconfig ? dr_xstrdup(c->kubeconfig) : NULL;
 	d->host_cache_dir = c->host_cache_dir ? dr_xstrdup(c->host_cache_dir) : NULL;
 	d->docker_socket = c->docker_socket;
+	d->registry_mirror = c->registry_mirror;
 	return d;
 }
 
@@ -71,6 +72,8 @@ dr_cluster_to_json(const dr_cluster *c)
 		json_object_set_new(o, "host_cache_dir", json_string(c->host_cache_dir));
 	if (c->docker_socket)
 		json_object_set_new(o, "docker_socket", json_true());
+	if (c->registry_mirror)
+		json_object_set_new(o, "registry_mirror", json_true());
 	return o;
 }
 
@@ -95,7 +98,8 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 		return NULL;
 	}
 	static const char *const keys[] = { "provider", "name", "context", "kubeconfig",
-		                            "host_cache_dir", "docker_socket", NULL };
+		                            "host_cache_dir", "docker_socket", "registry_mirror",
+		                            NULL };
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v) {
@@ -137,6 +141,12 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 		return NULL;
 	}
 	c->docker_socket = json_is_true(ds);
+	json_t *rm = json_object_get(j, "registry_mirror");
+	if (rm && !json_is_boolean(rm)) {
+		dr_fail(err, DR_EXIT_CONFIG, "cluster: field \"registry_mirror\" must be true or false");
+		return NULL;
+	}
+	c->registry_mirror = json_is_true(rm);
 	return TAKE_PTR(c);
 }
 
@@ -166,5 +176,12 @@ dr_kind_config(const dr_cluster *c, const dr_settings *s)
 	json_t *nodes = json_array();
 	json_array_append_new(nodes, node);
 	json_object_set_new(cfg, "nodes", nodes);
+	if (c->registry_mirror)
+		json_object_set_new(
+			cfg, "containerdConfigPatches",
+			dr_json_strs("[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"docker.io\"]\n"
+			             "  endpoint = [\"http://localhost:30500\", "
+			             "\"https://registry-1.docker.io\"]\n",
+			             NULL));
 	return cfg;
 }

@@ -23,6 +23,7 @@ typedef struct dr_cluster {
 	char *kubeconfig;     /* owned or NULL: the default kubeconfig */
 	char *host_cache_dir; /* owned or NULL (kind): host directory behind the cache root */
 	bool docker_socket;   /* kind: the host's Docker socket is mounted into the node */
+	bool registry_mirror; /* kind: the node's containerd pulls docker.io through the mirror */
 } dr_cluster;
 
 const char *dr_provider_name(dr_provider p);
@@ -39,7 +40,8 @@ dr_cluster *dr_cluster_from_json(json_t *j, dr_err **err); /* DR_EXIT_CONFIG on 
 
 /* The kind Cluster (kind.x-k8s.io/v1alpha4): one control-plane node whose extraMounts put
  * host_cache_dir at the cache root (caches live on the host disk and survive re-creation) and,
- * when docker_socket, the host's Docker socket at /var/run/docker.sock. */
+ * when docker_socket, the host's Docker socket at /var/run/docker.sock; with registry_mirror
+ * the node's containerd pulls docker.io through deskrun's mirror on localhost:30500. */
 json_t *dr_kind_config(const dr_cluster *c, const dr_settings *s);
 
 #endif

@@ -19,6 +19,14 @@ typedef struct dr_mode {
 	bool kube_role_jobs;
 	/* The mode uses the node's Docker daemon: kind clusters mount the host socket. */
 	bool needs_node_docker;
+	/* deskrun runs a dockerd for it: the daemon tuning flags apply (--mtu, mirrors, ...). */
+	bool daemon_tuning;
+	/* Jobs reach a shared daemon through deskrun's guard sidecar (--guard-image). */
+	bool guard;
+	/* Jobs run the docker CLI against a daemon (--buildkit applies). */
+	bool docker_client;
+	/* --cluster-builds applies (RBAC for in-cluster build Jobs). */
+	bool cluster_builds;
 	/* Where --cache and --mount land, for `deskrun help add` and the README. */
 	const char *cache_placement;
 	/* Mode-specific rules on top of the common ones; NULL if none. */
@@ -33,6 +41,9 @@ typedef struct dr_mode {
 extern const dr_mode dr_mode_kubernetes;
 extern const dr_mode dr_mode_dind;
 extern const dr_mode dr_mode_privileged;
+extern const dr_mode dr_mode_docker_socket;
+extern const dr_mode dr_mode_dind_daemonset;
+extern const dr_mode dr_mode_containerd;
 
 /* The table, in the order help and README show them; NULL-terminated. */
 extern const dr_mode *const dr_modes[];

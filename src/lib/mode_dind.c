@@ -3,14 +3,13 @@
  * into the dind container, so `--cache /var/lib/docker` keeps the daemon's layers per
  * instance; each --mount goes to the runner container. */
 #include "lib/common.h"
+#include "lib/docker.h"
 #include "lib/k8s.h"
 #include "lib/mode.h"
 #include "lib/render.h"
 
-#define DIND_IMAGE "docker:dind"
-
 static const char *const dind_reserved[] = { "/var/run", "/home/runner/_work",
-	                                     "/home/runner/externals", NULL };
+	                                     "/home/runner/externals", "/etc/docker", NULL };
 static const char *const runner_reserved[] = { "/var/run", "/home/runner/_work", NULL };
 
 static int
@@ -41,7 +40,7 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	json_object_set_new(ext, "volumeMounts", ext_mounts);
 	json_array_append_new(init, ext);
 
-	json_t *dind = dr_k8s_container("dind", DIND_IMAGE);
+	json_t *dind = dr_k8s_container("dind", dr_runner_dind_image(ss->runner));
 	json_object_set_new(dind, "args",
 	                    dr_json_strs("dockerd", "--host=unix:///var/run/docker.sock",
 	                                 "--group=$(DOCKER_GROUP_GID)", NULL));
@@ -51,6 +50,9 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	json_t *sc = json_object();
 	json_object_set_new(sc, "privileged", json_true());
 	json_object_set_new(dind, "securityContext", sc);
+	json_t *res = dr_resources(ss->runner->dockerd_cpu, ss->runner->dockerd_memory);
+	if (res)
+		json_object_set_new(dind, "resources", res);
 	json_object_set_new(dind, "restartPolicy", json_string("Always"));
 	json_t *probe = json_object();
 	json_t *exec = json_object();
@@ -64,24 +66,36 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	dr_k8s_mount(dmounts, "work", "/home/runner/_work", false, NULL);
 	dr_k8s_mount(dmounts, "dind-sock", "/var/run", false, NULL);
 	dr_k8s_mount(dmounts, "dind-externals", "/home/runner/externals", false, NULL);
+	/* daemon.json instead of long argument lists; /var/lib/docker on the node's disk. */
+	dr_k8s_mount(dmounts, "dockerd-config", "/etc/docker", true, NULL);
+	dr_docker_storage_volume(ss, volumes, dmounts);
 	dr_cache_volumes(ss, volumes, dmounts);
 	json_object_set_new(dind, "volumeMounts", dmounts);
 	json_array_append_new(init, dind);
 
 	json_t *runner = dr_runner_container(ss);
 	json_t *env = json_object_get(runner, "env");
-	dr_k8s_env(env, "DOCKER_HOST", "unix:///var/run/docker.sock");
-	dr_k8s_env(env, "RUNNER_WAIT_FOR_DOCKER_IN_SECONDS", "120");
+	dr_docker_client_env(ss, env, "unix:///var/run/docker.sock");
 	json_t *rmounts = json_object_get(runner, "volumeMounts");
 	dr_k8s_mount(rmounts, "work", "/home/runner/_work", false, NULL);
 	dr_k8s_mount(rmounts, "dind-sock", "/var/run", false, NULL);
 	dr_mount_volumes(ss, volumes, rmounts);
 
+	_cleanup_free_ char *cm = dr_xasprintf("%s-dockerd", ss->name);
+	dr_k8s_volume_configmap(volumes, "dockerd-config", cm);
 	json_t *containers = json_array();
 	json_array_append_new(containers, runner);
 	json_object_set_new(spec, "initContainers", init);
 	json_object_set_new(spec, "containers", containers);
 	json_object_set_new(spec, "volumes", volumes);
+}
+
+static void
+extra_objects(const dr_scale_set *ss, json_t *objects)
+{
+	_cleanup_free_ char *cm = dr_xasprintf("%s-dockerd", ss->name);
+	json_array_append_new(objects, dr_daemon_json_configmap(ss->runner, cm, ss->namespace,
+	                                                        dr_scale_set_labels(ss)));
 }
 
 const dr_mode dr_mode_dind = {
@@ -90,7 +104,9 @@ const dr_mode dr_mode_dind = {
 	.kube_mode = false,
 	.kube_role_jobs = false,
 	.cache_placement = "--cache: the dind container; --mount: the runner container",
+	.daemon_tuning = true,
+	.docker_client = true,
 	.validate = validate,
 	.pod_spec = pod_spec,
-	.extra_objects = NULL,
+	.extra_objects = extra_objects,
 };

@@ -85,6 +85,7 @@ const dr_mode dr_mode_kubernetes = {
 	.kube_mode = true,
 	.kube_role_jobs = true,
 	.cache_placement = "the job pod (hook extension)",
+	.cluster_builds = true,
 	.validate = validate,
 	.pod_spec = pod_spec,
 	.extra_objects = extra_objects,

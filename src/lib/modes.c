@@ -7,6 +7,9 @@ const dr_mode *const dr_modes[] = {
 	&dr_mode_kubernetes,
 	&dr_mode_dind,
 	&dr_mode_privileged,
+	&dr_mode_docker_socket,
+	&dr_mode_dind_daemonset,
+	&dr_mode_containerd,
 	NULL,
 };
 

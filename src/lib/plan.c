@@ -174,7 +174,10 @@ dr_plan_make(json_t *rendered, json_t *live, char *const *scope)
 			if (dr_kind_apply_rank(dr_obj_kind(l)) != rank)
 				continue;
 			const char *runner = dr_obj_label(l, "deskrun.io/runner");
-			if (!runner || (scope && !dr_strv_contains(scope, runner)))
+			const char *shared = dr_obj_label(l, "deskrun.io/shared");
+			bool candidate = runner ? !scope || dr_strv_contains(scope, runner)
+			                        : shared && !scope;
+			if (!candidate)
 				continue;
 			bool rendered_too = false;
 			json_array_foreach(rendered, i, o) {

@@ -4,7 +4,9 @@
  * object without it). A live object with the same key (kind, namespace, name) and hash is
  * unchanged; with another hash it is updated; a rendered object with no live twin is created.
  * A live object labelled deskrun.io/runner=R that is no longer rendered is deleted when R is in
- * scope (all runners when scope is NULL). Namespaces carry no runner label: never deleted. */
+ * scope (all runners when scope is NULL). Cluster-wide objects (label deskrun.io/shared: the
+ * dind DaemonSet, the registry mirror) are deleted only when the scope is all runners.
+ * Namespaces carry neither label: never deleted. */
 #ifndef DESKRUN_PLAN_H
 #define DESKRUN_PLAN_H
 

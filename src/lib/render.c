@@ -2,6 +2,7 @@
  * gha-runner-scale-set chart renders them (arc-spec.md §2), with deskrun's labels. The mode
  * strategies (mode_*.c) fill the runner pod template and add their own objects. */
 #include "lib/common.h"
+#include "lib/docker.h"
 #include "lib/k8s.h"
 #include "lib/mode.h"
 #include "lib/names.h"
@@ -209,6 +210,16 @@ build_kube_mode_role(const dr_scale_set *ss)
 	if (ss->runner->mode->kube_role_jobs)
 		json_array_append_new(rules, dr_k8s_rule("batch", "jobs", jobs));
 	json_array_append_new(rules, dr_k8s_rule("", "secrets", secrets));
+	if (ss->runner->cluster_builds) {
+		/* Build Jobs (deskrun build-job): create, watch, read logs of, delete. */
+		static const char *const build_jobs[] = { "create", "get", "list", "watch",
+			                                  "delete", NULL };
+		static const char *const build_pods[] = { "get", "list", "watch", "delete", NULL };
+		static const char *const attach[] = { "create", "get", NULL };
+		json_array_append_new(rules, dr_k8s_rule("batch", "jobs", build_jobs));
+		json_array_append_new(rules, dr_k8s_rule("", "pods", build_pods));
+		json_array_append_new(rules, dr_k8s_rule("", "pods/attach", attach));
+	}
 	json_object_set_new(o, "rules", rules);
 	return o;
 }
@@ -234,6 +245,17 @@ build_template(const dr_scale_set *ss)
 	                                             : dr_name_no_permission(ss->fullname);
 	json_object_set_new(spec, "serviceAccountName", json_string(sa));
 	r->mode->pod_spec(ss, spec);
+	/* The proxy reaches the runner and every daemon deskrun runs in the pod. */
+	const char *lists[] = { "initContainers", "containers" };
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+			const char *name = json_string_value(json_object_get(c, "name"));
+			if (strcmp(name, "runner") == 0 || strcmp(name, "dind") == 0)
+				dr_proxy_env(ss, dr_json_array_at(c, "env"));
+		}
+	}
 	json_object_set_new(tmpl, "spec", spec);
 	return tmpl;
 }
@@ -251,6 +273,9 @@ build_ars(const dr_scale_set *ss)
 	json_object_set_new(spec, "runnerScaleSetName", json_string(ss->name));
 	if (r->labels && r->labels[0])
 		json_object_set_new(spec, "runnerScaleSetLabels", dr_json_strv(r->labels));
+	json_t *proxy = dr_ars_proxy(ss);
+	if (proxy)
+		json_object_set_new(spec, "proxy", proxy);
 	json_object_set_new(spec, "maxRunners", json_integer(r->max_runners));
 	json_object_set_new(spec, "minRunners", json_integer(r->min_runners));
 	json_object_set_new(spec, "template", build_template(ss));
@@ -294,8 +319,8 @@ build_ars(const dr_scale_set *ss)
 /* Apply order (Helm's InstallOrder for the kinds deskrun renders). */
 static const char *const kind_order[] = {
 	"Namespace", "ServiceAccount",        "Secret",      "ConfigMap",
-	"PersistentVolumeClaim", "Role", "RoleBinding", "DaemonSet", "Deployment", "Job",
-	"AutoscalingRunnerSet", NULL,
+	"PersistentVolumeClaim", "Role", "RoleBinding", "Service", "DaemonSet", "Deployment",
+	"Job", "AutoscalingRunnerSet", NULL,
 };
 
 static size_t
@@ -314,6 +339,13 @@ render_scale_set(const dr_scale_set *ss, const dr_render_opts *opts, json_t *out
 	json_array_append_new(out, build_service_account(ss));
 	if (opts->include_secrets)
 		json_array_append_new(out, build_secret(ss));
+	_cleanup_free_ char *proxy_name = NULL;
+	json_t *proxy_secret = dr_proxy_secret(ss, opts->include_secrets, &proxy_name);
+	if (proxy_secret)
+		json_array_append_new(out, proxy_secret);
+	json_t *claim = dr_docker_storage_claim(ss);
+	if (claim)
+		json_array_append_new(out, claim);
 	if (ss->runner->mode->extra_objects)
 		ss->runner->mode->extra_objects(ss, out);
 	json_array_append_new(out, build_manager_role(ss));
@@ -333,8 +365,9 @@ dr_render(const dr_runner *const *runners, size_t n, const dr_settings *s,
 	/* Namespaces first, each once; they carry no runner label, so pruning never
 	 * removes a namespace that other runners share. */
 	_cleanup_json_ json_t *seen = json_object();
-	for (size_t i = 0; i < n; i++) {
-		const char *ns = dr_runner_namespace(runners[i]);
+	bool system = dr_needs_system_namespace(runners, n);
+	for (size_t i = 0; i < n + system; i++) {
+		const char *ns = i < n ? dr_runner_namespace(runners[i]) : DR_SYSTEM_NAMESPACE;
 		if (json_object_get(seen, ns))
 			continue;
 		json_object_set_new(seen, ns, json_true());
@@ -351,6 +384,7 @@ dr_render(const dr_runner *const *runners, size_t n, const dr_settings *s,
 			render_scale_set(&ss[k], opts, all);
 		dr_scale_sets_free(ss, nss);
 	}
+	dr_shared_objects(runners, n, s, all);
 	/* Stable sort by kind rank: objects of one kind keep definition/instance order. */
 	size_t total = json_array_size(all);
 	json_t *sorted = json_array();

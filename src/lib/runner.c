@@ -5,6 +5,7 @@
 #include "lib/common.h"
 #include "lib/mode.h"
 #include "lib/runner.h"
+#include "buildinfo.h"
 
 typedef struct str_field {
 	const char *key;
@@ -22,6 +23,25 @@ static const str_field runner_strs[] = {
 	{ "runner_image", RF(runner_image) },   { "namespace", RF(namespace) },
 	{ "cpu", RF(cpu) },                     { "memory", RF(memory) },
 	{ "storage_class", RF(storage_class) }, { "work_volume_size", RF(work_volume_size) },
+	{ "dockerd_cpu", RF(dockerd_cpu) },     { "dockerd_memory", RF(dockerd_memory) },
+	{ "docker_storage_size", RF(docker_storage_size) },
+	{ "dind_image", RF(dind_image) },       { "helper_image", RF(helper_image) },
+	{ "guard_image", RF(guard_image) },
+};
+
+/* Lists; "labels" is always written, the others only when not empty. */
+static const str_field runner_strvs[] = {
+	{ "labels", RF(labels) },
+	{ "registry_mirrors", RF(registry_mirrors) },
+	{ "insecure_registries", RF(insecure_registries) },
+	{ "no_proxy", RF(no_proxy) },
+};
+
+/* Flags, written only when set. */
+static const str_field runner_bools[] = {
+	{ "buildkit", RF(buildkit) },
+	{ "no_guard", RF(no_guard) },
+	{ "cluster_builds", RF(cluster_builds) },
 };
 
 static const int_field runner_ints[] = {
@@ -40,6 +60,18 @@ static int *
 int_at(void *base, size_t off)
 {
 	return (int *)((char *)base + off);
+}
+
+static char ***
+strv_at(void *base, size_t off)
+{
+	return (char ***)((char *)base + off);
+}
+
+static bool *
+bool_at(void *base, size_t off)
+{
+	return (bool *)((char *)base + off);
 }
 
 dr_runner *
@@ -61,7 +93,9 @@ dr_runner_free(dr_runner *r)
 		return;
 	free(r->name);
 	free(r->repository);
-	dr_strv_free(r->labels);
+	free(r->proxy);
+	for (size_t i = 0; i < DR_ARRAY_LEN(runner_strvs); i++)
+		dr_strv_free(*strv_at(r, runner_strvs[i].offset));
 	for (size_t i = 0; i < r->n_caches; i++) {
 		free(r->caches[i].source);
 		free(r->caches[i].target);
@@ -112,6 +146,84 @@ dr_runner_namespace(const dr_runner *r)
 	return r->namespace ? r->namespace : DR_DEFAULT_NAMESPACE;
 }
 
+const char *
+dr_runner_dind_image(const dr_runner *r)
+{
+	return r->dind_image ? r->dind_image : DR_DEFAULT_DIND_IMAGE;
+}
+
+const char *
+dr_runner_helper_image(const dr_runner *r)
+{
+	return r->helper_image ? r->helper_image
+	                       : DR_DEFAULT_HELPER_IMAGE_REPO ":" DESKRUN_VERSION;
+}
+
+const char *
+dr_runner_guard_image(const dr_runner *r)
+{
+	return r->guard_image ? r->guard_image : dr_runner_helper_image(r);
+}
+
+int
+dr_runner_docker_cache(const dr_runner *r)
+{
+	for (size_t i = 0; i < r->n_caches; i++)
+		if (strcmp(r->caches[i].target, "/var/lib/docker") == 0)
+			return (int)i;
+	return -1;
+}
+
+dr_docker_storage
+dr_runner_docker_storage(const dr_runner *r)
+{
+	if (dr_runner_docker_cache(r) >= 0)
+		return DR_STORAGE_HOSTPATH;
+	if (r->docker_storage != DR_STORAGE_DEFAULT)
+		return r->docker_storage;
+	return strcmp(r->mode->name, "dind-daemonset") == 0 ? DR_STORAGE_HOSTPATH
+	                                                    : DR_STORAGE_EPHEMERAL;
+}
+
+static const char *const storage_names[] = {
+	[DR_STORAGE_DEFAULT] = "default",
+	[DR_STORAGE_EPHEMERAL] = "ephemeral",
+	[DR_STORAGE_HOSTPATH] = "hostpath",
+	[DR_STORAGE_PVC] = "pvc",
+};
+
+const char *
+dr_docker_storage_name(dr_docker_storage st)
+{
+	return storage_names[st];
+}
+
+int
+dr_docker_storage_parse(const char *str, dr_docker_storage *out)
+{
+	for (size_t i = 1; i < DR_ARRAY_LEN(storage_names); i++)
+		if (strcmp(str, storage_names[i]) == 0) {
+			*out = (dr_docker_storage)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* The proxy URL with any password replaced by "***", for output without secrets. */
+static char *
+redact_proxy(const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *host = scheme ? scheme + 3 : url;
+	const char *at = strchr(host, '@');
+	const char *slash = strchr(host, '/');
+	if (!at || (slash && slash < at))
+		return dr_xstrdup(url);
+	const char *colon = memchr(host, ':', (size_t)(at - host));
+	size_t user_end = colon ? (size_t)(colon - url) : (size_t)(at - url);
+	return dr_xasprintf("%.*s:***%s", (int)user_end, url, at);
+}
+
 static const char *const mount_type_names[] = {
 	[DR_MOUNT_DIRECTORY_OR_CREATE] = "DirectoryOrCreate",
 	[DR_MOUNT_DIRECTORY] = "Directory",
@@ -159,10 +271,15 @@ dr_runner_to_json(const dr_runner *r, bool include_secrets)
 	for (size_t i = 0; i < DR_ARRAY_LEN(runner_ints); i++)
 		json_object_set_new(o, runner_ints[i].key,
 		                    json_integer(*int_at((void *)r, runner_ints[i].offset)));
-	json_t *labels = json_array();
-	for (size_t i = 0; r->labels && r->labels[i]; i++)
-		json_array_append_new(labels, json_string(r->labels[i]));
-	json_object_set_new(o, "labels", labels);
+	for (size_t i = 0; i < DR_ARRAY_LEN(runner_strvs); i++) {
+		char **v = *strv_at((void *)r, runner_strvs[i].offset);
+		if (i > 0 && !v)
+			continue;
+		json_t *a = json_array();
+		for (size_t k = 0; v && v[k]; k++)
+			json_array_append_new(a, json_string(v[k]));
+		json_object_set_new(o, runner_strvs[i].key, a);
+	}
 	json_t *caches = json_array();
 	for (size_t i = 0; i < r->n_caches; i++) {
 		json_t *c = json_object();
@@ -191,6 +308,18 @@ dr_runner_to_json(const dr_runner *r, bool include_secrets)
 	json_object_set_new(o, "auth", auth);
 	for (size_t i = 0; i < DR_ARRAY_LEN(runner_strs); i++)
 		set_str(o, runner_strs[i].key, *str_at((void *)r, runner_strs[i].offset));
+	for (size_t i = 0; i < DR_ARRAY_LEN(runner_bools); i++)
+		if (*bool_at((void *)r, runner_bools[i].offset))
+			json_object_set_new(o, runner_bools[i].key, json_true());
+	if (r->mtu)
+		json_object_set_new(o, "mtu", json_integer(r->mtu));
+	if (r->docker_storage != DR_STORAGE_DEFAULT)
+		set_str(o, "docker_storage", dr_docker_storage_name(r->docker_storage));
+	if (r->proxy) {
+		_cleanup_free_ char *shown = include_secrets ? dr_xstrdup(r->proxy)
+		                                             : redact_proxy(r->proxy);
+		set_str(o, "proxy", shown);
+	}
 	return o;
 }
 
@@ -347,7 +476,11 @@ dr_runner_from_json(const char *name, json_t *o, dr_err **err)
 	static const char *const keys[] = { "repository", "mode", "min_runners", "max_runners",
 		                            "instances", "labels", "caches", "mounts", "auth",
 		                            "runner_image", "namespace", "cpu", "memory",
-		                            "storage_class", "work_volume_size", NULL };
+		                            "storage_class", "work_volume_size", "dockerd_cpu",
+		                            "dockerd_memory", "docker_storage_size", "dind_image",
+		                            "helper_image", "guard_image", "registry_mirrors",
+		                            "insecure_registries", "no_proxy", "buildkit", "no_guard",
+		                            "cluster_builds", "mtu", "docker_storage", "proxy", NULL };
 	if (check_keys(o, keys, what, err) < 0)
 		return NULL;
 	_cleanup_runner_ dr_runner *r = dr_runner_new(name);
@@ -368,17 +501,41 @@ dr_runner_from_json(const char *name, json_t *o, dr_err **err)
 		if (get_str(o, runner_strs[i].key, false, str_at(r, runner_strs[i].offset), what,
 		            err) < 0)
 			return NULL;
-	_cleanup_json_ json_t *labels = get_array(o, "labels", what, err);
-	if (!labels)
-		return NULL;
-	size_t i;
-	json_t *l;
-	json_array_foreach(labels, i, l) {
-		if (!json_is_string(l)) {
-			dr_fail(err, DR_EXIT_CONFIG, "%s: labels[%zu] must be a string", what, i);
+	for (size_t f = 0; f < DR_ARRAY_LEN(runner_strvs); f++) {
+		_cleanup_json_ json_t *list = get_array(o, runner_strvs[f].key, what, err);
+		if (!list)
+			return NULL;
+		size_t i;
+		json_t *l;
+		json_array_foreach(list, i, l) {
+			if (!json_is_string(l)) {
+				dr_fail(err, DR_EXIT_CONFIG, "%s: %s[%zu] must be a string", what,
+				        runner_strvs[f].key, i);
+				return NULL;
+			}
+			dr_strv_push(strv_at(r, runner_strvs[f].offset), json_string_value(l));
+		}
+	}
+	for (size_t f = 0; f < DR_ARRAY_LEN(runner_bools); f++) {
+		json_t *b = json_object_get(o, runner_bools[f].key);
+		if (b && !json_is_boolean(b)) {
+			dr_fail(err, DR_EXIT_CONFIG, "%s: field \"%s\" must be true or false", what,
+			        runner_bools[f].key);
 			return NULL;
 		}
-		dr_strv_push(&r->labels, json_string_value(l));
+		*bool_at(r, runner_bools[f].offset) = json_is_true(b);
+	}
+	if (get_int(o, "mtu", &r->mtu, what, err) < 0 ||
+	    get_str(o, "proxy", false, &r->proxy, what, err) < 0)
+		return NULL;
+	_cleanup_free_ char *storage = NULL;
+	if (get_str(o, "docker_storage", false, &storage, what, err) < 0)
+		return NULL;
+	if (storage && dr_docker_storage_parse(storage, &r->docker_storage) < 0) {
+		dr_fail(err, DR_EXIT_CONFIG,
+		        "%s: unknown docker_storage \"%s\" (ephemeral, hostpath or pvc)", what,
+		        storage);
+		return NULL;
 	}
 	if (parse_caches(r, o, what, err) < 0 || parse_mounts(r, o, what, err) < 0 ||
 	    parse_auth(r, o, what, err) < 0)

@@ -13,6 +13,9 @@ struct dr_mode;
 #define DR_DEFAULT_CONTROLLER_NAMESPACE "arc-systems"
 #define DR_DEFAULT_CONTROLLER_SA "arc-gha-rs-controller"
 #define DR_DEFAULT_WORK_VOLUME_SIZE "1Gi"
+#define DR_DEFAULT_DIND_IMAGE "docker:dind"
+#define DR_DEFAULT_HELPER_IMAGE_REPO "deskrun-helper"
+#define DR_DEFAULT_DOCKER_STORAGE_SIZE "20Gi"
 #define DR_DEFAULT_MIN_RUNNERS 1
 #define DR_DEFAULT_MAX_RUNNERS 5
 
@@ -41,6 +44,14 @@ typedef enum dr_auth_type {
 	DR_AUTH_APP,
 } dr_auth_type;
 
+/* Where a mode's Docker daemon keeps /var/lib/docker. */
+typedef enum dr_docker_storage {
+	DR_STORAGE_DEFAULT = 0, /* the mode's default (see dr_runner_docker_storage) */
+	DR_STORAGE_EPHEMERAL,   /* an emptyDir: gone with the pod */
+	DR_STORAGE_HOSTPATH,    /* <cache-root>/<scale-set>/docker on the node */
+	DR_STORAGE_PVC,         /* a PersistentVolumeClaim per scale set */
+} dr_docker_storage;
+
 typedef struct dr_auth {
 	dr_auth_type type;
 	char *token;           /* owned; PAT */
@@ -68,6 +79,28 @@ typedef struct dr_runner {
 	char *memory;           /* owned or NULL */
 	char *storage_class;    /* owned or NULL = the cluster's default class */
 	char *work_volume_size; /* owned or NULL = default */
+
+	/* Docker daemon tuning (dind, dind-daemonset). */
+	char **registry_mirrors;    /* owned strv; "auto" = deskrun's pull-through cache */
+	char **insecure_registries; /* owned strv */
+	int mtu;                    /* 0 = the daemon's default */
+	char *dockerd_cpu;          /* owned or NULL */
+	char *dockerd_memory;       /* owned or NULL */
+	bool buildkit;              /* DOCKER_BUILDKIT=1, BUILDKIT_PROGRESS=plain for jobs */
+	dr_docker_storage docker_storage;
+	char *docker_storage_size; /* owned or NULL = default (pvc) */
+
+	/* Images (defaults: upstream ones; deskrun's helper image for the guard). */
+	char *dind_image;   /* owned or NULL */
+	char *helper_image; /* owned or NULL */
+	char *guard_image;  /* owned or NULL = the helper image */
+	bool no_guard;      /* docker-socket: mount the raw node socket (root on the node) */
+
+	/* Network proxy for GitHub and the daemons: URL may carry user:password (a secret). */
+	char *proxy;     /* owned or NULL */
+	char **no_proxy; /* owned strv */
+
+	bool cluster_builds; /* kubernetes: RBAC for in-cluster build Jobs */
 } dr_runner;
 
 /* Cluster-wide settings kept in the config file. */
@@ -88,6 +121,17 @@ void dr_runner_add_mount(dr_runner *r, const char *source, const char *target, d
 /* Effective values (defaults applied). */
 const char *dr_runner_image(const dr_runner *r);
 const char *dr_runner_namespace(const dr_runner *r);
+const char *dr_runner_dind_image(const dr_runner *r);
+/* The helper image (FROM scratch + the static deskrun): the flag, else deskrun-helper:VERSION. */
+const char *dr_runner_helper_image(const dr_runner *r);
+const char *dr_runner_guard_image(const dr_runner *r);
+/* The effective storage of /var/lib/docker: hostpath when a --cache targets it, else the
+ * flag, else ephemeral (dind) / hostpath (dind-daemonset). */
+dr_docker_storage dr_runner_docker_storage(const dr_runner *r);
+const char *dr_docker_storage_name(dr_docker_storage s);
+int dr_docker_storage_parse(const char *s, dr_docker_storage *out);
+/* The index of a --cache whose target is /var/lib/docker, or -1. */
+int dr_runner_docker_cache(const dr_runner *r);
 
 const char *dr_mount_type_name(dr_mount_type t);
 int dr_mount_type_parse(const char *s, dr_mount_type *out);

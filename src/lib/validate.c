@@ -2,6 +2,7 @@
  * what is wrong with which flag, then how to fix it. */
 #include "lib/common.h"
 #include "lib/buf.h"
+#include "lib/config.h"
 #include "lib/mode.h"
 #include "lib/names.h"
 #include "lib/pem.h"
@@ -406,6 +407,115 @@ dr_validate_image(const char *flag, const char *image, dr_err **err)
 	return 0;
 }
 
+/* scheme://[userinfo@]host[:port][/path]: sets the parts; -1 if malformed. */
+static int
+split_url(const char *url, const char **host, size_t *host_len, bool *has_userinfo)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return -1;
+	p += 3;
+	const char *end = p + strcspn(p, "/");
+	const char *at = memchr(p, '@', (size_t)(end - p));
+	*has_userinfo = at != NULL;
+	if (at)
+		p = at + 1;
+	*host = p;
+	*host_len = (size_t)(end - p);
+	if (strpbrk(url, " \t\r\n?#"))
+		return -1;
+	return 0;
+}
+
+static bool
+host_port_ok(const char *h, size_t n)
+{
+	return host_ok(h, n);
+}
+
+int
+dr_validate_mirror(const char *url, bool allow_auto, dr_err **err)
+{
+	if (allow_auto && strcmp(url, "auto") == 0)
+		return 0;
+	const char *host;
+	size_t hl;
+	bool cred;
+	if ((!dr_startswith(url, "http://") && !dr_startswith(url, "https://")) ||
+	    split_url(url, &host, &hl, &cred) < 0 || !host_port_ok(host, hl))
+		return dr_fail(err, USAGE,
+		               "--registry-mirror \"%s\": not a registry URL: use e.g. "
+		               "https://mirror.gcr.io, http://10.0.0.5:5000 or auto",
+		               url);
+	if (cred)
+		return dr_fail(err, USAGE,
+		               "--registry-mirror \"%s\": credentials do not belong in a mirror URL "
+		               "(the daemon would print them in its logs)",
+		               url);
+	return 0;
+}
+
+int
+dr_validate_insecure_registry(const char *h, dr_err **err)
+{
+	size_t n = strlen(h);
+	const char *slash = strchr(h, '/');
+	bool ok = n > 0 && n < 256;
+	if (ok && slash) { /* CIDR */
+		int a, b, c, d, bits;
+		char tail;
+		ok = sscanf(h, "%d.%d.%d.%d/%d%c", &a, &b, &c, &d, &bits, &tail) == 5 && a >= 0 &&
+		     a < 256 && b >= 0 && b < 256 && c >= 0 && c < 256 && d >= 0 && d < 256 &&
+		     bits >= 0 && bits <= 32;
+	} else if (ok) {
+		ok = host_port_ok(h, n);
+	}
+	if (!ok)
+		return dr_fail(err, USAGE,
+		               "--insecure-registry \"%s\": give HOST[:PORT] (e.g. registry.local:5000) "
+		               "or a CIDR (e.g. 10.0.0.0/8), without a scheme",
+		               h);
+	return 0;
+}
+
+int
+dr_validate_proxy(const char *url, dr_err **err)
+{
+	const char *host;
+	size_t hl;
+	bool cred;
+	if ((!dr_startswith(url, "http://") && !dr_startswith(url, "https://")) ||
+	    split_url(url, &host, &hl, &cred) < 0 || !host_port_ok(host, hl))
+		return dr_fail(err, USAGE,
+		               "--proxy: not a proxy URL: use http://[USER:PASSWORD@]HOST[:PORT], e.g. "
+		               "http://proxy.corp:3128");
+	return 0;
+}
+
+int
+dr_parse_no_proxy(const char *spec, char ***hosts, dr_err **err)
+{
+	_cleanup_strv_ char **out = NULL;
+	_cleanup_free_ char *copy = dr_xstrdup(spec);
+	size_t i = 0;
+	for (char *p = copy;; i++) {
+		char *c = strchr(p, ',');
+		if (c)
+			*c = '\0';
+		if (!*p || strpbrk(p, " \t"))
+			return dr_fail(err, USAGE,
+			               "--no-proxy: entry %zu is empty or has spaces: give HOSTS as "
+			               "h1,.domain,10.0.0.0/8",
+			               i + 1);
+		dr_strv_push(&out, p);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	*hosts = TAKE_PTR(out);
+	return 0;
+}
+
 static bool
 all_digits(const char *s)
 {
@@ -505,6 +615,127 @@ check_unique_targets(const dr_runner *r, dr_err **err)
 	return 0;
 }
 
+bool
+dr_runner_persistent_docker(const dr_runner *r)
+{
+	const dr_mode *m = r->mode;
+	if (strcmp(m->name, "dind-daemonset") == 0 || strcmp(m->name, "kubernetes") == 0)
+		return false; /* one shared daemon per node / no daemon */
+	if (m->daemon_tuning)
+		return dr_runner_docker_storage(r) == DR_STORAGE_HOSTPATH ||
+		       dr_runner_docker_storage(r) == DR_STORAGE_PVC;
+	return dr_runner_docker_cache(r) >= 0; /* a job pod's own dockerd on the cache */
+}
+
+/* The modes an option applies to, for messages: "dind and dind-daemonset". */
+static char *
+modes_with(size_t flag_offset)
+{
+	_cleanup_buf_ dr_buf b = DR_BUF_INIT(0);
+	size_t n = 0, total = 0;
+	for (size_t i = 0; dr_modes[i]; i++)
+		total += *(const bool *)((const char *)dr_modes[i] + flag_offset);
+	for (size_t i = 0; dr_modes[i]; i++) {
+		if (!*(const bool *)((const char *)dr_modes[i] + flag_offset))
+			continue;
+		n++;
+		dr_buf_printf(&b, "%s%s", n == 1 ? "" : n == total ? " and " : ", ", dr_modes[i]->name);
+	}
+	return dr_buf_steal(&b);
+}
+
+static int
+not_for_mode(const dr_runner *r, const char *flag, size_t flag_offset, dr_err **err)
+{
+	_cleanup_free_ char *modes = modes_with(flag_offset);
+	return dr_fail(err, USAGE, "%s is for mode%s %s; this runner's mode is %s", flag,
+	               strchr(modes, ' ') ? "s" : "", modes, r->mode->name);
+}
+
+#define MODE_FLAG(f) offsetof(dr_mode, f)
+
+static int
+validate_docker_options(const dr_runner *r, dr_err **err)
+{
+	const dr_mode *m = r->mode;
+	/* Daemon tuning: only where deskrun runs the daemon. */
+	struct {
+		const char *flag;
+		bool set;
+	} tuning[] = {
+		{ "--registry-mirror", r->registry_mirrors != NULL },
+		{ "--insecure-registry", r->insecure_registries != NULL },
+		{ "--mtu", r->mtu != 0 },
+		{ "--dockerd-cpu", r->dockerd_cpu != NULL },
+		{ "--dockerd-memory", r->dockerd_memory != NULL },
+		{ "--docker-storage", r->docker_storage != DR_STORAGE_DEFAULT },
+		{ "--docker-storage-size", r->docker_storage_size != NULL },
+		{ "--dind-image", r->dind_image != NULL },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(tuning); i++)
+		if (tuning[i].set && !m->daemon_tuning)
+			return not_for_mode(r, tuning[i].flag, MODE_FLAG(daemon_tuning), err);
+	if (r->buildkit && !m->docker_client)
+		return not_for_mode(r, "--buildkit", MODE_FLAG(docker_client), err);
+	if (r->guard_image && !m->guard)
+		return not_for_mode(r, "--guard-image", MODE_FLAG(guard), err);
+	if (r->no_guard && !m->needs_node_docker)
+		return not_for_mode(r, "--no-guard", MODE_FLAG(needs_node_docker), err);
+	if (r->no_guard && r->guard_image)
+		return dr_fail(err, USAGE, "--no-guard and --guard-image contradict: give one");
+	if (r->cluster_builds && !m->cluster_builds)
+		return not_for_mode(r, "--cluster-builds", MODE_FLAG(cluster_builds), err);
+
+	for (size_t i = 0; r->registry_mirrors && r->registry_mirrors[i]; i++)
+		if (dr_validate_mirror(r->registry_mirrors[i], true, err) < 0)
+			return -1;
+	for (size_t i = 0; r->insecure_registries && r->insecure_registries[i]; i++)
+		if (dr_validate_insecure_registry(r->insecure_registries[i], err) < 0)
+			return -1;
+	if (r->mtu && (r->mtu < 68 || r->mtu > 65535))
+		return dr_fail(err, USAGE,
+		               "--mtu %d: out of range: an MTU is 68..65535 (1500 for Ethernet, "
+		               "1450 under VXLAN overlays)",
+		               r->mtu);
+	if (r->dockerd_cpu && dr_validate_quantity("--dockerd-cpu", r->dockerd_cpu, "500m or 2", err) < 0)
+		return -1;
+	if (r->dockerd_memory &&
+	    dr_validate_quantity("--dockerd-memory", r->dockerd_memory, "1Gi or 4Gi", err) < 0)
+		return -1;
+	if (r->docker_storage_size &&
+	    dr_validate_quantity("--docker-storage-size", r->docker_storage_size, "20Gi", err) < 0)
+		return -1;
+	int docker_cache = dr_runner_docker_cache(r);
+	if (docker_cache >= 0 && r->docker_storage != DR_STORAGE_DEFAULT &&
+	    r->docker_storage != DR_STORAGE_HOSTPATH)
+		return dr_fail(err, USAGE,
+		               "--docker-storage %s and --cache /var/lib/docker both place the "
+		               "daemon's data: give one",
+		               dr_docker_storage_name(r->docker_storage));
+	if (r->docker_storage_size && r->docker_storage != DR_STORAGE_PVC)
+		return dr_fail(err, USAGE,
+		               "--docker-storage-size is the size of the pvc storage: add "
+		               "--docker-storage pvc or drop it");
+	if (r->dind_image && dr_validate_image("--dind-image", r->dind_image, err) < 0)
+		return -1;
+	if (r->helper_image && dr_validate_image("--helper-image", r->helper_image, err) < 0)
+		return -1;
+	if (r->guard_image && dr_validate_image("--guard-image", r->guard_image, err) < 0)
+		return -1;
+	if (r->proxy && dr_validate_proxy(r->proxy, err) < 0)
+		return -1;
+	if (r->no_proxy && !r->proxy)
+		return dr_fail(err, USAGE, "--no-proxy needs --proxy URL");
+
+	if (dr_runner_persistent_docker(r) && r->max_runners > 1)
+		return dr_fail(err, USAGE,
+		               "--max-runners %d with a persistent /var/lib/docker: two daemons must "
+		               "never share one data root; use --max-runners 1, --instances N (one "
+		               "cache each) or --docker-storage ephemeral",
+		               r->max_runners);
+	return 0;
+}
+
 int
 dr_validate_runner(const dr_runner *r, dr_err **err)
 {
@@ -569,6 +800,8 @@ dr_validate_runner(const dr_runner *r, dr_err **err)
 		               r->storage_class);
 	if (dr_validate_auth(&r->auth, err) < 0)
 		return -1;
+	if (validate_docker_options(r, err) < 0)
+		return -1;
 	if (r->mode->validate && r->mode->validate(r, err) < 0)
 		return -1;
 	return 0;
@@ -589,5 +822,48 @@ dr_validate_settings(const dr_settings *s, dr_err **err)
 		return dr_fail(err, USAGE,
 		               "controller-service-account \"%s\": not a valid ServiceAccount name",
 		               s->controller_sa);
+	return 0;
+}
+
+static bool
+strv_equal(char *const *a, char *const *b)
+{
+	size_t n = dr_strv_len(a);
+	if (n != dr_strv_len(b))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int
+dr_check_shared_daemon(const dr_config *c, const dr_runner *r, dr_err **err)
+{
+	if (strcmp(r->mode->name, "dind-daemonset") != 0)
+		return 0;
+	for (size_t i = 0; i < c->n_runners; i++) {
+		const dr_runner *o = c->runners[i];
+		if (strcmp(o->name, r->name) == 0 || strcmp(o->mode->name, "dind-daemonset") != 0)
+			continue;
+		if (!strv_equal(o->registry_mirrors, r->registry_mirrors) ||
+		    !strv_equal(o->insecure_registries, r->insecure_registries) || o->mtu != r->mtu ||
+		    !str_equal(o->dockerd_cpu, r->dockerd_cpu) ||
+		    !str_equal(o->dockerd_memory, r->dockerd_memory) ||
+		    !str_equal(o->dind_image, r->dind_image) ||
+		    dr_runner_docker_storage(o) != dr_runner_docker_storage(r))
+			return dr_fail(err, USAGE,
+			               "runner %s uses dind-daemonset with other daemon settings "
+			               "(--registry-mirror, --insecure-registry, --mtu, --dockerd-cpu, "
+			               "--dockerd-memory, --dind-image, --docker-storage): the node's "
+			               "shared daemon has one configuration; give the same ones",
+			               o->name);
+	}
 	return 0;
 }

@@ -33,11 +33,29 @@ int dr_validate_quantity(const char *flag, const char *value, const char *exampl
 /* An image reference: non-empty, no whitespace or control characters. */
 int dr_validate_image(const char *flag, const char *image, dr_err **err);
 
+/* --registry-mirror: "auto" (when allow_auto) or an http(s):// URL without credentials. */
+int dr_validate_mirror(const char *url, bool allow_auto, dr_err **err);
+/* --insecure-registry: HOST[:PORT] or an IPv4 CIDR. */
+int dr_validate_insecure_registry(const char *host, dr_err **err);
+/* --proxy: http(s)://[USER:PASSWORD@]HOST[:PORT]. */
+int dr_validate_proxy(const char *url, dr_err **err);
+/* --no-proxy HOSTS: split on commas into *hosts (owned strv). */
+int dr_parse_no_proxy(const char *spec, char ***hosts, dr_err **err);
+
 /* The GitHub credentials of the definition. */
 int dr_validate_auth(const dr_auth *auth, dr_err **err);
 
+/* Each runner pod (or job pod) runs a dockerd on a /var/lib/docker that outlives it (a cache,
+ * hostpath or pvc storage): two such pods at once would share a data root. */
+bool dr_runner_persistent_docker(const dr_runner *r);
+
 /* Whole definition: all of the above plus min/max/instances and the mode's own rules. */
 int dr_validate_runner(const dr_runner *r, dr_err **err);
+
+/* The node's shared dind-daemonset daemon has one configuration: a new or changed runner r
+ * must agree with the other dind-daemonset runners of the config on it. */
+struct dr_config;
+int dr_check_shared_daemon(const struct dr_config *c, const dr_runner *r, dr_err **err);
 
 /* Settings (cache root, controller namespace and service account). */
 int dr_validate_settings(const dr_settings *s, dr_err **err);

@@ -42,9 +42,10 @@ static int
 emit_scalar(yaml_emitter_t *e, const char *s, yaml_scalar_style_t style)
 {
 	yaml_event_t ev;
-	int plain = style == YAML_PLAIN_SCALAR_STYLE || style == YAML_ANY_SCALAR_STYLE;
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain,
-	                                  !plain, style))
+	/* Both implicit flags: whatever style libyaml settles on needs no explicit tag. The
+	 * strings a reader could mistake are sent double-quoted by emit_string. */
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+	                                  style))
 		return -1;
 	return yaml_emitter_emit(e, &ev) ? 0 : -1;
 }

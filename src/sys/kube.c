@@ -28,11 +28,13 @@ dr_run_tool(char *const *argv, const char *hint, const dr_call *call, dr_spawn_r
 	if (!call)
 		call = &none;
 	dr_spawn_opts o = {
+		.passthrough = call->passthrough,
 		.argv = argv,
 		.stdin_data = call->stdin_data,
 		.stdin_len = call->stdin_len,
 		.timeout_ms = call->timeout_ms ? call->timeout_ms : DR_KUBECTL_TIMEOUT_MS,
 		.install_hint = hint,
+		.max_output = call->max_output,
 	};
 	if (dr_spawn(&o, res, err) < 0)
 		return -1;
@@ -50,8 +52,10 @@ dr_kubectl(const dr_cluster *c, char *const *args, const dr_call *call, dr_spawn
 		dr_argv_add(&argv, "--kubeconfig");
 		dr_argv_add(&argv, c->kubeconfig);
 	}
-	dr_argv_add(&argv, "--context");
-	dr_argv_add(&argv, c->context);
+	if (*c->context) { /* "": kubectl's current context (or in-cluster credentials) */
+		dr_argv_add(&argv, "--context");
+		dr_argv_add(&argv, c->context);
+	}
 	for (size_t i = 0; args[i]; i++)
 		dr_argv_add(&argv, args[i]);
 	return dr_run_tool(argv, DR_HINT_KUBECTL, call, res, err);

@@ -26,9 +26,11 @@ typedef struct dr_call {
 	size_t stdin_len;
 	int timeout_ms;         /* 0: the tool's default */
 	bool allow_fail;        /* a non-zero exit is returned in res, not as an error */
+	bool passthrough;       /* stream the tool's output to ours instead of capturing it */
+	size_t max_output;      /* 0: spawn's default cap */
 } dr_call;
 
-/* kubectl [--kubeconfig K] --context C ARGS... */
+/* kubectl [--kubeconfig K] [--context C] ARGS... (no --context when C is "") */
 int dr_kubectl(const dr_cluster *c, char *const *args, const dr_call *call, dr_spawn_result *res,
                dr_err **err);
 /* kubectl ... ARGS... -o json, parsed; *out is a new reference. */

@@ -173,9 +173,12 @@ dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err)
 		if (devnull < 0)
 			goto syserr;
 	}
-	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
+	if ((!o->passthrough &&
+	     (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)) ||
 	    pipe2(exec_pipe, O_CLOEXEC) < 0)
 		goto syserr;
+	fflush(stdout);
+	fflush(stderr);
 	long start = now_ms();
 	pid_t pid = fork();
 	if (pid < 0)
@@ -183,8 +186,9 @@ dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err)
 	if (pid > 0)
 		setpgid(pid, pid); /* also here: no race with an early deadline */
 	if (pid == 0)
-		child(path, o->argv, env, o->stdin_data ? in_pipe[0] : devnull, out_pipe[1],
-		      err_pipe[1], exec_pipe[1]);
+		child(path, o->argv, env, o->stdin_data ? in_pipe[0] : devnull,
+		      o->passthrough ? STDOUT_FILENO : out_pipe[1],
+		      o->passthrough ? STDERR_FILENO : err_pipe[1], exec_pipe[1]);
 	close_fd(&in_pipe[0]);
 	close_fd(&out_pipe[1]);
 	close_fd(&err_pipe[1]);
@@ -281,10 +285,10 @@ dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err)
 		waitpid(pid, &status, 0);
 	res->elapsed_ms = now_ms() - start;
 	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	res->out_len = bout.len; /* binary output may hold NUL bytes */
 	res->out = dr_buf_steal(&bout);
-	res->out_len = strlen(res->out);
+	res->err_len = berr.len;
 	res->err = dr_buf_steal(&berr);
-	res->err_len = strlen(res->err);
 	if (got == (ssize_t)sizeof(exec_errno) && exec_errno) {
 		dr_spawn_result_clear(res);
 		return dr_fail_errno(err, exec_errno == ENOENT ? DR_EXIT_NOT_FOUND : DR_EXIT_CANNOT_RUN,

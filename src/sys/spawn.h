@@ -15,6 +15,7 @@ typedef struct dr_spawn_opts {
 	int timeout_ms;         /* <= 0: no deadline */
 	size_t max_output;      /* cap per stream; 0 = 64 MiB */
 	const char *install_hint; /* for the "not installed" error, e.g. "see https://kind.sigs.k8s.io" */
+	bool passthrough;         /* the child writes to our stdout/stderr (streamed, not captured) */
 } dr_spawn_opts;
 
 typedef struct dr_spawn_result {

@@ -15,7 +15,7 @@ check "config file is 0600" eq "$(stat -c %a "$CFG")" 600
 check "config directory is 0700" eq "$(stat -c %a "$(dirname "$CFG")")" 700
 run dk list
 check "list shows the runner with its normalised URL and cache" \
-	contains "$OUT" "web   dind  https://github.com/acme/web  1    5    1          /var/lib/docker"
+	contains "$OUT" "web   dind  https://github.com/acme/web  1    1    1          /var/lib/docker"
 run dk render web
 check "render shows the scale set" contains "$OUT" "kind: AutoscalingRunnerSet"
 check "render keeps the token out" lacks "$OUT" "$TOKEN"
@@ -48,6 +48,20 @@ run dk add app --repository https://github.com/acme --auth-type github-app --app
 check "github-app auth is accepted" eq "$RC" 0
 run dk list --output json
 check "list --output json never shows the private key" lacks "$OUT" "PRIVATE KEY"
+
+# ---- the modes issue's flags ----
+run dk add sockrun --repository https://github.com/acme/web --mode docker-socket --no-guard --auth-value-file "$DATA/token"
+check "--no-guard works and warns that jobs get root on the node" contains "$ERR" "every job has root on the node"
+run dk add prox --repository https://github.com/acme/web --mode dind --proxy http://bot:pw123@proxy.corp:3128 --auth-value-file "$DATA/token"
+check "a proxy with credentials warns" contains "$ERR" "--proxy carries credentials"
+run dk list --output json
+check "list hides the proxy password" contains "$OUT" '"proxy": "http://bot:***@proxy.corp:3128"'
+check "and never shows it" lacks "$OUT" "pw123"
+run dk render prox
+check "render keeps the proxy password out" lacks "$OUT" "pw123"
+run dk add cached --repository https://github.com/acme/web --mode dind --docker-storage hostpath --auth-value-file "$DATA/token"
+check "a persistent /var/lib/docker defaults to one runner" contains "$ERR" "runs one runner at a time (max 1)"
+dk remove sockrun >/dev/null; dk remove prox >/dev/null; dk remove cached >/dev/null
 
 # ---- --force ----
 run dk add s1 --repository https://github.com/acme/other --auth-value-file "$DATA/token"
@@ -111,5 +125,25 @@ bad "--repository needs a value" add x --repository
 bad "--force takes no value" add x "${R[@]}" --force=yes
 bad "unexpected argument" add x y "${R[@]}"
 bad "--cache /var/run" add x "${R[@]}" --mode dind --cache /var/run
+bad "--registry-mirror" add x "${R[@]}" --mode dind --registry-mirror mirror.gcr.io
+bad "--registry-mirror" add x "${R[@]}" --registry-mirror https://mirror.gcr.io
+bad "--insecure-registry" add x "${R[@]}" --mode dind --insecure-registry http://r.local
+bad "--mtu" add x "${R[@]}" --mode dind --mtu 67
+bad "--mtu" add x "${R[@]}" --mode dind --mtu 70000
+bad "--mtu" add x "${R[@]}" --mode dind --mtu 0
+bad "--dockerd-cpu" add x "${R[@]}" --mode dind --dockerd-cpu lots
+bad "--dockerd-memory" add x "${R[@]}" --mode dind --dockerd-memory 2GB
+bad "--docker-storage" add x "${R[@]}" --mode dind --docker-storage nfs
+bad "--docker-storage-size" add x "${R[@]}" --mode dind --docker-storage-size 10Gi
+bad "--docker-storage pvc" add x "${R[@]}" --mode dind --docker-storage pvc --cache /var/lib/docker
+bad "--max-runners 3" add x "${R[@]}" --mode dind --docker-storage pvc --max-runners 3
+bad "--docker-storage pvc" add x "${R[@]}" --mode dind-daemonset --docker-storage pvc
+bad "--cluster-builds" add x "${R[@]}" --mode dind --cluster-builds
+bad "--buildkit" add x "${R[@]}" --mode kubernetes --buildkit
+bad "--no-guard" add x "${R[@]}" --mode dind-daemonset --no-guard
+bad "--guard-image" add x "${R[@]}" --mode dind --guard-image g:1
+bad "--proxy" add x "${R[@]}" --proxy proxy.corp:3128
+bad "--no-proxy" add x "${R[@]}" --no-proxy .corp
+bad "--no-proxy" add x "${R[@]}" --proxy http://p:3128 --no-proxy "a,,b"
 
 done_testing

@@ -67,7 +67,7 @@ run dk up
 check "up exits 0" eq "$RC" 0
 check "up installs the controller, waits for CRDs, reads, applies" eq "$(calls)" "$(lines \
 	"$HSTATUS" "$HINSTALL" "$WAIT" "$GET" "$APPLY")"
-check "up prints what it creates" contains "$OUT" "13 to create, 0 to update, 0 to delete, 0 unchanged"
+check "up prints what it creates" contains "$OUT" "14 to create, 0 to update, 0 to delete, 0 unchanged"
 check "up shows progress with elapsed time on stderr" contains "$ERR" "] installing the ARC controller 0.14.2"
 check "both scale sets are on the cluster" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'web']"
 check "the Secret reached the cluster through stdin" eq "$(state "print([o['data']['github_token'] for o in s['objects'] if o['kind']=='Secret'][0])")" "$TOKEN64"
@@ -80,7 +80,7 @@ reset_calls
 run dk up
 check "a second up exits 0" eq "$RC" 0
 check "a second up makes no mutating call" eq "$(calls)" "$(lines "$HSTATUS" "$WAIT" "$GET")"
-check "and says so" eq "$OUT" "nothing to change: 13 objects are up to date"
+check "and says so" eq "$OUT" "nothing to change: 14 objects are up to date"
 
 # ---- instances 3 -> 2 prunes the third set, and only that ----
 dk add ci --repository https://github.com/acme/ci --mode dind --instances 3 --auth-value-file "$DATA/token" >/dev/null
@@ -91,13 +91,14 @@ dk add ci --force --repository https://github.com/acme/ci --mode dind --instance
 reset_calls
 run dk up
 check "up after 3 -> 2 exits 0" eq "$RC" 0
-check "up deletes ci-3's set, re-reads, and finds ARC removed the rest" eq "$(calls)" "$(lines \
-	"$HSTATUS" "$WAIT" "$GET" "$DEL autoscalingrunnersets.actions.github.com/ci-3" "$GET")"
-check "the plan names exactly ci-3's objects" eq "$(printf '%s\n' "$OUT" | grep -c '^  delete .*ci-3')" 5
+check "up deletes ci-3's set, re-reads, and deletes what ARC left (its daemon.json)" eq "$(calls)" "$(lines \
+	"$HSTATUS" "$WAIT" "$GET" "$DEL autoscalingrunnersets.actions.github.com/ci-3" "$GET" \
+	"$DEL configmaps/ci-3-dockerd")"
+check "the plan names exactly ci-3's objects" eq "$(printf '%s\n' "$OUT" | grep -c '^  delete .*ci-3')" 6
 check "nothing else is deleted" eq "$(printf '%s\n' "$OUT" | grep '^  delete' | grep -vc 'ci-3')" 0
 check "ci-3's objects are gone" eq "$(state "print(len([o for o in s['objects'] if o['metadata']['name'].startswith('ci-3')]))")" 0
 check "ci-1 and ci-2 stay" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'ci-1', 'ci-2', 'web']"
-check "five objects fewer" eq "$(state "print(len(s['objects']))")" "$((before - 5))"
+check "six objects fewer" eq "$(state "print(len(s['objects']))")" "$((before - 6))"
 
 # An object left behind with a finalizer (its set stays) gets the finalizer removed first.
 set_state "s['objects'].append({'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'old-hook','namespace':'arc-runners','labels':{'app.kubernetes.io/managed-by':'deskrun','deskrun.io/runner':'web'},'finalizers':['actions.github.com/cleanup-protection']}})"
@@ -111,8 +112,8 @@ check "up web prunes web's stale object" eq "$(calls)" "$(lines "$HSTATUS" "$WAI
 reset_calls
 run dk down web
 check "down web exits 0" eq "$RC" 0
-check "down web reads, deletes web's set, re-reads" eq "$(calls)" "$(lines "$GET" \
-	"$DEL autoscalingrunnersets.actions.github.com/web" "$GET")"
+check "down web reads, deletes web's set, re-reads, deletes the rest" eq "$(calls)" "$(lines "$GET" \
+	"$DEL autoscalingrunnersets.actions.github.com/web" "$GET" "$DEL configmaps/web-dockerd")"
 check "web's objects are gone" eq "$(state "print(len([o for o in s['objects'] if (o['metadata'].get('labels') or {}).get('deskrun.io/runner')=='web']))")" 0
 check "api and ci keep running" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'ci-1', 'ci-2']"
 check "the config still has web" contains "$(dk list)" "web "

@@ -6,6 +6,7 @@ calls.py LOG stdin N         the stdin of call N (1-based)
 calls.py LOG leaks S...      print every call whose argv or environment contains one of S
 calls.py LOG manifests DIR   write each kubectl apply's stdin documents to DIR/<n>.yaml
 """
+import base64
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ if not rest:
     for c in calls:
         print(" ".join([c["tool"]] + c["argv"]))
 elif rest[0] == "stdin":
-    sys.stdout.write(calls[int(rest[1]) - 1]["stdin"])
+    sys.stdout.buffer.write(base64.b64decode(calls[int(rest[1]) - 1]["stdin_b64"]))
 elif rest[0] == "leaks":
     for i, c in enumerate(calls, 1):
         blob = json.dumps(c["argv"]) + json.dumps(c["env"])

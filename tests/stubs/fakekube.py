@@ -12,6 +12,7 @@ playing ARC's controller, the objects an AutoscalingRunnerSet's cleanup annotati
 state.json keys (all optional): contexts, clusters, reachable, server_version, nodes, helm,
 crds, objects, listeners, events, fail {verb: stderr}, stuck [ARS names whose delete times out].
 """
+import base64
 import json
 import os
 import sys
@@ -109,6 +110,24 @@ def kubectl(st, args, stdin):
         die("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")
     if verb in st.get("fail", {}):
         die(st["fail"][verb])
+    if verb == "attach":
+        a = list(args)
+        take(a, "--namespace", "-n")
+        take(a, "-i", flag=True)
+        container = take(a, "-c")
+        st.setdefault("attached", []).append({"pod": a[1], "container": container, "bytes": len(stdin)})
+        save(st)
+        return
+    if verb == "logs":
+        a = list(args)
+        take(a, "--namespace", "-n")
+        take(a, "-f", flag=True)
+        take(a, "-c")
+        take(a, "--pod-running-timeout")
+        out(f"#1 [internal] load build definition from Dockerfile ({a[1]})")
+        out("#5 exporting to image")
+        out("#5 pushing layers done")
+        return
     if verb == "version":
         out(json.dumps({"clientVersion": {"gitVersion": "v1.32.2"},
                         "serverVersion": {"gitVersion": st.get("server_version", "v1.32.2"),
@@ -194,6 +213,13 @@ def kubectl_get(st, args):
     if fmt != "json":
         die("fakekube: only -o json is supported")
     what, names = args[0], args[1:]
+    if what == "job":
+        j = next((o for o in st.get("objects", []) if o["kind"] == "Job" and o["metadata"]["name"] == names[0]), None)
+        if not j:
+            die(f'Error from server (NotFound): jobs.batch "{names[0]}" not found')
+        result = st.get("build_result", "succeeded")
+        out(json.dumps(dict(j, status={result: 1})))
+        return
     items = []
     for res in what.split(","):
         if res == "nodes":
@@ -214,6 +240,17 @@ def kubectl_get(st, args):
                               "metadata": {"name": "arc-gha-rs-controller", "namespace": ns,
                                            "labels": {"app.kubernetes.io/part-of": "gha-rs-controller"}},
                               "spec": {"replicas": 1}, "status": {"readyReplicas": 1}})
+        elif res == "pods" and sel and sel.startswith("job-name="):
+            job = sel.split("=", 1)[1]
+            j = next((o for o in st.get("objects", []) if o["kind"] == "Job" and o["metadata"]["name"] == job), None)
+            if j:
+                spec = j["spec"]["template"]["spec"]
+                status = {"phase": "Pending"}
+                if spec.get("initContainers"):
+                    status["initContainerStatuses"] = [{"name": c["name"], "state": {"running": {}}} for c in spec["initContainers"]]
+                else:
+                    status["containerStatuses"] = [{"name": c["name"], "state": {"running": {}}} for c in spec["containers"]]
+                items.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": job + "-x7k2p", "labels": {"job-name": job}}, "status": status})
         elif res == "pods":
             items += [p for p in st.get("listeners", []) if matches(p, sel)]
         elif res == "events":
@@ -301,9 +338,12 @@ def kind(st, args, stdin):
 
 def main():
     args = sys.argv[1:]
-    stdin = "" if sys.stdin.isatty() else sys.stdin.read()
+    raw = b"" if sys.stdin.isatty() else sys.stdin.buffer.read()
+    stdin = raw.decode("utf-8", errors="replace")
     with open(LOG, "a") as f:
-        f.write(json.dumps({"tool": TOOL, "argv": args, "stdin": stdin, "env": dict(os.environ)}) + "\n")
+        f.write(json.dumps({"tool": TOOL, "argv": args, "stdin": stdin,
+                            "stdin_b64": base64.b64encode(raw).decode(),
+                            "env": dict(os.environ)}) + "\n")
     st = load()
     if TOOL == "kubectl":
         kubectl(st, list(args), stdin)

@@ -21,7 +21,7 @@ full_runner(void)
 	r->repository = dr_xstrdup("https://github.com/acme/web");
 	r->mode = &dr_mode_privileged;
 	r->min_runners = 0;
-	r->max_runners = 3;
+	r->max_runners = 1;
 	dr_strv_push(&r->labels, "linux");
 	dr_runner_add_cache(r, NULL, "/var/lib/docker");
 	dr_runner_add_cache(r, "/srv/go", "/root/go");

@@ -1,6 +1,7 @@
 /* test_render.c: the object builders, mode by mode, against arc-spec.md §2. */
 #include "test.h"
 
+#include "lib/buf.h"
 #include "lib/mode.h"
 #include "lib/render.h"
 #include "lib/yaml.h"
@@ -146,8 +147,9 @@ dind_layout(void **state)
 	assert_string_equal(str_at(dind, "args.2"), "--group=$(DOCKER_GROUP_GID)");
 	assert_string_equal(env_of(dind, "DOCKER_GROUP_GID"), "123");
 	/* The cache is mounted into the daemon, where /var/lib/docker lives. */
-	assert_string_equal(str_at(dind, "volumeMounts.3.name"), "cache-0");
-	assert_string_equal(str_at(dind, "volumeMounts.3.mountPath"), "/var/lib/docker");
+	assert_string_equal(str_at(dind, "volumeMounts.3.name"), "dockerd-config");
+	assert_string_equal(str_at(dind, "volumeMounts.4.name"), "cache-0");
+	assert_string_equal(str_at(dind, "volumeMounts.4.mountPath"), "/var/lib/docker");
 	json_t *run = at(spec, "containers.0");
 	assert_string_equal(str_at(run, "name"), "runner");
 	assert_string_equal(str_at(run, "command.0"), "/home/runner/run.sh");
@@ -159,7 +161,8 @@ dind_layout(void **state)
 	assert_string_equal(str_at(run, "volumeMounts.2.name"), "mount-0");
 	assert_null(at(run, "securityContext"));
 	json_t *vols = at(spec, "volumes");
-	assert_int_equal(json_array_size(vols), 5);
+	assert_int_equal(json_array_size(vols), 6);
+	assert_string_equal(str_at(vols, "5.configMap.name"), "web-dockerd");
 	assert_string_equal(str_at(vols, "0.name"), "dind-sock");
 	assert_non_null(at(vols, "0.emptyDir"));
 	assert_string_equal(str_at(vols, "3.hostPath.path"), "/var/lib/deskrun/cache/web/cache-0");
@@ -449,6 +452,132 @@ order_and_namespaces(void **state)
 	assert_string_equal(s1, s2);
 }
 
+/* Names of the containers of a pod spec that mount the hostPath `path`. */
+static char *
+mounters(json_t *spec, const char *path)
+{
+	_cleanup_buf_ dr_buf b = DR_BUF_INIT(0);
+	const char *vol = NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(spec, "volumes"), i, v) {
+		const char *p = json_string_value(json_object_get(json_object_get(v, "hostPath"), "path"));
+		if (p && strcmp(p, path) == 0)
+			vol = json_string_value(json_object_get(v, "name"));
+	}
+	const char *lists[] = { "initContainers", "containers" };
+	for (size_t l = 0; vol && l < 2; l++) {
+		json_t *c;
+		json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+			size_t k;
+			json_t *m;
+			json_array_foreach(json_object_get(c, "volumeMounts"), k, m) {
+				if (strcmp(json_string_value(json_object_get(m, "name")), vol) == 0)
+					dr_buf_printf(&b, "%s%s", b.len ? "," : "",
+					              json_string_value(json_object_get(c, "name")));
+			}
+		}
+	}
+	return dr_buf_steal(&b);
+}
+
+static void
+daemonset_only_guard_mounts_socket(void **state)
+{
+	(void)state;
+	_cleanup_runner_ dr_runner *a = runner("team-a", &dr_mode_dind_daemonset);
+	_cleanup_runner_ dr_runner *b = runner("team-b", &dr_mode_dind_daemonset);
+	const dr_runner *list[] = { a, b };
+	dr_render_opts o = { 0 };
+	_cleanup_json_ json_t *objs = dr_render(list, 2, &settings, &o);
+	assert_int_equal(count_kind(objs, "DaemonSet"), 1);
+	const char *sock = "/var/lib/deskrun/cache/daemonset/sock";
+	const char *names[] = { "team-a", "team-b" };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *spec = at(find(objs, "AutoscalingRunnerSet", names[i]), "spec.template.spec");
+		_cleanup_free_ char *who = mounters(spec, sock);
+		assert_string_equal(who, "guard");
+		json_t *guard = at(spec, "initContainers.0");
+		assert_string_equal(str_at(guard, "command.7"), names[i]); /* --tenant */
+		json_t *run = at(spec, "containers.0");
+		assert_string_equal(env_of(run, "DOCKER_HOST"), "unix:///run/deskrun/docker.sock");
+		assert_null(at(run, "securityContext"));
+	}
+	json_t *ds = find(objs, "DaemonSet", "deskrun-dind");
+	assert_string_equal(str_at(ds, "metadata.namespace"), "deskrun-system");
+	json_t *dspec = at(ds, "spec.template.spec");
+	_cleanup_free_ char *daemon = mounters(dspec, sock);
+	assert_string_equal(daemon, "dockerd");
+	assert_true(json_is_true(at(dspec, "containers.0.securityContext.privileged")));
+	assert_null(json_object_get(at(ds, "metadata.labels"), "deskrun.io/runner"));
+	assert_non_null(find(objs, "Namespace", "deskrun-system"));
+
+	/* docker-socket: the node's raw socket is the guard's alone... */
+	_cleanup_runner_ dr_runner *s = runner("sock", &dr_mode_docker_socket);
+	_cleanup_json_ json_t *o1 = render1(s, false);
+	json_t *spec = at(find(o1, "AutoscalingRunnerSet", "sock"), "spec.template.spec");
+	_cleanup_free_ char *w1 = mounters(spec, "/var/run/docker.sock");
+	assert_string_equal(w1, "guard");
+	/* ...unless --no-guard, and then the runner mounts it. */
+	s->no_guard = true;
+	_cleanup_json_ json_t *o2 = render1(s, false);
+	json_t *spec2 = at(find(o2, "AutoscalingRunnerSet", "sock"), "spec.template.spec");
+	_cleanup_free_ char *w2 = mounters(spec2, "/var/run/docker.sock");
+	assert_string_equal(w2, "runner");
+	assert_null(json_object_get(spec2, "initContainers"));
+}
+
+static void
+dind_tuning_objects(void **state)
+{
+	(void)state;
+	_cleanup_runner_ dr_runner *r = runner("tuned", &dr_mode_dind);
+	dr_strv_push(&r->registry_mirrors, "auto");
+	dr_strv_push(&r->registry_mirrors, "https://mirror.gcr.io");
+	r->mtu = 1450;
+	r->dockerd_memory = dr_xstrdup("2Gi");
+	r->buildkit = true;
+	r->proxy = dr_xstrdup("http://bot:pw@proxy:3128");
+	_cleanup_json_ json_t *objs = render1(r, true);
+	json_t *cm = find(objs, "ConfigMap", "tuned-dockerd");
+	const char *dj = json_string_value(json_object_get(json_object_get(cm, "data"), "daemon.json"));
+	json_error_t je;
+	_cleanup_json_ json_t *d = json_loads(dj, 0, &je);
+	assert_non_null(d);
+	assert_int_equal(json_integer_value(json_object_get(d, "mtu")), 1450);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(d, "registry-mirrors"), 0)),
+	                    "http://deskrun-registry-mirror.deskrun-system.svc.cluster.local:5000");
+	assert_string_equal(json_string_value(json_object_get(d, "storage-driver")), "overlay2");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(d, "log-opts"), "max-size")),
+	                    "10m");
+	assert_non_null(find(objs, "Deployment", "deskrun-registry-mirror"));
+	assert_non_null(find(objs, "Service", "deskrun-registry-mirror"));
+	json_t *spec = at(find(objs, "AutoscalingRunnerSet", "tuned"), "spec.template.spec");
+	json_t *dind = at(spec, "initContainers.1");
+	assert_string_equal(str_at(dind, "resources.limits.memory"), "2Gi");
+	assert_string_equal(str_at(spec, "containers.0.name"), "runner");
+	assert_string_equal(env_of(at(spec, "containers.0"), "DOCKER_BUILDKIT"), "1");
+	/* The proxy: credentials in a Secret, referenced, never in the objects. */
+	json_t *ars = find(objs, "AutoscalingRunnerSet", "tuned");
+	assert_string_equal(str_at(ars, "spec.proxy.https.url"), "http://proxy:3128");
+	assert_string_equal(str_at(ars, "spec.proxy.http.credentialSecretRef"), "tuned-gha-rs-proxy");
+	assert_string_equal(env_of(dind, "HTTPS_PROXY"), "<valueFrom>");
+	json_t *sec = find(objs, "Secret", "tuned-gha-rs-proxy");
+	assert_string_equal(str_at(sec, "data.username"), "Ym90");
+	_cleanup_free_ char *all = json_dumps(ars, 0);
+	assert_null(strstr(all, "pw@"));
+	/* Default storage: an emptyDir, so overlay2 runs on the node's disk. */
+	json_t *vols = at(spec, "volumes");
+	size_t i;
+	json_t *v;
+	bool empty_storage = false;
+	json_array_foreach(vols, i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "name")), "docker-storage") == 0)
+			empty_storage = json_object_get(v, "emptyDir") != NULL;
+	}
+	assert_true(empty_storage);
+}
+
 int
 main(void)
 {
@@ -458,6 +587,8 @@ main(void)
 		cmocka_unit_test(rbac),            cmocka_unit_test(kubernetes_mode),
 		cmocka_unit_test(privileged_mode), cmocka_unit_test(instances),
 		cmocka_unit_test(secrets),         cmocka_unit_test(order_and_namespaces),
+		cmocka_unit_test(daemonset_only_guard_mounts_socket),
+		cmocka_unit_test(dind_tuning_objects),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,6 +20,19 @@ output_and_stdin(void **state)
 }
 
 static void
+binary_output(void **state)
+{
+	(void)state;
+	dr_err *err_ = NULL;
+	char *argv[] = { (char *)"printf", (char *)"a\\000b\\000", NULL };
+	dr_spawn_opts o = { .argv = argv, .timeout_ms = 10000 };
+	_cleanup_spawn_ dr_spawn_result r = { 0 };
+	assert_succeeds(dr_spawn(&o, &r, &err_));
+	assert_int_equal(r.out_len, 4);
+	assert_memory_equal(r.out, "a\0b\0", 4);
+}
+
+static void
 big_stdin(void **state)
 {
 	(void)state;
@@ -128,7 +141,8 @@ main(void)
 {
 	test_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(output_and_stdin), cmocka_unit_test(big_stdin),
+		cmocka_unit_test(output_and_stdin), cmocka_unit_test(binary_output),
+		cmocka_unit_test(big_stdin),
 		cmocka_unit_test(failures),         cmocka_unit_test(deadline),
 		cmocka_unit_test(not_installed),    cmocka_unit_test(environment),
 		cmocka_unit_test(argv_text),

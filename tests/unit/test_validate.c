@@ -1,6 +1,7 @@
 /* test_validate.c: every validation rule of a runner definition, with its exact message. */
 #include "test.h"
 
+#include "lib/config.h"
 #include "lib/mode.h"
 #include "lib/validate.h"
 
@@ -531,6 +532,180 @@ settings(void **state)
 	dr_settings_clear(&s);
 }
 
+/* ---- Docker options (modes issue) ---- */
+
+static void
+mirrors_and_registries(void **state)
+{
+	(void)state;
+	dr_err *err_ = NULL;
+	assert_succeeds(dr_validate_mirror("https://mirror.gcr.io", false, &err_));
+	assert_succeeds(dr_validate_mirror("http://10.0.0.5:5000/path", false, &err_));
+	assert_succeeds(dr_validate_mirror("auto", true, &err_));
+	assert_fails(dr_validate_mirror("auto", false, &err_), DR_EXIT_USAGE,
+	             "--registry-mirror \"auto\": not a registry URL: use e.g. "
+	             "https://mirror.gcr.io, http://10.0.0.5:5000 or auto");
+	assert_fails(dr_validate_mirror("mirror.gcr.io", true, &err_), DR_EXIT_USAGE,
+	             "--registry-mirror \"mirror.gcr.io\": not a registry URL: use e.g. "
+	             "https://mirror.gcr.io, http://10.0.0.5:5000 or auto");
+	assert_fails(dr_validate_mirror("https://u:p@mirror.local", true, &err_), DR_EXIT_USAGE,
+	             "--registry-mirror \"https://u:p@mirror.local\": credentials do not belong in "
+	             "a mirror URL (the daemon would print them in its logs)");
+	assert_fails(dr_validate_mirror("https://mirror.local?x=1", true, &err_), DR_EXIT_USAGE,
+	             "--registry-mirror \"https://mirror.local?x=1\": not a registry URL: use e.g. "
+	             "https://mirror.gcr.io, http://10.0.0.5:5000 or auto");
+	assert_succeeds(dr_validate_insecure_registry("registry.local:5000", &err_));
+	assert_succeeds(dr_validate_insecure_registry("10.0.0.0/8", &err_));
+	assert_fails(dr_validate_insecure_registry("http://registry.local", &err_), DR_EXIT_USAGE,
+	             "--insecure-registry \"http://registry.local\": give HOST[:PORT] (e.g. "
+	             "registry.local:5000) or a CIDR (e.g. 10.0.0.0/8), without a scheme");
+	assert_fails(dr_validate_insecure_registry("10.0.0.0/33", &err_), DR_EXIT_USAGE,
+	             "--insecure-registry \"10.0.0.0/33\": give HOST[:PORT] (e.g. "
+	             "registry.local:5000) or a CIDR (e.g. 10.0.0.0/8), without a scheme");
+	assert_succeeds(dr_validate_proxy("http://u:p@proxy.corp:3128", &err_));
+	assert_fails(dr_validate_proxy("proxy.corp:3128", &err_), DR_EXIT_USAGE,
+	             "--proxy: not a proxy URL: use http://[USER:PASSWORD@]HOST[:PORT], e.g. "
+	             "http://proxy.corp:3128");
+	char **np = NULL;
+	assert_succeeds(dr_parse_no_proxy(".corp,10.0.0.0/8", &np, &err_));
+	assert_int_equal(dr_strv_len(np), 2);
+	dr_strv_free(np);
+	np = NULL;
+	assert_fails(dr_parse_no_proxy(".corp,,x", &np, &err_), DR_EXIT_USAGE,
+	             "--no-proxy: entry 2 is empty or has spaces: give HOSTS as h1,.domain,10.0.0.0/8");
+}
+
+static void
+docker_options(void **state)
+{
+	(void)state;
+	dr_err *err_ = NULL;
+	_cleanup_runner_ dr_runner *r = base_runner(&dr_mode_dind);
+	r->mtu = 67;
+	assert_fails(dr_validate_runner(r, &err_), DR_EXIT_USAGE,
+	             "--mtu 67: out of range: an MTU is 68..65535 (1500 for Ethernet, 1450 under "
+	             "VXLAN overlays)");
+	r->mtu = 65536;
+	assert_int_equal(dr_validate_runner(r, &err_), -1);
+	dr_err_free(err_);
+	err_ = NULL;
+	r->mtu = 68;
+	assert_succeeds(dr_validate_runner(r, &err_));
+	r->mtu = 65535;
+	assert_succeeds(dr_validate_runner(r, &err_));
+	r->dockerd_memory = dr_xstrdup("2GB");
+	assert_fails(dr_validate_runner(r, &err_), DR_EXIT_USAGE,
+	             "--dockerd-memory \"2GB\": not a Kubernetes quantity: use e.g. 1Gi or 4Gi");
+	free(r->dockerd_memory);
+	r->dockerd_memory = NULL;
+	r->dockerd_cpu = dr_xstrdup("one");
+	assert_fails(dr_validate_runner(r, &err_), DR_EXIT_USAGE,
+	             "--dockerd-cpu \"one\": not a Kubernetes quantity: use e.g. 500m or 2");
+	free(r->dockerd_cpu);
+	r->dockerd_cpu = NULL;
+	/* Storage combinations. */
+	r->docker_storage_size = dr_xstrdup("50Gi");
+	assert_fails(dr_validate_runner(r, &err_), DR_EXIT_USAGE,
+	             "--docker-storage-size is the size of the pvc storage: add --docker-storage "
+	             "pvc or drop it");
+	r->docker_storage = DR_STORAGE_PVC;
+	assert_fails(dr_validate_runner(r, &err_), DR_EXIT_USAGE,
+	             "--max-runners 5 with a persistent /var/lib/docker: two daemons must never "
+	             "share one data root; use --max-runners 1, --instances N (one cache each) or "
+	             "--docker-storage ephemeral");
+	r->max_runners = 1;
+	assert_succeeds(dr_validate_runner(r, &err_));
+	dr_runner_add_cache(r, NULL, "/var/lib/docker");
+	assert_fails(dr_validate_runner(r, &err_), DR_EXIT_USAGE,
+	             "--docker-storage pvc and --cache /var/lib/docker both place the daemon's "
+	             "data: give one");
+	r->docker_storage = DR_STORAGE_HOSTPATH;
+	free(r->docker_storage_size);
+	r->docker_storage_size = NULL;
+	assert_succeeds(dr_validate_runner(r, &err_));
+	assert_int_equal(dr_runner_docker_storage(r), DR_STORAGE_HOSTPATH);
+	assert_true(dr_runner_persistent_docker(r));
+}
+
+static void
+options_per_mode(void **state)
+{
+	(void)state;
+	dr_err *err_ = NULL;
+	_cleanup_runner_ dr_runner *k = base_runner(&dr_mode_kubernetes);
+	k->mtu = 1400;
+	assert_fails(dr_validate_runner(k, &err_), DR_EXIT_USAGE,
+	             "--mtu is for modes dind and dind-daemonset; this runner's mode is kubernetes");
+	k->mtu = 0;
+	k->buildkit = true;
+	assert_fails(dr_validate_runner(k, &err_), DR_EXIT_USAGE,
+	             "--buildkit is for modes dind, docker-socket and dind-daemonset; this runner's "
+	             "mode is kubernetes");
+	k->buildkit = false;
+	k->cluster_builds = true;
+	assert_succeeds(dr_validate_runner(k, &err_));
+	_cleanup_runner_ dr_runner *d = base_runner(&dr_mode_dind);
+	d->cluster_builds = true;
+	assert_fails(dr_validate_runner(d, &err_), DR_EXIT_USAGE,
+	             "--cluster-builds is for mode kubernetes; this runner's mode is dind");
+	d->cluster_builds = false;
+	d->no_guard = true;
+	assert_fails(dr_validate_runner(d, &err_), DR_EXIT_USAGE,
+	             "--no-guard is for mode docker-socket; this runner's mode is dind");
+	d->no_guard = false;
+	d->guard_image = dr_xstrdup("g:1");
+	assert_fails(dr_validate_runner(d, &err_), DR_EXIT_USAGE,
+	             "--guard-image is for modes docker-socket and dind-daemonset; this runner's "
+	             "mode is dind");
+	_cleanup_runner_ dr_runner *s = base_runner(&dr_mode_docker_socket);
+	s->no_guard = true;
+	assert_succeeds(dr_validate_runner(s, &err_));
+	s->guard_image = dr_xstrdup("g:1");
+	assert_fails(dr_validate_runner(s, &err_), DR_EXIT_USAGE,
+	             "--no-guard and --guard-image contradict: give one");
+	_cleanup_runner_ dr_runner *ds = base_runner(&dr_mode_dind_daemonset);
+	ds->docker_storage = DR_STORAGE_PVC;
+	assert_fails(dr_validate_runner(ds, &err_), DR_EXIT_USAGE,
+	             "--docker-storage pvc: the dind-daemonset daemon keeps one data root per node; "
+	             "use hostpath (default) or ephemeral");
+	ds->docker_storage = DR_STORAGE_DEFAULT;
+	assert_succeeds(dr_validate_runner(ds, &err_)); /* max 5: the daemon is shared per node */
+	assert_false(dr_runner_persistent_docker(ds));
+	_cleanup_runner_ dr_runner *c = base_runner(&dr_mode_containerd);
+	dr_runner_add_mount(c, "/x", "/run/containerd/containerd.sock", DR_MOUNT_SOCKET);
+	assert_fails(dr_validate_runner(c, &err_), DR_EXIT_USAGE,
+	             "--mount /x:/run/containerd/containerd.sock: mode containerd-socket already "
+	             "mounts /run/containerd/containerd.sock in the runner container; choose another "
+	             "path");
+	_cleanup_runner_ dr_runner *p = base_runner(&dr_mode_dind);
+	p->no_proxy = dr_xcalloc(2, sizeof(char *));
+	p->no_proxy[0] = dr_xstrdup(".corp");
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE, "--no-proxy needs --proxy URL");
+}
+
+static void
+shared_daemon(void **state)
+{
+	(void)state;
+	dr_err *err_ = NULL;
+	_cleanup_config_ dr_config *c = dr_config_new();
+	dr_runner *a = base_runner(&dr_mode_dind_daemonset);
+	free(a->name);
+	a->name = dr_xstrdup("a");
+	dr_config_put(c, a);
+	_cleanup_runner_ dr_runner *b = base_runner(&dr_mode_dind_daemonset);
+	assert_succeeds(dr_check_shared_daemon(c, b, &err_));
+	b->mtu = 1400;
+	assert_fails(dr_check_shared_daemon(c, b, &err_), DR_EXIT_USAGE,
+	             "runner a uses dind-daemonset with other daemon settings (--registry-mirror, "
+	             "--insecure-registry, --mtu, --dockerd-cpu, --dockerd-memory, --dind-image, "
+	             "--docker-storage): the node's shared daemon has one configuration; give the "
+	             "same ones");
+	/* A dind runner has its own daemon: no constraint. */
+	b->mode = &dr_mode_dind;
+	assert_succeeds(dr_check_shared_daemon(c, b, &err_));
+}
+
 int
 main(void)
 {
@@ -543,7 +718,9 @@ main(void)
 		cmocka_unit_test(images),            cmocka_unit_test(auth_pat),
 		cmocka_unit_test(auth_app),          cmocka_unit_test(runner_counts),
 		cmocka_unit_test(runner_fields),     cmocka_unit_test(runner_targets),
-		cmocka_unit_test(settings),
+		cmocka_unit_test(settings),         cmocka_unit_test(mirrors_and_registries),
+		cmocka_unit_test(docker_options),   cmocka_unit_test(options_per_mode),
+		cmocka_unit_test(shared_daemon),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

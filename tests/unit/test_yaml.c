@@ -61,6 +61,7 @@ round_trip(void **state)
 		"true", "0.14.2", "yes", "", "1Gi", "a: b", "multi\nline\n", "#x", "- x", "null",
 		"~", "@x", "'q'", "\"dq\"", "tab\there", " lead", "trail ", "üñï", "$(DOCKER_GROUP_GID)",
 		"no-final-newline\nx", "{a}", "[b]", "*c", "&d", "!e", "%f", "|g", ">h", "key:",
+		"-", "?", ":", "- ", "#", "@", "`x",
 		NULL,
 	};
 	_cleanup_json_ json_t *doc = json_object();
