@@ -22,7 +22,7 @@ if [ "$asan" = 1 ]; then
 	ninja -C "$ASAN_BUILD" || exit 1
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C "$ASAN_BUILD" --suite unit --suite golden --suite cli --print-errorlogs || status=1
+		meson test -C "$ASAN_BUILD" --suite unit --suite golden --suite cli --suite guard --suite pod --print-errorlogs || status=1
 	logs+=("$ASAN_BUILD/meson-logs/testlog.json")
 fi
 

@@ -56,6 +56,10 @@ int dr_optparse_next(dr_optparse *p, int *id, const char **value, dr_err **err);
 
 /* Parse a whole number for `flag`; usage error otherwise. */
 int dr_parse_int(const char *flag, const char *s, int *out, dr_err **err);
+/* Build the helper image (image.c): FROM scratch + a static deskrun, imported into `engine`
+ * ("docker" or "podman"); binary NULL finds it. */
+int dr_helper_image_build(const char *tag, const char *engine, const char *binary, dr_err **err);
+
 /* Usage error for an unexpected positional argument. */
 int dr_usage_extra_arg(const dr_cmd *cmd, const char *arg, dr_err **err);
 
@@ -68,6 +72,7 @@ extern const dr_cmd dr_cmd_dind_entrypoint;
 extern const dr_cmd dr_cmd_down;
 extern const dr_cmd dr_cmd_guard;
 extern const dr_cmd dr_cmd_help;
+extern const dr_cmd dr_cmd_image;
 extern const dr_cmd dr_cmd_list;
 extern const dr_cmd dr_cmd_remove;
 extern const dr_cmd dr_cmd_render;

@@ -5,16 +5,45 @@
 #include "cmd/cmd.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/names.h"
+#include "lib/pods.h"
 #include "lib/render.h"
 #include "lib/yaml.h"
 #include "sys/log.h"
 
-enum { OPT_OUTPUT = 1, OPT_INCLUDE_SECRETS };
+enum {
+	OPT_OUTPUT = 1,
+	OPT_INCLUDE_SECRETS,
+	OPT_RUNNER_POD,
+	OPT_JOB_POD,
+	OPT_DAEMON_POD,
+	OPT_INSTANCE,
+	OPT_LEGACY_SIDECARS,
+	OPT_JOB_IMAGE,
+};
 
 static const dr_opt render_opts[] = {
 	{ "output", 'o', "FORMAT", "yaml (default) or json (a v1 List)", OPT_OUTPUT },
 	{ "include-secrets", 0, NULL,
 	  "also render the GitHub Secret of each scale set, with its data", OPT_INCLUDE_SECRETS },
+	{ "runner-pod", 0, NULL,
+	  "print one standalone runner Pod of NAME's scale set (its template) with the objects "
+	  "it mounts",
+	  OPT_RUNNER_POD },
+	{ "job-pod", 0, NULL,
+	  "print the job pod ARC's container hooks create for NAME, with the hook extension merged",
+	  OPT_JOB_POD },
+	{ "daemon-pod", 0, NULL, "print the pod of the dind-daemonset DaemonSet (one node's daemon)",
+	  OPT_DAEMON_POD },
+	{ "instance", 0, "I", "with --runner-pod/--job-pod: the instance of NAME-1..NAME-N (default 1)",
+	  OPT_INSTANCE },
+	{ "legacy-sidecars", 0, NULL,
+	  "with the pod options: native sidecars become regular containers (Kubernetes < 1.29, "
+	  "podman)",
+	  OPT_LEGACY_SIDECARS },
+	{ "job-image", 0, "IMAGE", "with --job-pod: the job container's image (default: the runner "
+	  "image)",
+	  OPT_JOB_IMAGE },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -53,6 +82,8 @@ run_render(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
 	const char *output = "yaml";
 	bool include_secrets = false;
+	int pod_kind = 0, instance = 1;
+	dr_pod_opts po = { 0 };
 	_cleanup_strv_ char **names = NULL;
 	dr_optparse p;
 	dr_optparse_init(&p, &dr_cmd_render, cli, argc, argv);
@@ -79,6 +110,18 @@ run_render(dr_cli *cli, int argc, char **argv, dr_err **err)
 			output = v;
 		} else if (id == OPT_INCLUDE_SECRETS) {
 			include_secrets = true;
+		} else if (id == OPT_RUNNER_POD || id == OPT_JOB_POD || id == OPT_DAEMON_POD) {
+			if (pod_kind && pod_kind != id)
+				return dr_fail(err, DR_EXIT_USAGE,
+				               "--runner-pod, --job-pod and --daemon-pod: give one");
+			pod_kind = id;
+		} else if (id == OPT_INSTANCE) {
+			if (dr_parse_int("--instance", v, &instance, err) < 0)
+				return -1;
+		} else if (id == OPT_LEGACY_SIDECARS) {
+			po.legacy_sidecars = true;
+		} else if (id == OPT_JOB_IMAGE) {
+			po.job_image = v;
 		}
 	}
 	_cleanup_free_ char *path = NULL;
@@ -94,8 +137,30 @@ run_render(dr_cli *cli, int argc, char **argv, dr_err **err)
 	size_t n = 0;
 	if (dr_cli_select(c, path, names, dr_strv_len(names), &sel, &n, err) < 0)
 		return -1;
+	if (pod_kind && pod_kind != OPT_DAEMON_POD && n != 1)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "--runner-pod and --job-pod need exactly one NAME");
 	dr_render_opts opts = { .include_secrets = include_secrets };
 	_cleanup_json_ json_t *objects = dr_render(sel, n, &c->settings, &opts);
+	if (pod_kind) {
+		_cleanup_free_ char *ss = NULL;
+		if (pod_kind != OPT_DAEMON_POD) {
+			if (instance < 1 || (sel[0]->instances <= 1 && instance != 1) ||
+			    (sel[0]->instances > 1 && instance > sel[0]->instances))
+				return dr_fail(err, DR_EXIT_USAGE,
+				               "--instance %d: runner %s has %d instance%s", instance,
+				               sel[0]->name, sel[0]->instances,
+				               sel[0]->instances == 1 ? "" : "s");
+			ss = dr_name_scale_set(sel[0]->name, sel[0]->instances > 1 ? instance : 0);
+		}
+		json_t *pods = pod_kind == OPT_RUNNER_POD ? dr_runner_pod(objects, ss, &po, err)
+		               : pod_kind == OPT_JOB_POD  ? dr_job_pod(objects, ss, &po, err)
+		                                          : dr_daemon_pod(objects, err);
+		if (!pods)
+			return -1;
+		json_decref(objects);
+		objects = pods;
+	}
 	_cleanup_buf_ dr_buf out = DR_BUF_INIT(0);
 	if (strcmp(output, "json") == 0) {
 		_cleanup_json_ json_t *list = json_object();
@@ -104,7 +169,7 @@ run_render(dr_cli *cli, int argc, char **argv, dr_err **err)
 		json_object_set(list, "items", objects);
 		_cleanup_free_ char *s = json_dumps(list, JSON_INDENT(2));
 		dr_buf_printf(&out, "%s\n", s);
-	} else if (emit_yaml(objects, include_secrets, &out, err) < 0) {
+	} else if (emit_yaml(objects, include_secrets || pod_kind, &out, err) < 0) {
 		return -1;
 	}
 	if (include_secrets && isatty(STDOUT_FILENO))

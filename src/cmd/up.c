@@ -3,6 +3,7 @@
  * objects and secrets on kubectl's stdin) and prunes what deskrun deployed earlier that is no
  * longer rendered. */
 #include "lib/common.h"
+#include "buildinfo.h"
 #include "cmd/cli_util.h"
 #include "cmd/cmd.h"
 #include "lib/duration.h"
@@ -89,6 +90,71 @@ wait_ready(const dr_deploy *d, json_t *ars_list, long wait_ms, dr_err **err)
 	}
 }
 
+/* kind nodes cannot pull deskrun's helper image from anywhere: load it into them when they
+ * lack it (building the default one first when the local Docker lacks it too). */
+static int
+load_helper_images(const dr_deploy *d, const dr_runner *const *sel, size_t n, dr_err **err)
+{
+	if (d->cluster->provider != DR_PROVIDER_KIND)
+		return 0;
+	_cleanup_strv_ char **images = NULL;
+	for (size_t i = 0; i < n; i++)
+		dr_runner_helper_images(sel[i], &images);
+	if (!images)
+		return 0;
+	_cleanup_strv_ char **nargs = dr_argv("get", "nodes", NULL);
+	_cleanup_json_ json_t *nodes = NULL;
+	if (dr_kubectl_json(d->cluster, nargs, &nodes, err) < 0)
+		return -1;
+	for (size_t k = 0; images[k]; k++) {
+		const char *img = images[k];
+		bool everywhere = json_array_size(json_object_get(nodes, "items")) > 0;
+		size_t i;
+		json_t *node;
+		json_array_foreach(json_object_get(nodes, "items"), i, node) {
+			bool has = false;
+			size_t j;
+			json_t *im;
+			json_array_foreach(json_object_get(json_object_get(node, "status"), "images"), j, im) {
+				size_t m;
+				json_t *nm;
+				json_array_foreach(json_object_get(im, "names"), m, nm) {
+					const char *s = json_string_value(nm);
+					/* kind lists docker.io/library/NAME:TAG for a local NAME:TAG */
+					has |= s && (strcmp(s, img) == 0 ||
+					             (dr_endswith(s, img) && s[strlen(s) - strlen(img) - 1] == '/'));
+				}
+			}
+			everywhere &= has;
+		}
+		if (everywhere)
+			continue;
+		_cleanup_strv_ char **inspect = dr_argv("docker", "image", "inspect", "--format", "{{.Id}}", img, NULL);
+		_cleanup_spawn_ dr_spawn_result ires = { 0 };
+		dr_call icall = { .allow_fail = true };
+		if (dr_run_tool(inspect, "install docker.io", &icall, &ires, err) < 0)
+			return -1;
+		if (ires.status != 0) {
+			if (strcmp(img, DR_DEFAULT_HELPER_IMAGE_REPO ":" DESKRUN_VERSION) != 0) {
+				dr_note("kind nodes lack %s and the local Docker has no such image: the nodes "
+				        "will try to pull it",
+				        img);
+				continue;
+			}
+			dr_progress_step(d->progress, "building the helper image %s", img);
+			if (dr_helper_image_build(img, "docker", NULL, err) < 0)
+				return -1;
+		}
+		dr_progress_step(d->progress, "loading %s into kind cluster %s", img, d->cluster->name);
+		_cleanup_strv_ char **load = dr_argv("load", "docker-image", img, "--name",
+		                                     d->cluster->name, NULL);
+		_cleanup_spawn_ dr_spawn_result lres = { 0 };
+		if (dr_kind(load, NULL, &lres, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
@@ -159,7 +225,8 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 			return -1;
 	} else {
 		bool changed = false;
-		if (dr_controller_ensure(&d, &changed, err) < 0 || dr_crds_wait(&d, err) < 0)
+		if (dr_controller_ensure(&d, &changed, err) < 0 || dr_crds_wait(&d, err) < 0 ||
+		    load_helper_images(&d, sel, n, err) < 0)
 			return -1;
 		if (dr_live_objects(&d, NULL, &live, err) < 0)
 			return -1;

@@ -165,6 +165,13 @@ dr_runner_guard_image(const dr_runner *r)
 	return r->guard_image ? r->guard_image : dr_runner_helper_image(r);
 }
 
+void
+dr_runner_helper_images(const dr_runner *r, char ***images)
+{
+	if (r->mode->guard && !r->no_guard && !dr_strv_contains(*images, dr_runner_guard_image(r)))
+		dr_strv_push(images, dr_runner_guard_image(r));
+}
+
 int
 dr_runner_docker_cache(const dr_runner *r)
 {

@@ -130,6 +130,10 @@ const char *dr_runner_guard_image(const dr_runner *r);
 dr_docker_storage dr_runner_docker_storage(const dr_runner *r);
 const char *dr_docker_storage_name(dr_docker_storage s);
 int dr_docker_storage_parse(const char *s, dr_docker_storage *out);
+/* The images of deskrun's own that the runner's pods run (the guard sidecar's), appended to
+ * *images (owned strv), without repeats. */
+void dr_runner_helper_images(const dr_runner *r, char ***images);
+
 /* The index of a --cache whose target is /var/lib/docker, or -1. */
 int dr_runner_docker_cache(const dr_runner *r);
 

@@ -11,7 +11,7 @@ PY=${PYTHON:-/usr/bin/python3}
 
 STUB=$TMP/stub
 mkdir -p "$STUB"
-for t in kubectl helm kind k3s; do ln -s "$SRCDIR/tests/stubs/fakekube.py" "$STUB/$t"; done
+for t in kubectl helm kind k3s docker; do ln -s "$SRCDIR/tests/stubs/fakekube.py" "$STUB/$t"; done
 export PATH="$STUB:/usr/bin:/bin"
 export XDG_CACHE_HOME=$TMP/xdg-cache
 # A secret in deskrun's own environment must not reach any child either.
@@ -165,6 +165,29 @@ check "cluster status reports reachability and version" contains "$OUT" "reachab
 check "cluster status reports the node runtime" contains "$OUT" "runtime containerd (containerd://1.7.24)"
 check "cluster status reports the CRDs" contains "$OUT" "ARC CRDs:    4/4 established"
 check "cluster status reports the controller" contains "$OUT" "controller:  arc 0.14.2 in arc-systems, 1/1 ready"
+
+# ---- kind nodes get deskrun's helper image when a mode runs the guard ----
+dk add sock --repository https://github.com/acme/web --mode docker-socket --auth-value-file "$DATA/token" >/dev/null
+if [ ! -x "$BUILDDIR/deskrun-static" ]; then
+	# (sanitizer builds have no static twin: the image is there already)
+	set_state "s['docker_images'] = ['deskrun-helper:0.1.0']"
+fi
+reset_calls
+run dk up sock
+check "up with a guard mode exits 0" eq "$RC" 0
+if [ -x "$BUILDDIR/deskrun-static" ]; then
+	check "up builds the missing helper image offline and loads it into the node" eq "$(calls | grep -E '^(docker|kind)')" "$(lines \
+		"docker image inspect --format {{.Id}} deskrun-helper:0.1.0" \
+		"docker import --change ENTRYPOINT [\"/deskrun\"] --change LABEL org.opencontainers.image.version=0.1.0 - deskrun-helper:0.1.0" \
+		"kind load docker-image deskrun-helper:0.1.0 --name deskrun")"
+else
+	skip "up builds the missing helper image" "no deskrun-static in a sanitizer build"
+fi
+check "the helper image is on the node now" contains "$(state "print(s['nodes'])")" "docker.io/library/deskrun-helper:0.1.0"
+reset_calls
+dk up sock >/dev/null 2>&1
+check "a second up does not load it again" eq "$(calls | grep -cE '^(docker|kind)')" 0
+dk down sock >/dev/null 2>&1
 
 # ---- controller upgrade when the pinned version changes ----
 set_state "s['helm']['arc']['version'] = '0.13.1'"

@@ -225,7 +225,8 @@ def kubectl_get(st, args):
         if res == "nodes":
             for n in st.get("nodes", [{"name": "deskrun-control-plane", "runtime": "containerd://1.7.24"}]):
                 items.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n["name"]},
-                              "status": {"nodeInfo": {"containerRuntimeVersion": n["runtime"]}}})
+                              "status": {"nodeInfo": {"containerRuntimeVersion": n["runtime"]},
+                                         "images": [{"names": n.get("images", []), "sizeBytes": 1}]}})
         elif res in ("customresourcedefinitions", "crd"):
             if st.get("crds"):
                 for n in names:
@@ -306,8 +307,37 @@ def helm(st, args, stdin):
     die(f'Error: unknown command "{verb}" for "helm"')
 
 
+def docker(st, args, stdin_raw):
+    images = st.setdefault("docker_images", [])
+    if args[:2] == ["image", "inspect"]:
+        if args[-1] not in images:
+            die(f"Error: No such image: {args[-1]}")
+        out("sha256:" + "ab" * 32)
+        return
+    if args[:1] == ["import"]:
+        tag = args[-1]
+        if stdin_raw[257:262] != b"ustar":
+            die("Error response from daemon: archive/tar: invalid tar header")
+        images.append(tag)
+        save(st)
+        out("sha256:" + "cd" * 32)
+        return
+    die("fakekube: unsupported docker call")
+
+
 def kind(st, args, stdin):
     clusters = st.setdefault("clusters", [])
+    if args[:2] == ["load", "docker-image"]:
+        a = list(args)
+        take(a, "--name")
+        img = a[2]
+        if img not in st.get("docker_images", []):
+            die(f'ERROR: image: "{img}" not present locally')
+        for n in st.setdefault("nodes", [{"name": "deskrun-control-plane", "runtime": "containerd://1.7.24"}]):
+            n.setdefault("images", []).append("docker.io/library/" + img)
+        save(st)
+        sys.stderr.write(f'Image: "{img}" with ID "sha256:cd..." not yet present on node "deskrun-control-plane", loading...\n')
+        return
     if args[:2] == ["get", "clusters"]:
         if not clusters:
             sys.stderr.write("No kind clusters found.\n")
@@ -351,6 +381,8 @@ def main():
         helm(st, list(args), stdin)
     elif TOOL == "kind":
         kind(st, list(args), stdin)
+    elif TOOL == "docker":
+        docker(st, list(args), raw)
     elif TOOL == "k3s":
         out("k3s version v1.32.2+k3s1 (abcdef12)\ngo version go1.23.4")
     else:
