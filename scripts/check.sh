@@ -1,7 +1,8 @@
 #!/bin/bash
 # make check: build with -Werror and run every test suite, then build with ASan+UBSan (leak
 # detection on) and run the unit, golden and CLI suites again. The last line is
-# "N passed, N failed" over every TAP test case.
+# "N passed, N failed" over every TAP test case. The fuzz targets run in between
+# (FUZZ_SECONDS each, 60 by default; SKIP_FUZZ=1 skips them).
 set -u
 cd "$(dirname "$0")/.."
 asan=1
@@ -24,6 +25,11 @@ if [ "$asan" = 1 ]; then
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C "$ASAN_BUILD" --suite unit --suite golden --suite cli --suite guard --suite pod --print-errorlogs || status=1
 	logs+=("$ASAN_BUILD/meson-logs/testlog.json")
+fi
+
+# Each libFuzzer target for a bounded time (60 s by default, as CI requires).
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+	FUZZ_SECONDS=${FUZZ_SECONDS:-60} scripts/fuzz.sh || status=1
 fi
 
 "${PYTHON:-/usr/bin/python3}" scripts/test-summary.py "${logs[@]}" || status=1

@@ -1,9 +1,176 @@
-/* guard.h: entry point of the Docker API guard. */
+/* guard.h: the per-tenant Docker Engine API guard (`deskrun guard`): its configuration, its
+ * policy, and the decision interface shared by the proxy, the tests and the fuzz targets.
+ *
+ * Layout: http.c frames bytes; gjson.c decodes JSON the daemon's way; decide.c turns one
+ * request into a decision (forward rewritten, or answer locally) using a gd_resolver to learn
+ * who owns the objects it names; upstream.c implements the resolver against the real daemon
+ * (with a cache and the persistent state); proxy.c is the epoll relay; guard.c ties them
+ * together, handles signals and cleans up on exit. */
 #ifndef DESKRUN_GUARD_H
 #define DESKRUN_GUARD_H
 
 #include "lib/common.h"
+#include "guard/http.h"
 
-int dr_guard_run(int argc, char **argv, dr_err **err);
+#define GD_LABEL_TENANT "io.deskrun.tenant"
+#define GD_LABEL_SESSION "io.deskrun.session"
+#define GD_LABEL_PREFIX "io.deskrun."
+
+typedef struct gd_policy {
+	char **allow_bind;        /* host path prefixes allowed as bind sources (owned strv) */
+	char **capabilities;      /* CapAdd values allowed beyond docker's default set */
+	char **sysctls;           /* sysctl names allowed */
+	char **runtimes;          /* runtimes allowed besides the default */
+	char **log_drivers;       /* besides "", json-file, local, none */
+	char **image_namespaces;  /* reference prefixes that count as the tenant's own */
+	char **registries;        /* pull allowlist (NULL: any) */
+	char **reserved_prefixes; /* name prefixes of other tenants */
+	bool publish_all_interfaces;
+	bool restart_always;
+	bool buildkit;
+	bool require_name_prefix;
+	int min_api_minor; /* requests for API 1.x below this are refused */
+	size_t max_body;   /* cap for inspected bodies */
+} gd_policy;
+
+/* Load the defaults, then --policy FILE when given (unknown keys are an error). */
+int gd_policy_load(gd_policy *p, const char *file, dr_err **err);
+void gd_policy_clear(gd_policy *p);
+
+typedef enum gd_own { GD_MISSING = 0, GD_MINE, GD_FOREIGN, GD_SHARED } gd_own;
+
+typedef struct gd_obj {
+	gd_own own;
+	bool labeled;     /* owned through the tenant label (not only the state) */
+	char id[160];     /* canonical full ID (volume: its name) */
+	char name[256];   /* networks: the name; containers: "/name" */
+	bool predefined;  /* networks bridge, host, none */
+} gd_obj;
+
+/* How the decision learns ownership. Each returns 0 (out->own set; GD_MISSING when the
+ * daemon has no such object) or -1 when the daemon could not be asked. */
+typedef struct gd_resolver {
+	void *ctx;
+	int (*container)(void *ctx, const char *ref, gd_obj *out);
+	int (*volume)(void *ctx, const char *name, gd_obj *out);
+	int (*network)(void *ctx, const char *ref, gd_obj *out);
+	int (*image)(void *ctx, const char *ref, gd_obj *out);
+	int (*exec)(void *ctx, const char *id, gd_obj *out); /* own/id of the exec's container */
+	char **(*tenants)(void *ctx); /* other tenants known on this node (owned strv) */
+	/* Create a volume carrying the tenant's labels (implicit volumes of Binds). */
+	int (*volume_create)(void *ctx, const char *name, gd_obj *out);
+	/* Image id (and, when ref is set, that reference) pulled by this tenant. */
+	bool (*image_recorded)(void *ctx, const char *id, const char *ref);
+} gd_resolver;
+
+typedef struct gd_ctx {
+	const char *tenant;
+	const char *session; /* NULL */
+	const gd_policy *policy;
+	const gd_resolver *res;
+} gd_ctx;
+
+/* ---- routes ---- */
+typedef enum gd_body_kind {
+	GD_BODY_NONE,    /* no body allowed */
+	GD_BODY_INSPECT, /* JSON body buffered (capped), checked and re-serialized */
+	GD_BODY_STREAM,  /* streamed unseen (tar, auth JSON) */
+} gd_body_kind;
+
+typedef enum gd_post {
+	GD_POST_NONE,
+	GD_POST_CONTAINER_CREATED,
+	GD_POST_EXEC_CREATED,
+	GD_POST_IMAGES_LIST,
+	GD_POST_SYSTEM_DF,
+	GD_POST_INFO,
+	GD_POST_NETWORK_INSPECT,
+	GD_POST_PULLED,
+} gd_post;
+
+typedef struct gd_route {
+	int id;             /* 0: a route the guard does not know */
+	const char *name;   /* "containers.create" */
+	gd_body_kind body;
+	bool hijack;
+	const char *params; /* allowed query parameters, ',' separated, '*' marks repeatable */
+	char *ref;          /* owned: the object named in the path, or NULL */
+} gd_route;
+
+void gd_route_clear(gd_route *r);
+
+typedef struct gd_req {
+	const char *method;
+	char *path;        /* decoded path without the version prefix (owned by the caller) */
+	char *version;     /* "1.41" or NULL */
+	gd_query query;    /* may be rewritten by the decision */
+	const gd_head *head;
+	bool has_body;     /* Content-Length > 0 or chunked */
+	const char *body;  /* when the route inspects its body */
+	size_t body_len;
+} gd_req;
+
+typedef struct gd_decision {
+	int status;         /* 0: forward; else answer locally with this status */
+	bool plain;         /* message is the daemon's own wording (no guard prefix) */
+	char *message;      /* owned */
+	char *local_json;   /* owned: a full JSON body for a local 2xx answer */
+	char *target;       /* owned: canonical target to forward ("/v1.41/...?...") */
+	char *body;         /* owned: replacement body (sent with Content-Length) */
+	size_t body_len;
+	bool replace_body;
+	gd_post post;
+	char *post_arg;     /* owned */
+	const char *field;  /* for the audit line */
+} gd_decision;
+
+void gd_decision_clear(gd_decision *d);
+
+/* Route a request (method, decoded path without version). Unknown routes get route id 0. */
+void gd_route_match(const char *method, const char *path, gd_route *out);
+/* Split the version prefix off a decoded path. Returns 0, or -1 with an answer in *d (400). */
+int gd_strip_version(gd_req *r, const gd_ctx *c, gd_decision *d);
+/* Decide one request. r->body is set when the route's body kind is GD_BODY_INSPECT.
+ * Returns 0 (d filled) or -1 when the daemon could not be asked (d holds a 502 answer). */
+int gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d);
+
+/* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep
+ * the daemon's. */
+char *gd_post_filter(const gd_ctx *c, gd_post post, const char *arg, int status,
+                     const char *body, size_t len, size_t *out_len);
+
+/* ---- image references ---- */
+typedef struct gd_ref {
+	char *domain; /* "docker.io" when absent */
+	char *path;   /* "library/busybox" */
+	char *tag;    /* NULL */
+	char *digest; /* NULL */
+} gd_ref;
+int gd_ref_parse(const char *s, gd_ref *r);
+void gd_ref_clear(gd_ref *r);
+/* Is this reference (a name, not an ID) inside the tenant's namespace? */
+bool gd_ref_mine(const gd_ctx *c, const char *ref);
+bool gd_looks_like_id(const char *s);
+
+/* ---- the running guard ---- */
+typedef struct gd_config {
+	const char *upstream; /* socket path */
+	const char *listen;
+	const char *tenant;
+	const char *session;
+	const char *policy_file;
+	const char *state_dir;
+	char **allow_bind;
+	bool cleanup_on_exit;
+	bool keep_volumes;
+	bool log_json;
+	int socket_mode;
+	long socket_gid; /* -1: unchanged */
+} gd_config;
+
+/* Validate a tenant or session ID (lowercase DNS label, <= 63). */
+bool gd_valid_id(const char *s);
+
+int dr_guard_run(const gd_config *cfg, dr_err **err);
 
 #endif

@@ -1,0 +1,46 @@
+/* upstream.h: the guard's own connection to the daemon: blocking calls with a deadline (used
+ * for ownership lookups, implicit volume creation and cleanup), the ID -> owner cache, the
+ * persistent per-tenant state (<state-dir>/state.json), and the gd_resolver built on them. */
+#ifndef DESKRUN_GUARD_UPSTREAM_H
+#define DESKRUN_GUARD_UPSTREAM_H
+
+#include "guard/guard.h"
+#include "lib/buf.h"
+
+typedef struct gd_cache_ent {
+	char id[72];
+	char kind;   /* 'c' container, 'e' exec (value = container id) */
+	gd_own own;
+	char val[72];
+} gd_cache_ent;
+
+typedef struct gd_up {
+	const char *sock;
+	const char *tenant;
+	const char *session;
+	char *state_dir;  /* owned; NULL: no persistent state */
+	int fd;
+	int timeout_ms;
+	gd_cache_ent *cache; /* owned */
+	size_t ncache, capcache;
+	json_t *state;       /* owned: {"volumes":{name:1},"images":{id:[refs]}} */
+	long long state_mtime;
+	gd_resolver res;
+} gd_up;
+
+/* Connect to a unix socket (blocking, close-on-exec); -1 with errno. */
+int gd_unix_connect(const char *path);
+
+int gd_up_init(gd_up *u, const gd_config *cfg, dr_err **err);
+void gd_up_clear(gd_up *u);
+/* One request/response on the lookup connection. *status 0 when the daemon could not be
+ * reached in time (returns -1). resp receives the (de-chunked) body, capped at 64 MiB. */
+int gd_up_call(gd_up *u, const char *method, const char *target, const char *body, size_t len,
+               int *status, dr_buf *resp);
+/* Learn from a forwarded request's answer (created containers, execs, pulled images). */
+void gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *body,
+                  size_t len);
+/* Remove the tenant's (or the session's) containers, networks and volumes. */
+int gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err);
+
+#endif

@@ -1,0 +1,53 @@
+#!/bin/bash
+# --cleanup-on-exit with --session: two pods (sessions) of one tenant share a daemon; when one
+# pod's guard gets SIGTERM it removes only that pod's containers, networks and volumes; without
+# --session the whole tenant's; --keep-volumes keeps volumes. Also: the guard's state survives
+# a restart (an anonymous volume stays the tenant's).
+. "$SRCDIR/tests/lib/tap.sh"
+. "$SRCDIR/tests/lib/dockerd.sh"
+. "$SRCDIR/tests/guard/lib.sh"
+
+guard_suite_start
+start_guard p1 ci --session pod-1 --cleanup-on-exit || exit 1
+start_guard p2 ci --session pod-2 --cleanup-on-exit || exit 1
+start_guard other other --cleanup-on-exit || exit 1
+for p in p1 p2; do
+	g $p run -d --name "ci-$p-job" tiny:1 sleep 600 >/dev/null
+	g $p network create "ci-$p-net" >/dev/null
+	g $p volume create "ci-$p-vol" >/dev/null
+done
+g other run -d --name other-job tiny:1 sleep 600 >/dev/null
+check "objects get the session label" eq "$(d inspect -f '{{index .Config.Labels "io.deskrun.session"}}' ci-p1-job)" "pod-1"
+check "pod-2 sees pod-1's containers (same tenant)" contains "$(g p2 ps --format '{{.Names}}')" "ci-p1-job"
+stop_guard p1
+check "SIGTERM on pod-1's guard removed pod-1's container" eq "$(d ps -aq --filter name=ci-p1-job)" ""
+check "... its network" bash -c '! docker -H "unix://$0" network inspect ci-p1-net >/dev/null 2>&1' "$RAW"
+check "... its volume" bash -c '! docker -H "unix://$0" volume inspect ci-p1-vol >/dev/null 2>&1' "$RAW"
+check "... and left pod-2's job running" eq "$(d inspect -f '{{.State.Running}}' ci-p2-job)" "true"
+check "... and pod-2's network and volume" bash -c 'docker -H "unix://$0" network inspect ci-p2-net >/dev/null && docker -H "unix://$0" volume inspect ci-p2-vol >/dev/null' "$RAW"
+check "... and the other tenant's container" eq "$(d inspect -f '{{.State.Running}}' other-job)" "true"
+check "the guard's socket is gone after exit" bash -c '[ ! -e "$0" ]' "$TMP/g-p1.sock"
+check "the cleanup was logged" contains "$(cat "$TMP/g-p1.log")" "cleanup: removed 3 objects of session pod-1"
+
+# state across restarts: an anonymous volume is the tenant's through the state file
+g p2 run -d --name ci-anon -v /data tiny:1 sleep 600 >/dev/null
+ANON=$(d inspect -f '{{range .Mounts}}{{.Name}}{{end}}' ci-anon)
+check "the anonymous volume is recorded in the state file" contains "$(cat "$TMP/guard/ci/state.json")" "$ANON"
+start_guard p3 ci --session pod-3 || exit 1
+run g p3 volume inspect -f '{{.Name}}' "$ANON"
+check "a restarted guard of the tenant still owns it" eq "$OUT" "$ANON"
+run g other volume inspect "$ANON"
+check "another tenant does not" contains "$ERR" "no such volume"
+stop_guard p3
+check "a guard without --cleanup-on-exit removes nothing" eq "$(d inspect -f '{{.State.Running}}' ci-p2-job)" "true"
+stop_guard p2
+check "pod-2's guard removed pod-2's objects" eq "$(d ps -aq --filter label=io.deskrun.session=pod-2)" ""
+
+start_guard t2 keep --cleanup-on-exit --keep-volumes || exit 1
+g t2 run -d --name keep-job -v keep-vol:/v tiny:1 sleep 600 >/dev/null
+stop_guard t2
+check "without --session the whole tenant's containers go" eq "$(d ps -aq --filter label=io.deskrun.tenant=keep)" ""
+check "--keep-volumes keeps its volumes" bash -c 'docker -H "unix://$0" volume inspect keep-vol >/dev/null' "$RAW"
+stop_guard other
+check "the other tenant's guard cleaned up its own" eq "$(d ps -aq)" ""
+done_testing

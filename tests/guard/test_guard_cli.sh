@@ -1,0 +1,49 @@
+#!/bin/bash
+# `deskrun guard` usage errors (exit 2, one line naming the flag) and start-up failures, without
+# a Docker daemon.
+. "$SRCDIR/tests/lib/tap.sh"
+
+run "$DESKRUN" guard
+check "without --tenant: exit 2" eq "$RC" 2
+check "... naming --tenant" contains "$ERR" "--tenant is required"
+run "$DESKRUN" guard --tenant Bad_Name
+check "an invalid tenant: exit 2" eq "$RC" 2
+check "... one line naming it" one_line "$ERR"
+run "$DESKRUN" guard --tenant t --upstream tcp://1.2.3.4:2375
+check "a non-unix upstream: exit 2" eq "$RC" 2
+run "$DESKRUN" guard --tenant t --allow-bind relative/path
+check "a relative --allow-bind: exit 2" eq "$RC" 2
+run "$DESKRUN" guard --tenant t --log-format xml
+check "an unknown --log-format: exit 2" eq "$RC" 2
+run "$DESKRUN" guard --tenant t --keep-volumes
+check "--keep-volumes without --cleanup-on-exit: exit 2" eq "$RC" 2
+echo '{"capabilities":["NET_ADMIN"],"no_such_key":1}' >"$TMP/p.json"
+run "$DESKRUN" guard --tenant t --policy "$TMP/p.json" --listen "$TMP/s.sock" --state-dir "$TMP/st"
+check "a policy with an unknown key: exit 2" eq "$RC" 2
+check "... naming the key" contains "$ERR" "no_such_key"
+echo '{"capabilities":"NET_ADMIN"}' >"$TMP/p.json"
+run "$DESKRUN" guard --tenant t --policy "$TMP/p.json" --listen "$TMP/s.sock" --state-dir "$TMP/st"
+check "a policy value of the wrong type: exit 2" eq "$RC" 2
+echo '{"a":1,"a":2}' >"$TMP/p.json"
+run "$DESKRUN" guard --tenant t --policy "$TMP/p.json" --listen "$TMP/s.sock" --state-dir "$TMP/st"
+check "a policy with a duplicate key: exit 2" eq "$RC" 2
+touch "$TMP/notasocket"
+run "$DESKRUN" guard --tenant t --listen "$TMP/notasocket" --state-dir "$TMP/st" --upstream "unix://$TMP/none.sock"
+check "--listen on a regular file: exit 1" eq "$RC" 1
+check "... saying so" contains "$ERR" "not a socket"
+mkdir -p "$TMP/st2"
+echo '{"version":1,"tenant":"someone","volumes":{},"images":{}}' >"$TMP/st2/state.json"
+run "$DESKRUN" guard --tenant t --listen "$TMP/s2.sock" --state-dir "$TMP/st2"
+check "a state directory of another tenant: exit 2" eq "$RC" 2
+"$DESKRUN" guard --tenant t --listen "$TMP/s3.sock" --state-dir "$TMP/st3" --upstream "unix://$TMP/none.sock" 2>"$TMP/g.log" &
+pid=$!
+for i in $(seq 1 50); do [ -S "$TMP/s3.sock" ] && break; sleep 0.05; done
+run python3 "$SRCDIR/tests/guard/rawhttp.py" "$TMP/s3.sock" req GET /_ping
+check "with the daemon down a request gets a JSON 502" contains "$OUT" "502"
+check "... naming the daemon" contains "$OUT" "cannot connect to the Docker daemon"
+kill -TERM $pid
+wait $pid
+check "SIGTERM stops the guard with status 0" eq "$?" 0
+check "... and removes its socket" bash -c '[ ! -e "$0" ]' "$TMP/s3.sock"
+check "the start-up warned about the unreachable daemon" contains "$(cat "$TMP/g.log")" "not reachable"
+done_testing

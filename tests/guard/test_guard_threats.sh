@@ -1,0 +1,209 @@
+#!/bin/bash
+# The threat matrix (§3.1) and the parser-differential table (§3.2) of the guard's design
+# brief, each row against a real dockerd with two tenants on it: tenant alpha owns a running
+# container, a volume, a network, an image and an exec; tenant bravo attacks through its own
+# guard. Every refused request is followed by a look at the daemon itself (raw socket) to show
+# that nothing changed.
+. "$SRCDIR/tests/lib/tap.sh"
+. "$SRCDIR/tests/lib/dockerd.sh"
+. "$SRCDIR/tests/guard/lib.sh"
+
+guard_suite_start
+d tag tiny:1 node:18
+NODE_ID=$(d image inspect -f '{{.Id}}' node:18)
+start_guard a alpha || exit 1
+start_guard b bravo || exit 1
+
+# alpha's objects
+g a run -d --name alpha-web -v alpha-data:/data tiny:1 sleep 600 >/dev/null
+g a network create alpha-net >/dev/null
+mkdir -p "$TMP/ctx"
+printf 'FROM tiny:1\nRUN echo alpha > /who\n' >"$TMP/ctx/Dockerfile"
+DOCKER_BUILDKIT=0 g a build -q -t alpha/app:1 "$TMP/ctx" >/dev/null 2>&1
+req a POST /v1.41/containers/alpha-web/exec '{"Cmd":["true"]}'
+A_EXEC=$(printf '%s' "$RB" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+A_ID=$(d inspect -f '{{.Id}}' alpha-web)
+check "setup: alpha's container runs with alpha's label" eq "$(d inspect -f '{{index .Config.Labels "io.deskrun.tenant"}} {{.State.Running}}' alpha-web)" "alpha true"
+check "setup: alpha's image is labelled" eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' alpha/app:1)" "alpha"
+
+C=/v1.41/containers/create
+create() { req b POST "$C${2-}" "$1"; }
+
+# ---- §3.1 threats: create options (T01-T24) ----
+create '{"Image":"tiny:1","HostConfig":{"Privileged":true}}'; expect "T01 Privileged is refused" 403 "HostConfig.Privileged"
+create '{"Image":"tiny:1","HostConfig":{"Binds":["/:/host"]}}'; expect "T02 bind of / is refused" 403 "host bind mounts"
+create '{"Image":"tiny:1","HostConfig":{"Binds":["/var/run/docker.sock:/var/run/docker.sock"]}}'; expect "T03 bind of docker.sock is refused" 403 "Binds"
+create '{"Image":"tiny:1","HostConfig":{"Mounts":[{"Type":"bind","Source":"/etc","Target":"/x"}]}}'; expect "T04 Mounts bind of /etc is refused" 403 "Mounts"
+for o in '"type":"ext4","device":"/dev/sda1"' '"type":"none","o":"bind","device":"/"' '"type":"nfs","o":"addr=1.2.3.4"'; do
+	req b POST /v1.41/volumes/create "{\"Name\":\"bravo-x\",\"DriverOpts\":{$o}}"; expect "T06 volume DriverOpts {$o} is refused" 403 "DriverOpts"
+done
+check "T06 ... and no such volume exists" eq "$(d volume ls -q --filter name=bravo-x)" ""
+create '{"Image":"tiny:1","HostConfig":{"Binds":["alpha-data:/d"]}}'; expect "T07 another tenant's volume in Binds is refused" 403 "volume not owned"
+create '{"Image":"tiny:1","HostConfig":{"Mounts":[{"Type":"volume","Source":"alpha-data","Target":"/d"}]}}'; expect "T07 another tenant's volume in Mounts is refused" 403 "volume not owned"
+create '{"Image":"tiny:1","HostConfig":{"VolumesFrom":["alpha-web"]}}'; expect "T09 VolumesFrom another tenant's container answers like a missing one" 404 "No such container: alpha-web"
+create '{"Image":"tiny:1","HostConfig":{"PidMode":"host"}}'; expect "T10 PidMode host is refused" 403 "PidMode"
+create '{"Image":"tiny:1","HostConfig":{"PidMode":"container:alpha-web"}}'; expect "T10 PidMode container:<other tenant> is refused" 404 "No such container"
+create '{"Image":"tiny:1","HostConfig":{"NetworkMode":"host"}}'; expect "T11 NetworkMode host is refused" 403 "host network"
+create '{"Image":"tiny:1","HostConfig":{"NetworkMode":"container:alpha-web"}}'; expect "T11 NetworkMode container:<other tenant> is refused" 404 "No such container"
+for m in IpcMode UTSMode UsernsMode CgroupnsMode; do
+	create "{\"Image\":\"tiny:1\",\"HostConfig\":{\"$m\":\"host\"}}"; expect "T12 $m host is refused" 403 "$m"
+done
+for cap in SYS_ADMIN ALL 'cap_\u017fys_adm\u0131n' CAP_SYS_PTRACE; do
+	create "{\"Image\":\"tiny:1\",\"HostConfig\":{\"CapAdd\":[\"$cap\"]}}"; expect "T13 CapAdd $cap is refused" 403 "CapAdd"
+done
+create '{"Image":"tiny:1","HostConfig":{"Devices":[{"PathOnHost":"/dev/sda","PathInContainer":"/dev/sda","CgroupPermissions":"rwm"}]}}'; expect "T14 Devices is refused" 403 "Devices"
+create '{"Image":"tiny:1","HostConfig":{"DeviceCgroupRules":["b *:* rwm"]}}'; expect "T14 DeviceCgroupRules is refused" 403 "DeviceCgroupRules"
+create '{"Image":"tiny:1","HostConfig":{"DeviceRequests":[{"Count":-1,"Capabilities":[["gpu"]]}]}}'; expect "T14 DeviceRequests is refused" 403 "DeviceRequests"
+for so in seccomp=unconfined seccomp:unconfined apparmor=unconfined label=disable writable-cgroups=true; do
+	create "{\"Image\":\"tiny:1\",\"HostConfig\":{\"SecurityOpt\":[\"$so\"]}}"; expect "T15 SecurityOpt $so is refused" 403 "SecurityOpt"
+done
+create '{"Image":"tiny:1","HostConfig":{"MaskedPaths":[]}}'; expect "T16 MaskedPaths [] is refused" 403 "MaskedPaths"
+create '{"Image":"tiny:1","HostConfig":{"ReadonlyPaths":[]}}'; expect "T16 ReadonlyPaths [] is refused" 403 "ReadonlyPaths"
+create '{"Image":"tiny:1","HostConfig":{"CgroupParent":"/"}}'; expect "T17 CgroupParent / is refused" 403 "CgroupParent"
+create '{"Image":"tiny:1","HostConfig":{"Sysctls":{"kernel.shmmax":"1"}}}'; expect "T18 Sysctls is refused" 403 "Sysctls"
+create '{"Image":"tiny:1","HostConfig":{"Runtime":"nvidia"}}'; expect "T18 Runtime nvidia is refused" 403 "Runtime"
+create '{"Image":"tiny:1","HostConfig":{"Annotations":{"x":"y"}}}'; expect "T18 Annotations is refused" 403 "Annotations"
+create '{"Image":"tiny:1","NetworkingConfig":{"EndpointsConfig":{"alpha-net":{}}}}'; expect "T21 joining another tenant's network answers like a missing one" 404 "network alpha-net not found"
+create '{"Image":"tiny:1","Labels":{"io.deskrun.tenant":"alpha"}}'; expect "T22 setting the owner label is refused" 403 "io.deskrun"
+create '{"Image":"tiny:1","Labels":{"a":"b"},"labels":{"io.deskrun.tenant":"alpha"}}'; expect "T22 a case-variant duplicate Labels is refused" 400 "duplicate key"
+create '{"Image":"tiny:1"}' '?name=alpha-db'; expect "T23 a name in another tenant's prefix is refused" 403 "another tenant"
+create '{"Image":"tiny:1","HostConfig":{"RestartPolicy":{"Name":"always"}}}'; expect "T24 RestartPolicy always is refused" 403 "RestartPolicy"
+create '{"Image":"tiny:1","HostConfig":{"OomScoreAdj":-1000}}'; expect "T24 OomScoreAdj -1000 is refused" 403 "OomScoreAdj"
+create '{"Image":"tiny:1","HostConfig":{"PidsLimit":-1}}'; expect "T24 PidsLimit -1 is refused" 403 "PidsLimit"
+create '{"Image":"tiny:1","HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}}}'; expect "T24 publishing on 0.0.0.0 is refused" 403 "PortBindings"
+check "T01-T24: bravo created no container at all" eq "$(d ps -aq --filter label=io.deskrun.tenant=bravo)" ""
+check "T01-T24: no privileged container exists" eq "$(d ps -aq | xargs -r docker -H "unix://$RAW" inspect -f '{{.HostConfig.Privileged}}' | grep -c true)" "0"
+
+# ---- T25-T30: another tenant's container and exec ----
+req b GET /v1.41/containers/alpha-web/json; expect "T25 inspect of another tenant's container is 404" 404 "No such container: alpha-web"
+req b GET "/v1.41/containers/$A_ID/json"; expect "T25 ... also by full ID" 404 "No such container"
+for a in exec start stop kill restart pause update 'rename?name=bravo-x'; do
+	body=; [ "$a" = exec ] && body='{"Cmd":["sh"]}'; [ "$a" = update ] && body='{}'
+	if [ -n "$body" ]; then req b POST "/v1.41/containers/alpha-web/$a" "$body"; else req b POST "/v1.41/containers/alpha-web/$a"; fi
+	expect "T26 POST $a on another tenant's container is 404" 404 "No such container"
+done
+req b DELETE '/v1.41/containers/alpha-web?force=1'; expect "T26 DELETE of another tenant's container is 404" 404 "No such container"
+for p in logs?stdout=1 export 'archive?path=/'; do
+	req b GET "/v1.41/containers/alpha-web/$p"; expect "T27 GET $p of another tenant's container is 404" 404 "No such container"
+done
+req b PUT '/v1.41/containers/alpha-web/archive?path=/tmp' 'x' -H 'Content-Type: application/x-tar'; expect "T27 PUT archive into another tenant's container is 404" 404 "No such container"
+req b POST '/v1.41/containers/alpha-web/attach?stream=1&stdout=1' -H 'Upgrade: tcp' -H 'Connection: Upgrade'; expect "T28 attach to another tenant's container is 404" 404 "No such container"
+req b GET '/v1.41/containers/alpha-web/attach/ws?stream=1'; expect "T28 attach/ws is 404" 404 "No such container"
+req b POST "/v1.41/exec/$A_EXEC/start" '{"Detach":false}'; expect "T29 starting another tenant's exec is 404" 404 "No such exec instance"
+req b POST "/v1.41/exec/$A_EXEC/resize?h=1&w=1"; expect "T29 resizing another tenant's exec is 404" 404 "No such exec instance"
+req b GET "/v1.41/exec/$A_EXEC/json"; expect "T29 inspecting another tenant's exec is 404" 404 "No such exec instance"
+check "T25-T29: alpha's container still runs, unchanged" eq "$(d inspect -f '{{.State.Running}} {{.State.Paused}} {{.Name}}' alpha-web)" "true false /alpha-web"
+g b run -d --name bravo-own tiny:1 sleep 600 >/dev/null
+req b POST /v1.41/containers/bravo-own/exec '{"Privileged":true,"Cmd":["sh"]}'; expect "T30 privileged exec in an own container is refused" 403 "Privileged"
+
+# ---- T31-T33: lists, events, prunes ----
+req b GET '/v1.41/containers/json?all=1'; check "T31 bravo's list has no alpha container" lacks "$RB" "alpha-web"
+check "T31 ... and shows its own" contains "$RB" "bravo-own"
+F='{"label":{"io.deskrun.tenant=alpha":true},"label":{}}'
+req b GET "/v1.41/containers/json?all=1&filters=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$F")"; expect "T31 duplicate keys in filters are refused" 400 "filters"
+req b GET '/v1.41/containers/json?all=1&filters=%7B%7D&filters=%7B%7D'; expect "T31 two filters parameters are refused" 400 "repeated"
+req b GET '/v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.deskrun.tenant%3Dalpha%22%5D%7D'; check "T31 asking for alpha's label still shows nothing of alpha" lacks "$RB" "alpha-web"
+req b GET /v1.41/containers/json 'all=1' -H 'Content-Type: application/x-www-form-urlencoded'; expect "T31 a form body is refused" 400
+req b GET "/v1.41/events?since=0&until=$(date +%s)"; check "T32 bravo's events show nothing of alpha" lacks "$RB" "alpha"
+check "T32 ... but show its own" contains "$RB" "bravo-own"
+g b stop -t 0 bravo-own >/dev/null
+d stop -t 0 alpha-web >/dev/null
+for p in containers volumes networks images; do g b "${p%s}" prune -f >/dev/null 2>&1; done
+check "T33 prunes through bravo leave alpha's stopped container" eq "$(d ps -aq --filter name=alpha-web | wc -l)" "1"
+check "T33 ... alpha's volume, network and image" bash -c 'docker -H "unix://$0" volume inspect alpha-data >/dev/null && docker -H "unix://$0" network inspect alpha-net >/dev/null && docker -H "unix://$0" image inspect alpha/app:1 >/dev/null' "$RAW"
+check "T33 ... while bravo's own stopped container is gone" eq "$(d ps -aq --filter name=bravo-own)" ""
+req b POST /v1.41/build/prune; expect "T33 build cache prune is scoped to nothing (the cache is shared)" 200 '"SpaceReclaimed":0'
+d start alpha-web >/dev/null
+
+# ---- T34-T38: images ----
+req b POST '/v1.41/images/tiny:1/tag?repo=node&tag=18'; expect "T34 tagging over a shared tag is refused" 403 "namespace"
+req b POST '/v1.41/images/tiny:1/tag' 'repo=node&tag=18' -H 'Content-Type: application/x-www-form-urlencoded'; expect "T34 ... also as a form body" 400 "form"
+req b POST '/v1.41/build?t=node:18' 'x' -H 'Content-Type: application/x-tar'; expect "T35 build -t node:18 is refused before the context is read" 403 "namespace"
+req b POST '/v1.41/build?t=alpha/app:1' 'x' -H 'Content-Type: application/x-tar'; expect "T35 build -t into another tenant's namespace is refused" 403 "namespace"
+req b POST /v1.41/images/load 'x' -H 'Content-Type: application/x-tar'; expect "T36 docker load is refused" 403 "load"
+req b DELETE '/v1.41/images/node:18?force=1'; expect "T37 removing a shared image is refused" 403 "shared images"
+check "T34-T37: node:18 still has its image" eq "$(d image inspect -f '{{.Id}}' node:18)" "$NODE_ID"
+req b POST /v1.41/images/alpha/app:1/push; expect "T38 pushing another tenant's image answers like a missing one" 404 "No such image"
+req b GET '/v1.41/images/get?names=alpha%2Fapp%3A1'; expect "T38 saving another tenant's image is 404" 404 "No such image"
+req b GET /v1.41/images/alpha/app:1/get; expect "T38 ... also by path" 404 "No such image"
+req b GET /v1.41/images/alpha%2Fapp:1/json; expect "T38 ... and inspect, %2F-encoded" 404 "No such image"
+req b POST '/v1.41/commit?container=alpha-web&repo=bravo/x'; expect "T38 committing another tenant's container is 404" 404 "No such container"
+req b DELETE /v1.41/images/alpha/app:1; expect "T38 removing another tenant's image is 404" 404
+check "T38: alpha/app:1 still exists" bash -c 'docker -H "unix://$0" image inspect alpha/app:1 >/dev/null' "$RAW"
+
+# ---- T40-T48 ----
+req b POST '/v1.41/build?remote=http://169.254.169.254/latest/meta-data/'; expect "T40 build remote is refused" 403 "remote"
+req b POST '/v1.41/build?networkmode=host&t=bravo/x' 'x' -H 'Content-Type: application/x-tar'; expect "T40 build networkmode=host is refused" 403 "networkmode"
+req b POST '/v1.41/build?cgroupparent=/&t=bravo/x' 'x' -H 'Content-Type: application/x-tar'; expect "T40 build cgroupparent is refused" 403 "cgroupparent"
+req b POST /v1.41/grpc -H 'Upgrade: h2c' -H 'Connection: Upgrade'; expect "T41 /grpc (BuildKit) is refused" 403 "BuildKit"
+req b POST /v1.41/session -H 'Upgrade: h2c' -H 'Connection: Upgrade'; expect "T41 /session is refused" 403 "BuildKit"
+g b network create bravo-net >/dev/null
+req b POST /v1.41/networks/bravo-net/connect '{"Container":"alpha-web"}'; expect "T44 pulling another tenant's container onto an own network is 404" 404 "No such container"
+req b POST /v1.41/networks/alpha-net/connect '{"Container":"bravo-own"}'; expect "T44 connecting to another tenant's network is 404" 404 "network alpha-net not found"
+req b POST /v1.41/networks/alpha-net/disconnect '{"Container":"alpha-web"}'; expect "T44 disconnect on another tenant's network is 404" 404
+req b DELETE /v1.41/networks/alpha-net; expect "T44 removing another tenant's network is 404" 404
+for p in 'plugins/pull?remote=evil/p' plugins/create plugins/x/set plugins/x/enable; do
+	req b POST "/v1.41/$p"; expect "T45 POST /$p is refused" 403 "plugins"
+done
+req b POST /v1.41/swarm/init '{"ListenAddr":"0.0.0.0:2377"}'; expect "T46 swarm init is refused" 403 "swarm"
+req b POST /v1.41/swarm/join '{"RemoteAddrs":["1.2.3.4:2377"],"JoinToken":"x"}'; expect "T46 swarm join is refused" 403 "swarm"
+req b POST /v1.41/services/create '{}'; expect "T46 services create is refused" 403
+check "T46: the node is in no swarm" eq "$(d info -f '{{.Swarm.LocalNodeState}}')" "inactive"
+req b GET /v1.41/system/df; check "T47 system df shows no alpha object" lacks "$RB" "alpha"
+check "T47 ... but bravo's own network-free view still lists its image count" contains "$RB" '"Images":'
+req b GET /v1.41/info; check "T47 info counts are redacted" contains "$RB" '"Containers":0'
+req b PUT /v1.41/volumes/alpha-data; expect "T48 PUT volumes (cluster) is refused" 403
+req b DELETE /v1.41/volumes/alpha-data; expect "T48 removing another tenant's volume is 404" 404 "no such volume"
+check "T40-T48: alpha's network and volume still exist, alpha-web still runs" bash -c 'docker -H "unix://$0" network inspect alpha-net >/dev/null && docker -H "unix://$0" volume inspect alpha-data >/dev/null && [ "$(docker -H "unix://$0" inspect -f "{{.State.Running}}" alpha-web)" = true ]' "$RAW"
+
+# ---- §3.2 parser differentials (P01-P22) ----
+for k in '"hostconfig":{"Privileged":true}' '"HOSTCONFIG":{"Privileged":true}' '"ho\u017ftconfig":{"Privileged":true}' '"HostConfig":{"Bind\u017f":["/:/h"]}' '"HostConfig":{"Networ\u212aMode":"host"}' '"HostConfig":{"\u0050rivileged":true}'; do
+	create "{\"Image\":\"tiny:1\",$k}"; expect "P01 folded key {$k} is checked as the daemon reads it" 403
+done
+create '{"Image":"tiny:1","HostConfig":{"Privileged":true},"HostConfig":{"Binds":[]}}'; expect "P02 duplicate HostConfig is refused" 400 "duplicate"
+create '{"Image":"tiny:1","Labels":{"o":"A"},"labels":{"o":"B"}}'; expect "P03 Labels/labels duplicate is refused" 400 "duplicate"
+create '{"Image":"tiny:1","HostConfig":{}}{"HostConfig":{"Privileged":true}}'; expect "P04 trailing data is refused" 400
+create '{"Image":"tiny:1","HostConfig":{"Privileged":1}}'; expect "P05 Privileged:1 is refused as the daemon would" 400
+create '{"Image":"tiny:1","HostConfig":{"Privileged":"true"}}'; expect "P05 Privileged:\"true\" is refused" 400
+req b POST $C '{"Image":"tiny:1","HostConfig":{"Privileged":true}}' -H 'Content-Type: Application/JSON; charset=UTF-8'; expect "P06 an odd-case Content-Type is still inspected" 403 "Privileged"
+python3 -c 'import sys
+a, b = b"{\"Image\":\"tiny:1\",\"HostCon", b"fig\":{\"Privileged\":true}}"
+sys.stdout.buffer.write(b"POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + b"%x\r\n" % len(a) + a + b"\r\n" + b"%x\r\n" % len(b) + b + b"\r\n0\r\n\r\n")' >"$TMP/chunked.req"
+rawreq "$TMP/g-b.sock" raw - <"$TMP/chunked.req"
+check "P07 a chunked create body is de-chunked and inspected" contains "$ST" "403"
+rawreq "$TMP/g-b.sock" raw "POST $C HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"
+check "P08 Content-Length with Transfer-Encoding is refused" contains "$ST" "400"
+for raw in "Content-Length: 2\r\nContent-Length: 3" "Content-Length: -1" "Transfer-Encoding: xchunked" "Transfer-Encoding: gzip, chunked"; do
+	rawreq "$TMP/g-b.sock" raw "POST $C HTTP/1.1\r\nHost: d\r\n$raw\r\nConnection: close\r\n\r\n{}"
+	check "P09 framing \"$raw\" is refused" contains "$ST" "400"
+done
+rawreq "$TMP/g-b.sock" raw "GET /_ping HTTP/1.1\nHost: d\n\n"; check "P09 bare LF is refused" contains "$ST" "400"
+rawreq "$TMP/g-b.sock" raw "GET /_ping HTTP/1.1\r\nHost: d\r\nX-A: 1\r\n  folded\r\n\r\n"; check "P09 obs-fold is refused" contains "$ST" "400"
+req b POST /v1.41/%63ontainers/create '{"Image":"tiny:1","HostConfig":{"Privileged":true}}'; expect "P10 %63ontainers is decoded, routed and checked" 403 "Privileged"
+req b POST /v1.41/containers%2Fcreate '{"Image":"tiny:1","HostConfig":{"Privileged":true}}'; expect "P10 containers%2Fcreate is decoded, routed and checked" 403 "Privileged"
+req b GET /v1.41.9/version; expect "P12 /v1.41.9 reaches the daemon's own version check" 400 "too new"
+req b GET /v0/version; expect "P12 /v0 is below the floor" 400 "too old"
+req b GET /v/version; expect "P12 /v/ is not a route" 403 "route not allowed"
+req b POST '/v1.41/images/tiny:1/tag' 'repo=bravo/ok' -H 'Content-Type: application/x-www-form-urlencoded'; expect "P13 a form body never reaches the daemon" 400 "form"
+create '{"Image":"tiny:1"}' '?name=bravo-a&name=bravo-b'; expect "P14 a repeated name parameter is refused" 400 "repeated"
+python3 -c 'import sys; sys.stdout.write("{\"Image\":\"tiny:1\",\"Env\":[\"" + "a" * 1100000 + "\"]}")' >"$TMP/big.json"
+req b POST $C "@$TMP/big.json"; expect "P18 a body over the cap is refused with 413" 413
+req b GET /v1.40/containers/json; expect "P21 API 1.40 is below the floor" 400 "too old"
+rawreq "$TMP/g-b.sock" raw "GET /_ping HTTP/1.0\r\n\r\n"; check "P22 HTTP/1.0 works" contains "$ST" "200"
+rawreq "$TMP/g-b.sock" raw "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\nGET /v1.41/version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"
+check "P22 pipelined requests get both answers, in order" bash -c '[ "$(printf "%s\n" "$0" | grep -o "HTTP/1.1 200" | wc -l)" = 2 ] && printf "%s" "$0" | tail -c 2000 | grep -q ApiVersion' "$ST
+$RB"
+rawreq "$TMP/g-b.sock" raw "POST $C?name=bravo-expect HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: 33\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{\"Image\":\"tiny:1\",\"Cmd\":[\"true\"]}"
+check "P22 Expect: 100-continue gets 100, then the create answer" bash -c 'printf "%s" "$0" | grep -q "100 Continue" && printf "%s" "$0" | grep -q "201 Created"' "$ST
+$RB"
+
+# ---- P20: exec start with Upgrade, a JSON body and stdin bytes right behind it ----
+g b run -d --name bravo-p20 tiny:1 sleep 600 >/dev/null
+req b POST /v1.41/containers/bravo-p20/exec '{"AttachStdin":true,"AttachStdout":true,"Tty":true,"Cmd":["head","-c","5"]}'
+EID=$(printf '%s' "$RB" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])' 2>/dev/null)
+rawreq "$TMP/g-b.sock" raw "POST /v1.41/exec/$EID/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"Detach\":false,\"Tty\":true}hello"
+check "P20 exec start upgrades and the stdin bytes after the body reach the process" bash -c 'printf "%s" "$0" | grep -q "101 UPGRADED" && printf "%s" "$0" | grep -q hello' "$ST
+$RB"
+
+check "every denial was logged with the tenant" bash -c 'grep -c "tenant=bravo deny" "$0" | grep -qv "^0$"' "$TMP/g-b.log"
+done_testing

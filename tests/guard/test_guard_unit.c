@@ -1,0 +1,384 @@
+/* test_guard_unit.c: the guard's pure parts: strict HTTP framing, Go-compatible JSON decoding,
+ * path and query handling, image references, and decisions for the threat and parser tables
+ * against a stub resolver (alpha's objects exist, the tenant under test is bravo). */
+#include "lib/common.h"
+#include "guard/guard.h"
+#include "guard/gjson.h"
+#include "guard/http.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* ---- framing ---- */
+
+static ssize_t
+scan(const char *s, const char **why)
+{
+	return gd_head_scan(s, strlen(s), why);
+}
+
+static void
+test_head_scan(void **state)
+{
+	(void)state;
+	const char *why = NULL;
+	assert_int_equal(scan("GET / HTTP/1.1\r\nHost: x\r\n\r\nrest", &why), 27);
+	assert_int_equal(scan("GET / HTTP/1.1\r\nHost: x\r\n", &why), 0);
+	assert_int_equal(scan("GET / HTTP/1.1\nHost: x\n\n", &why), -1);
+	assert_string_equal(why, "bare LF in the message head");
+	assert_int_equal(scan("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", &why), -1);
+	assert_int_equal(scan("GET / HTTP/1.1\r\nX : a\r\n\r\n", &why), -1);
+	assert_int_equal(scan("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", &why), -1);
+	assert_int_equal(scan("\r\nGET / HTTP/1.1\r\n\r\n", &why), -1);
+}
+
+static int
+begin(gd_framer *f, const char *s, const char **why)
+{
+	ssize_t hl = gd_head_scan(s, strlen(s), why);
+	if (hl <= 0)
+		return -1;
+	return gd_framer_begin(f, false, false, s, (size_t)hl, why);
+}
+
+static void
+test_framing(void **state)
+{
+	(void)state;
+	gd_framer f;
+	const char *why = NULL;
+	assert_int_equal(begin(&f, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", &why), 0);
+	assert_true(f.head.has_length);
+	assert_int_equal(gd_framer_payload(&f), 3);
+	assert_int_equal(gd_framer_skip(&f, 3, &why), 0);
+	assert_true(f.complete);
+	gd_framer_clear(&f);
+	static const char *const bad[] = {
+		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+		"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
+		"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"GET /a HTTP/1.1\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n",
+		"PATCH /a HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a HTTP/2.0\r\nHost: a\r\n\r\n",
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(bad); i++) {
+		assert_int_equal(begin(&f, bad[i], &why), -1);
+		gd_framer_clear(&f);
+	}
+	/* chunked: payload is reported per chunk, the framer stops at the end of the message */
+	const char *chunked = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	assert_int_equal(begin(&f, chunked, &why), 0);
+	const char *body = "5\r\nhello\r\n0\r\n\r\nGET /next";
+	ssize_t k = gd_framer_feed(&f, body, strlen(body), &why);
+	assert_int_equal(k, 3);
+	assert_int_equal(gd_framer_payload(&f), 5);
+	assert_int_equal(gd_framer_skip(&f, 5, &why), 0);
+	const char *p = body + 8;
+	while (!f.complete) {
+		k = gd_framer_feed(&f, p, strlen(p), &why);
+		assert_true(k > 0);
+		p += k;
+	}
+	assert_string_equal(p, "GET /next");
+	gd_framer_clear(&f);
+}
+
+static void
+test_target(void **state)
+{
+	(void)state;
+	char *path = NULL;
+	gd_query q;
+	const char *why = NULL;
+	assert_int_equal(gd_split_target("/v1.41/containers%2Fjson?all=1&filters=%7B%7D", &path, &q, &why), 0);
+	assert_string_equal(path, "/v1.41/containers/json");
+	assert_string_equal(gd_query_get(&q, "filters"), "{}");
+	free(path);
+	gd_query_clear(&q);
+	static const char *const bad[] = { "/a/../b", "/a//b", "/a/%00", "/a%5cb", "/a/./b", "x", "/a/%zz" };
+	for (size_t i = 0; i < DR_ARRAY_LEN(bad); i++) {
+		assert_int_equal(gd_split_target(bad[i], &path, &q, &why), -1);
+	}
+	assert_true(gd_media_is("Application/JSON; charset=UTF-8", "application/json"));
+	assert_true(gd_media_is("application/json ; foo=bar", "application/json"));
+	assert_false(gd_media_is("application/jsonx", "application/json"));
+}
+
+/* ---- JSON ---- */
+
+static void
+test_fold(void **state)
+{
+	(void)state;
+	char *f = gd_fold_key("Bind\xc5\xbf");
+	assert_string_equal(f, "binds");
+	free(f);
+	f = gd_fold_key("Networ\xe2\x84\xaaMode");
+	assert_string_equal(f, "networkmode");
+	free(f);
+	json_t *out = NULL;
+	int st = 0;
+	char *why = NULL;
+	const char *ok = "{\"image\":\"x\",\"ho\\u017ftconfig\":{\"Networ\\u212aMode\":\"host\"}}";
+	assert_int_equal(gd_canon_decode(ok, strlen(ok), &gd_schema_create, &out, &st, &why), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "Image")), "x");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "HostConfig"), "NetworkMode")), "host");
+	json_decref(out);
+	static const struct { const char *body; int status; } bad[] = {
+		{ "{\"HostConfig\":{\"Privileged\":true},\"HostConfig\":{}}", 400 },
+		{ "{\"Labels\":{},\"labels\":{}}", 400 },
+		{ "{\"HostConfig\":{\"Privileged\":1}}", 400 },
+		{ "{\"HostConfig\":{\"Privileged\":\"true\"}}", 400 },
+		{ "{}{}", 400 },
+		{ "{\"Privileged\":true}", 403 },
+		{ "{\"HostConfig\":{\"NoSuchField\":1}}", 403 },
+		{ "{\"Cmd\":[1]}", 400 },
+		{ "[]", 400 },
+		{ "{\"Env\":[\"a\\u0000b\"]}", 400 },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(bad); i++) {
+		why = NULL;
+		assert_int_equal(gd_canon_decode(bad[i].body, strlen(bad[i].body), &gd_schema_create, &out, &st, &why), -1);
+		assert_int_equal(st, bad[i].status);
+		free(why);
+	}
+}
+
+static void
+test_refs(void **state)
+{
+	(void)state;
+	gd_ref r;
+	assert_int_equal(gd_ref_parse("busybox", &r), 0);
+	assert_string_equal(r.domain, "docker.io");
+	assert_string_equal(r.path, "library/busybox");
+	gd_ref_clear(&r);
+	assert_int_equal(gd_ref_parse("127.0.0.1:5000/team/app:1", &r), 0);
+	assert_string_equal(r.domain, "127.0.0.1:5000");
+	assert_string_equal(r.path, "team/app");
+	assert_string_equal(r.tag, "1");
+	gd_ref_clear(&r);
+	assert_int_equal(gd_ref_parse("Upper/case", &r), -1);
+	assert_int_equal(gd_ref_parse("a/../b", &r), -1);
+	gd_policy p = { 0 };
+	gd_ctx c = { .tenant = "bravo", .policy = &p };
+	assert_true(gd_ref_mine(&c, "bravo/app:1"));
+	assert_true(gd_ref_mine(&c, "docker.io/bravo/app"));
+	assert_true(gd_ref_mine(&c, "localhost:5000/bravo/x"));
+	assert_false(gd_ref_mine(&c, "bravo:1"));
+	assert_false(gd_ref_mine(&c, "bravoo/app"));
+	assert_false(gd_ref_mine(&c, "node:18"));
+	assert_true(gd_valid_id("ci-2"));
+	assert_false(gd_valid_id("Ci"));
+	assert_false(gd_valid_id("-x"));
+}
+
+/* ---- decisions against a stub resolver ---- */
+
+static int
+stub_lookup(const char *ref, gd_obj *o, const char *mine, const char *theirs)
+{
+	memset(o, 0, sizeof(*o));
+	if (dr_startswith(ref, mine)) {
+		o->own = GD_MINE;
+		o->labeled = true;
+	} else if (dr_startswith(ref, theirs)) {
+		o->own = GD_FOREIGN;
+	} else {
+		o->own = GD_MISSING;
+	}
+	snprintf(o->id, sizeof(o->id), "%s", ref);
+	snprintf(o->name, sizeof(o->name), "%s", ref);
+	return 0;
+}
+static int st_container(void *c, const char *r, gd_obj *o) { (void)c; return stub_lookup(r, o, "bravo", "alpha"); }
+static int st_volume(void *c, const char *r, gd_obj *o) { (void)c; return stub_lookup(r, o, "bravo", "alpha"); }
+static int st_network(void *c, const char *r, gd_obj *o)
+{
+	(void)c;
+	stub_lookup(r, o, "bravo", "alpha");
+	if (strcmp(r, "host") == 0 || strcmp(r, "bridge") == 0) {
+		o->own = GD_FOREIGN;
+		o->predefined = true;
+	}
+	return 0;
+}
+static int st_image(void *c, const char *r, gd_obj *o)
+{
+	(void)c;
+	stub_lookup(r, o, "bravo/", "alpha/");
+	if (o->own == GD_MISSING && strcmp(r, "tiny:1") == 0)
+		o->own = GD_SHARED;
+	return 0;
+}
+static int st_exec(void *c, const char *r, gd_obj *o) { (void)c; return stub_lookup(r, o, "bx", "ax"); }
+static char **
+st_tenants(void *c)
+{
+	(void)c;
+	char **v = dr_xcalloc(1, sizeof(char *));
+	dr_strv_push(&v, "alpha");
+	dr_strv_push(&v, "bravo");
+	return v;
+}
+static int st_volume_create(void *c, const char *n, gd_obj *o) { (void)c; memset(o, 0, sizeof(*o)); o->own = GD_MINE; snprintf(o->id, sizeof(o->id), "%s", n); return 0; }
+
+static const gd_resolver stub = {
+	.container = st_container, .volume = st_volume, .network = st_network, .image = st_image,
+	.exec = st_exec, .tenants = st_tenants, .volume_create = st_volume_create,
+};
+
+/* Decide METHOD TARGET with BODY for tenant bravo; returns the status (0 = forwarded). */
+static int
+decide(const char *method, const char *target, const char *body, gd_decision *d)
+{
+	static gd_policy pol;
+	pol.min_api_minor = 41;
+	pol.max_body = 1 << 20;
+	gd_ctx c = { .tenant = "bravo", .policy = &pol, .res = &stub };
+	char head[512];
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	         method, target, body ? strlen(body) : 0);
+	gd_framer f;
+	const char *why = NULL;
+	assert_int_equal(gd_framer_begin(&f, false, false, head, strlen(head), &why), 0);
+	gd_req r = { .method = method, .head = &f.head, .has_body = body && *body, .body = body,
+	             .body_len = body ? strlen(body) : 0 };
+	assert_int_equal(gd_split_target(target, &r.path, &r.query, &why), 0);
+	memset(d, 0, sizeof(*d));
+	int st;
+	if (gd_strip_version(&r, &c, d) < 0) {
+		st = d->status;
+	} else {
+		gd_route rt;
+		gd_route_match(method, r.path, &rt);
+		gd_decide(&c, &rt, &r, d);
+		st = d->status;
+		gd_route_clear(&rt);
+	}
+	free(r.path);
+	free(r.version);
+	gd_query_clear(&r.query);
+	gd_framer_clear(&f);
+	return st;
+}
+
+static void
+test_decide_create(void **state)
+{
+	(void)state;
+	gd_decision d;
+	static const struct { const char *body; const char *q; int status; } rows[] = {
+		{ "{\"Image\":\"tiny:1\",\"HostConfig\":{\"Privileged\":true}}", "", 403 },           /* T01 */
+		{ "{\"HostConfig\":{\"Binds\":[\"/:/host\"]}}", "", 403 },                              /* T02 */
+		{ "{\"HostConfig\":{\"Binds\":[\"/var/run/docker.sock:/s\"]}}", "", 403 },              /* T03 */
+		{ "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\"}]}}", "", 403 }, /* T04 */
+		{ "{\"HostConfig\":{\"Binds\":[\"alpha-data:/d\"]}}", "", 403 },                        /* T07 */
+		{ "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"alpha-d\",\"Target\":\"/d\"}]}}", "", 403 },
+		{ "{\"HostConfig\":{\"VolumesFrom\":[\"alpha-web\"]}}", "", 404 },                      /* T09 */
+		{ "{\"HostConfig\":{\"PidMode\":\"host\"}}", "", 403 },                                  /* T10 */
+		{ "{\"HostConfig\":{\"PidMode\":\"container:alpha-web\"}}", "", 404 },
+		{ "{\"HostConfig\":{\"NetworkMode\":\"host\"}}", "", 403 },                              /* T11 */
+		{ "{\"HostConfig\":{\"IpcMode\":\"host\"}}", "", 403 },                                  /* T12 */
+		{ "{\"HostConfig\":{\"UsernsMode\":\"host\"}}", "", 403 },
+		{ "{\"HostConfig\":{\"CapAdd\":[\"cap_\\u017fys_adm\\u0131n\"]}}", "", 403 },            /* T13 */
+		{ "{\"HostConfig\":{\"CapAdd\":[\"ALL\"]}}", "", 403 },
+		{ "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":\"/dev/sda\"}]}}", "", 403 },           /* T14 */
+		{ "{\"HostConfig\":{\"SecurityOpt\":[\"seccomp:unconfined\"]}}", "", 403 },              /* T15 */
+		{ "{\"HostConfig\":{\"MaskedPaths\":[]}}", "", 403 },                                    /* T16 */
+		{ "{\"HostConfig\":{\"CgroupParent\":\"/\"}}", "", 403 },                                /* T17 */
+		{ "{\"HostConfig\":{\"Sysctls\":{\"kernel.shmmax\":\"1\"}}}", "", 403 },                 /* T18 */
+		{ "{\"NetworkingConfig\":{\"EndpointsConfig\":{\"alpha-net\":{}}}}", "", 404 },          /* T21 */
+		{ "{\"Labels\":{\"io.deskrun.tenant\":\"alpha\"}}", "", 403 },                          /* T22 */
+		{ "{\"Image\":\"tiny:1\"}", "?name=alpha-db", 403 },                                     /* T23 */
+		{ "{\"HostConfig\":{\"RestartPolicy\":{\"Name\":\"always\"}}}", "", 403 },               /* T24 */
+		{ "{\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"0.0.0.0\"}]}}}", "", 403 },
+		{ "{\"Image\":\"alpha/app:1\"}", "", 404 },
+		{ "{\"Image\":\"tiny:1\",\"HostConfig\":{\"Binds\":[\"bravo-data:/d\",\"newvol:/n\"],\"NetworkMode\":\"bravo-net\",\"CapAdd\":[\"CAP_NET_BIND_SERVICE\"]}}", "?name=bravo-ok", 0 },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		char target[128];
+		snprintf(target, sizeof(target), "/v1.41/containers/create%s", rows[i].q);
+		int st = decide("POST", target, rows[i].body, &d);
+		if (st != rows[i].status)
+			fail_msg("row %zu (%s): status %d, want %d: %s", i, rows[i].body, st, rows[i].status,
+			         d.message ? d.message : "");
+		gd_decision_clear(&d);
+	}
+	/* an allowed create gets the labels and loopback-only port bindings */
+	assert_int_equal(decide("POST", "/v1.41/containers/create",
+	                        "{\"Image\":\"tiny:1\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"80\"}]}}}",
+	                        &d), 0);
+	assert_non_null(strstr(d.body, "\"io.deskrun.tenant\":\"bravo\""));
+	assert_non_null(strstr(d.body, "\"HostIp\":\"127.0.0.1\""));
+	assert_string_equal(d.target, "/v1.41/containers/create");
+	gd_decision_clear(&d);
+}
+
+static void
+test_decide_routes(void **state)
+{
+	(void)state;
+	gd_decision d;
+	static const struct { const char *m; const char *t; const char *body; int status; } rows[] = {
+		{ "GET", "/v1.41/containers/alpha-web/json", NULL, 404 },               /* T25 */
+		{ "POST", "/v1.41/containers/alpha-web/kill", NULL, 404 },              /* T26 */
+		{ "GET", "/v1.41/containers/alpha-web/logs?stdout=1", NULL, 404 },      /* T27 */
+		{ "POST", "/v1.41/containers/alpha-web/attach?stream=1", NULL, 404 },   /* T28 */
+		{ "POST", "/v1.41/exec/ax1/start", "{}", 404 },                          /* T29 */
+		{ "POST", "/v1.41/containers/bravo-1/exec", "{\"Privileged\":true}", 403 }, /* T30 */
+		{ "POST", "/v1.41/build/prune", NULL, 200 },                             /* T33 */
+		{ "POST", "/v1.41/images/tiny:1/tag?repo=node&tag=18", NULL, 403 },     /* T34 */
+		{ "POST", "/v1.41/build?t=node:18", NULL, 403 },                        /* T35 */
+		{ "POST", "/v1.41/images/load", NULL, 403 },                            /* T36 */
+		{ "DELETE", "/v1.41/images/tiny:1", NULL, 403 },                        /* T37 */
+		{ "POST", "/v1.41/images/alpha/app/push", NULL, 404 },                  /* T38 */
+		{ "POST", "/v1.41/build?remote=http://169.254.169.254/", NULL, 403 },  /* T40 */
+		{ "POST", "/v1.41/grpc", NULL, 403 },                                    /* T41 */
+		{ "POST", "/v1.41/networks/bravo-net/connect", "{\"Container\":\"alpha-web\"}", 404 }, /* T44 */
+		{ "POST", "/v1.41/plugins/pull?remote=x", NULL, 403 },                  /* T45 */
+		{ "POST", "/v1.41/swarm/join", "{}", 403 },                              /* T46 */
+		{ "PUT", "/v1.41/volumes/x", NULL, 403 },                                /* T48 */
+		{ "DELETE", "/v1.41/volumes/alpha-data", NULL, 404 },
+		{ "GET", "/v1.40/version", NULL, 400 },                                  /* P21 */
+		{ "GET", "/v1.41/containers/json?name=a&name=b", NULL, 403 },           /* unknown param */
+		{ "GET", "/v1.41/containers/json?all=1&all=0", NULL, 400 },             /* P14 */
+		{ "GET", "/v1.41/no/such/route", NULL, 403 },
+		{ "POST", "/v1.41/volumes/create", "{\"Name\":\"bravo-v\",\"DriverOpts\":{\"o\":\"bind\"}}", 403 }, /* T06 */
+		{ "POST", "/v1.41/containers/bravo-1/start", NULL, 0 },
+		{ "GET", "/_ping", NULL, 0 },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		int st = decide(rows[i].m, rows[i].t, rows[i].body, &d);
+		if (st != rows[i].status)
+			fail_msg("row %zu (%s %s): status %d, want %d: %s", i, rows[i].m, rows[i].t, st,
+			         rows[i].status, d.message ? d.message : "");
+		gd_decision_clear(&d);
+	}
+	/* lists: the tenant label filter replaces whatever the client sent */
+	assert_int_equal(decide("GET", "/v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22x%3D1%22%5D%7D", NULL, &d), 0);
+	assert_non_null(strstr(d.target, "io.deskrun.tenant%3Dbravo"));
+	assert_non_null(strstr(d.target, "x%3D1"));
+	gd_decision_clear(&d);
+	assert_int_equal(decide("GET", "/v1.41/containers/json?filters=%7B%22label%22%3A%7B%7D%2C%22label%22%3A%7B%7D%7D", NULL, &d), 400);
+	gd_decision_clear(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_head_scan),
+		cmocka_unit_test(test_framing),
+		cmocka_unit_test(test_target),
+		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_refs),
+		cmocka_unit_test(test_decide_create),
+		cmocka_unit_test(test_decide_routes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
