@@ -49,6 +49,8 @@ enum {
 	OPT_PROXY,
 	OPT_NO_PROXY,
 	OPT_CLUSTER_BUILDS,
+	OPT_CACHE_POOL,
+	OPT_CACHE_MAX_SIZE,
 };
 
 static const dr_opt add_opts[] = {
@@ -140,6 +142,13 @@ static const dr_opt add_opts[] = {
 	{ "cluster-builds", 0, NULL,
 	  "kubernetes: let jobs run daemonless image builds as Jobs (deskrun build-job)",
 	  OPT_CLUSTER_BUILDS },
+	{ "cache-pool", 0, "N",
+	  "dind, dind-daemonset: a pool of N /var/lib/docker slots per node, each leased by one "
+	  "daemon for its pod's life: warm caches with autoscaling (no --instances)",
+	  OPT_CACHE_POOL },
+	{ "cache-max-size", 0, "Q", "the quota of each --cache-pool slot, e.g. 20Gi (pruned oldest "
+	  "first when a lease starts)",
+	  OPT_CACHE_MAX_SIZE },
 	{ "force", 'f', NULL, "replace an existing runner of the same name", OPT_FORCE },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -293,6 +302,14 @@ handle_option(add_args *a, int id, const char *v, dr_err **err)
 	case OPT_CLUSTER_BUILDS:
 		r->cluster_builds = true;
 		return 0;
+	case OPT_CACHE_POOL:
+		return dr_parse_int("--cache-pool", v, &r->cache_pool, err) < 0 ? -1
+		       : r->cache_pool < 1 ? dr_fail(err, DR_EXIT_USAGE,
+		                                     "--cache-pool %d: give 1..64 slots per node",
+		                                     r->cache_pool)
+		                           : 0;
+	case OPT_CACHE_MAX_SIZE:
+		return set_string(&r->cache_max_size, v);
 	default:
 		DR_BUG("unhandled add option");
 	}

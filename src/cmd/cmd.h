@@ -76,6 +76,7 @@ extern const dr_cmd dr_cmd_image;
 extern const dr_cmd dr_cmd_list;
 extern const dr_cmd dr_cmd_remove;
 extern const dr_cmd dr_cmd_render;
+extern const dr_cmd dr_cmd_self_install;
 extern const dr_cmd dr_cmd_status;
 extern const dr_cmd dr_cmd_up;
 extern const dr_cmd dr_cmd_version;

@@ -251,7 +251,9 @@ dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const ch
 	                    dr_json_strs(DR_HELPER_BINARY, "guard", "--upstream", upstream,
 	                                 "--listen", "/run/deskrun/docker.sock", "--tenant",
 	                                 ss->name, "--session", "$(POD_NAME)", "--state-dir",
-	                                 "/var/lib/deskrun/guard", "--cleanup-on-exit", NULL));
+	                                 "/var/lib/deskrun/guard", "--cleanup-on-exit",
+	                                 /* the runner image's docker group (as ARC's dind) */
+	                                 "--socket-group", "123", NULL));
 	json_t *env = json_array();
 	dr_k8s_env_field(env, "POD_NAME", "metadata.name");
 	json_object_set_new(g, "env", env);
@@ -271,6 +273,50 @@ dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const ch
 	dr_k8s_volume_empty(volumes, "deskrun-run");
 	_cleanup_free_ char *state = dr_xasprintf("%s/guard/%s", ss->settings->cache_root, ss->name);
 	dr_k8s_volume_host(volumes, "guard-state", state, "DirectoryOrCreate");
+}
+
+/* ---- the cache pool ---- */
+
+void
+dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes)
+{
+	json_t *c = dr_k8s_container("deskrun-bin", dr_runner_helper_image(r));
+	json_object_set_new(c, "command", dr_json_strs(DR_HELPER_BINARY, "self-install",
+	                                               DR_BIN_DIR "/deskrun", NULL));
+	json_t *m = json_array();
+	dr_k8s_mount(m, "deskrun-bin", DR_BIN_DIR, false, NULL);
+	json_object_set_new(c, "volumeMounts", m);
+	json_array_append_new(init, c);
+	dr_k8s_volume_empty(volumes, "deskrun-bin");
+}
+
+void
+dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *owner,
+               const char *host, const char *extra, json_t *volumes, json_t *mounts)
+{
+	char slots[16];
+	snprintf(slots, sizeof(slots), "%d", r->cache_pool);
+	_cleanup_free_ char *host_flag = dr_xasprintf("--host=%s", host);
+	json_t *cmd = dr_json_strs(DR_BIN_DIR "/deskrun", "dind-entrypoint", "--pool", pool_dir,
+	                           "--slots", slots, "--owner", owner, "--wait-slot", "60s",
+	                           "--fallback", "ephemeral", NULL);
+	if (r->cache_max_size) {
+		json_array_append_new(cmd, json_string("--max-size"));
+		json_array_append_new(cmd, json_string(r->cache_max_size));
+	}
+	json_t *tail = dr_json_strs("--ready-file", DR_POOL_READY, "--", "dind", "dockerd", host_flag,
+	                            extra, NULL);
+	json_array_extend(cmd, tail);
+	json_decref(tail);
+	json_object_set_new(c, "command", cmd);
+	json_object_del(c, "args");
+	json_object_set_new(c, "startupProbe",
+	                    json_pack("{s:{s:[s,s,s]}, s:i, s:i, s:i}", "exec", "command", "test",
+	                              "-f", DR_POOL_READY, "initialDelaySeconds", 0,
+	                              "failureThreshold", 300, "periodSeconds", 1));
+	dr_k8s_mount(mounts, "deskrun-bin", DR_BIN_DIR, true, NULL);
+	dr_k8s_mount(mounts, "cache-pool", pool_dir, false, NULL);
+	dr_k8s_volume_host(volumes, "cache-pool", pool_dir, "DirectoryOrCreate");
 }
 
 /* ---- cluster-wide objects ---- */
@@ -361,13 +407,23 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 		          5, "failureThreshold", 3));
 	json_t *mounts = json_array();
 	json_t *volumes = json_array();
-	dr_k8s_mount(mounts, "docker-storage", "/var/lib/docker", false, NULL);
+	json_t *init = NULL;
+	if (!r->cache_pool)
+		dr_k8s_mount(mounts, "docker-storage", "/var/lib/docker", false, NULL);
 	dr_k8s_mount(mounts, "docker-socket", DR_DAEMONSET_SOCKET_DIR, false, NULL);
 	dr_k8s_mount(mounts, "dockerd-config", "/etc/docker", true, NULL);
 	json_object_set_new(c, "volumeMounts", mounts);
 	_cleanup_free_ char *data = dr_xasprintf("%s/daemonset/docker", s->cache_root);
 	_cleanup_free_ char *sock = dr_xasprintf("%s/daemonset/sock", s->cache_root);
-	if (dr_runner_docker_storage(r) == DR_STORAGE_EPHEMERAL)
+	if (r->cache_pool) {
+		/* One daemon per node on a leased slot: crash-safe restarts, stale state cleaned,
+		 * the quota kept. */
+		init = json_array();
+		dr_helper_binary_init(r, init, volumes);
+		_cleanup_free_ char *pool = dr_xasprintf("%s/pool/%s", s->cache_root, DR_DAEMONSET_NAME);
+		dr_pool_daemon(r, c, pool, DR_DAEMONSET_NAME,
+		               "unix://" DR_DAEMONSET_SOCKET_DIR "/docker.sock", NULL, volumes, mounts);
+	} else if (dr_runner_docker_storage(r) == DR_STORAGE_EPHEMERAL)
 		dr_k8s_volume_empty(volumes, "docker-storage");
 	else
 		dr_k8s_volume_host(volumes, "docker-storage", data, "DirectoryOrCreate");
@@ -375,6 +431,8 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 	dr_k8s_volume_configmap(volumes, "dockerd-config", cm);
 	json_t *pod = json_object();
 	json_object_set_new(pod, "automountServiceAccountToken", json_false());
+	if (init)
+		json_object_set_new(pod, "initContainers", init);
 	json_t *containers = json_array();
 	json_array_append_new(containers, c);
 	json_object_set_new(pod, "containers", containers);

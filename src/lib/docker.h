@@ -50,6 +50,18 @@ void dr_docker_client_env(const dr_scale_set *ss, json_t *env, const char *docke
 void dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const char *upstream,
                       const char *upstream_volume, const char *upstream_dir);
 
+/* --cache-pool: an init container that copies deskrun out of the helper image into the
+ * emptyDir deskrun-bin (mounted at DR_BIN_DIR), so upstream images stay unchanged. */
+#define DR_BIN_DIR "/opt/deskrun"
+#define DR_POOL_READY "/var/run/deskrun-dind-ready"
+void dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes);
+/* The dind container's command under the pool's entrypoint: lease a slot of the pool at
+ * pool_dir (a hostPath mounted at the same path, added to volumes/mounts), then run
+ * `dind dockerd --host=<host> EXTRA...` on it; plus the startup probe on its ready file. */
+void dr_pool_daemon(const dr_runner *r, json_t *container, const char *pool_dir,
+                    const char *owner, const char *host, const char *extra, json_t *volumes,
+                    json_t *mounts);
+
 /* Cluster-wide objects the given runners need (deskrun-system namespace included when any),
  * appended to out. */
 void dr_shared_objects(const dr_runner *const *runners, size_t n, const dr_settings *s,

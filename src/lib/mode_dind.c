@@ -30,6 +30,8 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	dr_k8s_volume_empty(volumes, "work");
 
 	json_t *init = json_array();
+	if (ss->runner->cache_pool)
+		dr_helper_binary_init(ss->runner, init, volumes);
 	json_t *ext = dr_k8s_container("init-dind-externals", image);
 	json_object_set_new(ext, "command", dr_json_strs("cp", NULL));
 	json_object_set_new(ext, "args",
@@ -68,7 +70,16 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	dr_k8s_mount(dmounts, "dind-externals", "/home/runner/externals", false, NULL);
 	/* daemon.json instead of long argument lists; /var/lib/docker on the node's disk. */
 	dr_k8s_mount(dmounts, "dockerd-config", "/etc/docker", true, NULL);
-	dr_docker_storage_volume(ss, volumes, dmounts);
+	if (ss->runner->cache_pool) {
+		/* One scale set, any number of runners: each daemon leases a slot of the node's
+		 * pool for its pod's life (deskrun dind-entrypoint). */
+		_cleanup_free_ char *pool =
+			dr_xasprintf("%s/pool/%s", ss->settings->cache_root, ss->runner->name);
+		dr_pool_daemon(ss->runner, dind, pool, ss->name, "unix:///var/run/docker.sock",
+		               "--group=$(DOCKER_GROUP_GID)", volumes, dmounts);
+	} else {
+		dr_docker_storage_volume(ss, volumes, dmounts);
+	}
 	dr_cache_volumes(ss, volumes, dmounts);
 	json_object_set_new(dind, "volumeMounts", dmounts);
 	json_array_append_new(init, dind);

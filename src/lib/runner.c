@@ -26,7 +26,7 @@ static const str_field runner_strs[] = {
 	{ "dockerd_cpu", RF(dockerd_cpu) },     { "dockerd_memory", RF(dockerd_memory) },
 	{ "docker_storage_size", RF(docker_storage_size) },
 	{ "dind_image", RF(dind_image) },       { "helper_image", RF(helper_image) },
-	{ "guard_image", RF(guard_image) },
+	{ "guard_image", RF(guard_image) },     { "cache_max_size", RF(cache_max_size) },
 };
 
 /* Lists; "labels" is always written, the others only when not empty. */
@@ -168,6 +168,8 @@ dr_runner_guard_image(const dr_runner *r)
 void
 dr_runner_helper_images(const dr_runner *r, char ***images)
 {
+	if (r->cache_pool && !dr_strv_contains(*images, dr_runner_helper_image(r)))
+		dr_strv_push(images, dr_runner_helper_image(r));
 	if (r->mode->guard && !r->no_guard && !dr_strv_contains(*images, dr_runner_guard_image(r)))
 		dr_strv_push(images, dr_runner_guard_image(r));
 }
@@ -184,6 +186,8 @@ dr_runner_docker_cache(const dr_runner *r)
 dr_docker_storage
 dr_runner_docker_storage(const dr_runner *r)
 {
+	if (r->cache_pool)
+		return DR_STORAGE_EPHEMERAL; /* the pool's slots hold the data, not a volume */
 	if (dr_runner_docker_cache(r) >= 0)
 		return DR_STORAGE_HOSTPATH;
 	if (r->docker_storage != DR_STORAGE_DEFAULT)
@@ -320,6 +324,8 @@ dr_runner_to_json(const dr_runner *r, bool include_secrets)
 			json_object_set_new(o, runner_bools[i].key, json_true());
 	if (r->mtu)
 		json_object_set_new(o, "mtu", json_integer(r->mtu));
+	if (r->cache_pool)
+		json_object_set_new(o, "cache_pool", json_integer(r->cache_pool));
 	if (r->docker_storage != DR_STORAGE_DEFAULT)
 		set_str(o, "docker_storage", dr_docker_storage_name(r->docker_storage));
 	if (r->proxy) {
@@ -487,7 +493,8 @@ dr_runner_from_json(const char *name, json_t *o, dr_err **err)
 		                            "dockerd_memory", "docker_storage_size", "dind_image",
 		                            "helper_image", "guard_image", "registry_mirrors",
 		                            "insecure_registries", "no_proxy", "buildkit", "no_guard",
-		                            "cluster_builds", "mtu", "docker_storage", "proxy", NULL };
+		                            "cluster_builds", "mtu", "docker_storage", "proxy",
+		                            "cache_pool", "cache_max_size", NULL };
 	if (check_keys(o, keys, what, err) < 0)
 		return NULL;
 	_cleanup_runner_ dr_runner *r = dr_runner_new(name);
@@ -533,6 +540,7 @@ dr_runner_from_json(const char *name, json_t *o, dr_err **err)
 		*bool_at(r, runner_bools[f].offset) = json_is_true(b);
 	}
 	if (get_int(o, "mtu", &r->mtu, what, err) < 0 ||
+	    get_int(o, "cache_pool", &r->cache_pool, what, err) < 0 ||
 	    get_str(o, "proxy", false, &r->proxy, what, err) < 0)
 		return NULL;
 	_cleanup_free_ char *storage = NULL;

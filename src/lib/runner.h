@@ -101,6 +101,10 @@ typedef struct dr_runner {
 	char **no_proxy; /* owned strv */
 
 	bool cluster_builds; /* kubernetes: RBAC for in-cluster build Jobs */
+
+	/* A per-node pool of N leased /var/lib/docker slots (deskrun dind-entrypoint). */
+	int cache_pool;       /* 0 = no pool */
+	char *cache_max_size; /* owned or NULL: each slot's quota */
 } dr_runner;
 
 /* Cluster-wide settings kept in the config file. */
@@ -130,7 +134,8 @@ const char *dr_runner_guard_image(const dr_runner *r);
 dr_docker_storage dr_runner_docker_storage(const dr_runner *r);
 const char *dr_docker_storage_name(dr_docker_storage s);
 int dr_docker_storage_parse(const char *s, dr_docker_storage *out);
-/* The images of deskrun's own that the runner's pods run (the guard sidecar's), appended to
+/* The images of deskrun's own that the runner's pods run (the guard sidecar's, the helper
+ * that brings the dind entrypoint), appended to
  * *images (owned strv), without repeats. */
 void dr_runner_helper_images(const dr_runner *r, char ***images);
 

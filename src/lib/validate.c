@@ -671,6 +671,8 @@ validate_docker_options(const dr_runner *r, dr_err **err)
 		{ "--docker-storage", r->docker_storage != DR_STORAGE_DEFAULT },
 		{ "--docker-storage-size", r->docker_storage_size != NULL },
 		{ "--dind-image", r->dind_image != NULL },
+		{ "--cache-pool", r->cache_pool != 0 },
+		{ "--cache-max-size", r->cache_max_size != NULL },
 	};
 	for (size_t i = 0; i < DR_ARRAY_LEN(tuning); i++)
 		if (tuning[i].set && !m->daemon_tuning)
@@ -721,6 +723,24 @@ validate_docker_options(const dr_runner *r, dr_err **err)
 	if (r->helper_image && dr_validate_image("--helper-image", r->helper_image, err) < 0)
 		return -1;
 	if (r->guard_image && dr_validate_image("--guard-image", r->guard_image, err) < 0)
+		return -1;
+	if (r->cache_pool < 0 || r->cache_pool > 64)
+		return dr_fail(err, USAGE, "--cache-pool %d: give 1..64 slots per node", r->cache_pool);
+	if (r->cache_pool && r->instances > 1)
+		return dr_fail(err, USAGE,
+		               "--cache-pool with --instances %d: both answer how runners get warm "
+		               "caches; the pool lets one autoscaling scale set lease a slot per "
+		               "runner, instances pin one runner per set: choose one",
+		               r->instances);
+	if (r->cache_pool && (docker_cache >= 0 || r->docker_storage != DR_STORAGE_DEFAULT))
+		return dr_fail(err, USAGE,
+		               "--cache-pool keeps /var/lib/docker in its leased slots: drop "
+		               "--docker-storage and --cache /var/lib/docker");
+	if (r->cache_max_size && !r->cache_pool)
+		return dr_fail(err, USAGE, "--cache-max-size is the quota of a --cache-pool slot: add "
+		                           "--cache-pool N or drop it");
+	if (r->cache_max_size &&
+	    dr_validate_quantity("--cache-max-size", r->cache_max_size, "20Gi", err) < 0)
 		return -1;
 	if (r->proxy && dr_validate_proxy(r->proxy, err) < 0)
 		return -1;
@@ -856,12 +876,14 @@ dr_check_shared_daemon(const dr_config *c, const dr_runner *r, dr_err **err)
 		    !strv_equal(o->insecure_registries, r->insecure_registries) || o->mtu != r->mtu ||
 		    !str_equal(o->dockerd_cpu, r->dockerd_cpu) ||
 		    !str_equal(o->dockerd_memory, r->dockerd_memory) ||
-		    !str_equal(o->dind_image, r->dind_image) ||
+		    !str_equal(o->dind_image, r->dind_image) || o->cache_pool != r->cache_pool ||
+		    !str_equal(o->cache_max_size, r->cache_max_size) ||
 		    dr_runner_docker_storage(o) != dr_runner_docker_storage(r))
 			return dr_fail(err, USAGE,
 			               "runner %s uses dind-daemonset with other daemon settings "
 			               "(--registry-mirror, --insecure-registry, --mtu, --dockerd-cpu, "
-			               "--dockerd-memory, --dind-image, --docker-storage): the node's "
+			               "--dockerd-memory, --dind-image, --docker-storage, --cache-pool): "
+			               "the node's "
 			               "shared daemon has one configuration; give the same ones",
 			               o->name);
 	}

@@ -139,6 +139,10 @@ bad "--docker-storage pvc" add x "${R[@]}" --mode dind --docker-storage pvc --ca
 bad "--max-runners 3" add x "${R[@]}" --mode dind --docker-storage pvc --max-runners 3
 bad "--docker-storage pvc" add x "${R[@]}" --mode dind-daemonset --docker-storage pvc
 bad "--cluster-builds" add x "${R[@]}" --mode dind --cluster-builds
+bad "--cache-pool" add x "${R[@]}" --mode dind --cache-pool 2 --instances 3
+bad "--cache-pool" add x "${R[@]}" --mode dind --cache-pool 0
+bad "--cache-pool" add x "${R[@]}" --mode cached-privileged-kubernetes --cache-pool 2
+bad "--cache-max-size" add x "${R[@]}" --mode dind --cache-max-size 10Gi
 bad "--buildkit" add x "${R[@]}" --mode kubernetes --buildkit
 bad "--no-guard" add x "${R[@]}" --mode dind-daemonset --no-guard
 bad "--guard-image" add x "${R[@]}" --mode dind --guard-image g:1

@@ -625,6 +625,42 @@ docker_options(void **state)
 	assert_succeeds(dr_validate_runner(r, &err_));
 	assert_int_equal(dr_runner_docker_storage(r), DR_STORAGE_HOSTPATH);
 	assert_true(dr_runner_persistent_docker(r));
+
+	/* The cache pool: warm caches with autoscaling, and its own rules. */
+	_cleanup_runner_ dr_runner *p = base_runner(&dr_mode_dind);
+	p->cache_pool = 4;
+	assert_succeeds(dr_validate_runner(p, &err_)); /* max 5: each daemon leases its slot */
+	assert_false(dr_runner_persistent_docker(p));
+	p->instances = 2;
+	p->max_runners = 1;
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--cache-pool with --instances 2: both answer how runners get warm caches; the "
+	             "pool lets one autoscaling scale set lease a slot per runner, instances pin "
+	             "one runner per set: choose one");
+	p->instances = 1;
+	p->docker_storage = DR_STORAGE_PVC;
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--cache-pool keeps /var/lib/docker in its leased slots: drop --docker-storage "
+	             "and --cache /var/lib/docker");
+	p->docker_storage = DR_STORAGE_DEFAULT;
+	p->cache_pool = 65;
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--cache-pool 65: give 1..64 slots per node");
+	p->cache_pool = 0;
+	p->cache_max_size = dr_xstrdup("20Gi");
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--cache-max-size is the quota of a --cache-pool slot: add --cache-pool N or "
+	             "drop it");
+	p->cache_pool = 2;
+	free(p->cache_max_size);
+	p->cache_max_size = dr_xstrdup("20GB");
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--cache-max-size \"20GB\": not a Kubernetes quantity: use e.g. 20Gi");
+	_cleanup_runner_ dr_runner *k = base_runner(&dr_mode_kubernetes);
+	k->cache_pool = 2;
+	assert_fails(dr_validate_runner(k, &err_), DR_EXIT_USAGE,
+	             "--cache-pool is for modes dind and dind-daemonset; this runner's mode is "
+	             "kubernetes");
 }
 
 static void
@@ -699,8 +735,8 @@ shared_daemon(void **state)
 	assert_fails(dr_check_shared_daemon(c, b, &err_), DR_EXIT_USAGE,
 	             "runner a uses dind-daemonset with other daemon settings (--registry-mirror, "
 	             "--insecure-registry, --mtu, --dockerd-cpu, --dockerd-memory, --dind-image, "
-	             "--docker-storage): the node's shared daemon has one configuration; give the "
-	             "same ones");
+	             "--docker-storage, --cache-pool): the node's shared daemon has one "
+	             "configuration; give the same ones");
 	/* A dind runner has its own daemon: no constraint. */
 	b->mode = &dr_mode_dind;
 	assert_succeeds(dr_check_shared_daemon(c, b, &err_));
