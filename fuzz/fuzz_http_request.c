@@ -1,10 +1,13 @@
-/* fuzz_http_request.c: libFuzzer target for the guard's request framing: the head scanner,
+/* fuzz_http_request.c: libFuzzer target for the guard's request framing: the head scanner
+ * (checked against the byte-at-a-time reference in head_scan_ref.h),
  * http-parser framing of the head and body (fed in pieces, alternating seen and spliced
  * payload, as the relay does), target splitting, version stripping and routing. Built by
  * scripts/fuzz.sh. */
 #include "lib/common.h"
 #include "guard/guard.h"
 #include "guard/http.h"
+
+#include "head_scan_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,6 +16,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
 	const char *why = NULL;
+	/* the table-driven scanner and the byte-at-a-time one agree on everything */
+	const char *why_ref = NULL;
+	ssize_t a = gd_head_scan(in, size, &why), b = ref_head_scan(in, size, &why_ref);
+	if (a != b || (a < 0 && strcmp(why, why_ref) != 0))
+		__builtin_trap();
+	why = NULL;
 	size_t off = 0;
 	for (int msg = 0; msg < 4 && off < size; msg++) {
 		ssize_t hl = gd_head_scan(in + off, size - off, &why);

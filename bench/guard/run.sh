@@ -1,15 +1,28 @@
 #!/bin/bash
 # bench/guard/run.sh: the guard against the raw socket and against an HAProxy path-filtering
 # proxy (Tecnativa/docker-socket-proxy style ACLs), all measured in this one run on a private
-# dockerd: /_ping and /containers/json round trips (p50/p99, one connection), 64 concurrent
-# clients on /_ping, `docker run --rm` wall time, streaming a 1 GiB `docker save` and a 1 GiB
-# build context, and the guard's idle RSS. Prints a Markdown table of times and ratios.
+# dockerd: /_ping and /containers/json round trips (p50/p99, one connection; the list also
+# with the guard's label filter sent on every path), 64 concurrent clients on /_ping, a new
+# connection per request, `docker run --rm` wall time, streaming a 1 GiB `docker save` and a
+# 1 GiB build context (with Content-Length, and chunked the way the docker CLI sends it), the
+# guard's idle RSS and its CPU use while idle. Prints a Markdown table of medians and ratios,
+# then the spread of every row over the rounds.
+#
+# Noise: this is meant for small shared VMs, where one run of one path can be off by 2x.
+# Every measurement is repeated in rounds; in each round the three paths run back to back,
+# in an order that rotates from round to round, so drift and load hit all of them alike; the
+# median over the rounds is reported (BENCH_ROUNDS, default 7, for the round trips;
+# BENCH_RUN_ROUNDS, default 15, for `docker run`; BENCH_STREAM_ROUNDS, default 5, for the
+# streams).
 # Needs root (dockerd); DESKRUN and SRCDIR as set by scripts/bench.sh; BENCH_MIB (default
 # 1024) sets the stream size.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
 MIB=${BENCH_MIB:-1024}
+ROUNDS=${BENCH_ROUNDS:-7}
+SROUNDS=${BENCH_STREAM_ROUNDS:-5}
+RROUNDS=${BENCH_RUN_ROUNDS:-15}
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 if ! dockerd_available || ! command -v haproxy >/dev/null; then
@@ -58,84 +71,143 @@ trap 'kill $GUARD_PID $HAPROXY_PID 2>/dev/null; wait $GUARD_PID $HAPROXY_PID 2>/
 for i in $(seq 1 100); do [ -S "$TMP/guard.sock" ] && [ -S "$TMP/haproxy.sock" ] && break; sleep 0.05; done
 sleep 0.3
 IDLE_RSS=$(awk '/VmRSS/{print $2}' /proc/$GUARD_PID/status)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# five containers, created through the guard so every path lists the same five
+# Five containers, created through the guard so every path lists the same five. `docker run
+# -d` leaves a `wait` request behind on a connection the CLI then closes: the guard must not
+# spend CPU on it (measured below).
 for i in 1 2 3 4 5; do DOCKER_HOST=unix://$TMP/guard.sock docker run -d --name "bench-$i" tiny:1 sleep 3600 >/dev/null; done
+sleep 0.5
+t0=$(cpu_ticks $GUARD_PID)
+sleep 2
+IDLE_CPU=$(( ($(cpu_ticks $GUARD_PID) - t0) * 10 / 2 )) # ms of CPU per second
 
-declare -A RES
+declare -A RES LO HI
 SOCKS=(raw guard haproxy)
 sock() { case $1 in raw) echo "$RAW" ;; guard) echo "$TMP/guard.sock" ;; haproxy) echo "$TMP/haproxy.sock" ;; esac; }
-# Rounds alternate the paths so drift on this shared machine hits all of them alike; the
-# median of the rounds is kept.
+# the paths in round r's order: rotated by r
+order() { local r=$1 i; for i in 0 1 2; do echo "${SOCKS[$(( (i + r) % 3 ))]}"; done; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-for metric in ping json c64; do
-	for p in "${SOCKS[@]}"; do : >"$TMP/$metric-$p.p50"; : >"$TMP/$metric-$p.p99"; : >"$TMP/$metric-$p.rps"; done
-	for round in 1 2 3 4 5; do
-		for p in "${SOCKS[@]}"; do
+# keep KEY FILE: median, min and max of the numbers in FILE
+keep() {
+	RES[$1]=$(median <"$2")
+	LO[$1]=$(sort -n "$2" | head -1)
+	HI[$1]=$(sort -n "$2" | tail -1)
+}
+
+# The guard asks the daemon for the tenant's containers only (a label filter HAProxy does not
+# add); jsonf sends that same filter on every path, so the daemon does the same work on all.
+JSONF='/v1.41/containers/json?filters=%7B%22label%22%3A%7B%22io.deskrun.tenant%3Dbench%22%3Atrue%7D%7D'
+for metric in ping json jsonf c64 conn; do
+	for p in "${SOCKS[@]}"; do for f in p50 p99 rps mean; do : >"$TMP/$metric-$p.$f"; done; done
+	for round in $(seq 1 "$ROUNDS"); do
+		for p in $(order "$round"); do
 			case $metric in
 			ping) out=$($L rt "$(sock $p)" /_ping 4000 1) ;;
 			json) out=$($L rt "$(sock $p)" /v1.41/containers/json 2000 1) ;;
-			c64) out=$($L rt "$(sock $p)" /_ping 12800 64) ;;
+			jsonf) out=$($L rt "$(sock $p)" "$JSONF" 2000 1) ;;
+			c64) out=$($L rt "$(sock $p)" /_ping 25600 64) ;;
+			conn) out=$($L conn "$(sock $p)" /_ping 2000) ;;
 			esac
 			set -- $out
 			echo "$1" >>"$TMP/$metric-$p.p50"
 			echo "$2" >>"$TMP/$metric-$p.p99"
 			echo "$3" >>"$TMP/$metric-$p.rps"
+			echo "$4" >>"$TMP/$metric-$p.mean"
 		done
 	done
 	for p in "${SOCKS[@]}"; do
-		RES[$metric-$p-p50]=$(median <"$TMP/$metric-$p.p50")
-		RES[$metric-$p-p99]=$(median <"$TMP/$metric-$p.p99")
-		RES[$metric-$p-rps]=$(median <"$TMP/$metric-$p.rps")
+		for f in p50 p99 rps mean; do keep "$metric-$p-$f" "$TMP/$metric-$p.$f"; done
 	done
 done
 
 for p in "${SOCKS[@]}"; do : >"$TMP/run-$p"; done
-for round in 1 2 3 4 5; do
-	for p in "${SOCKS[@]}"; do
+DOCKER_HOST=unix://$RAW docker run --rm tiny:1 true # warm-up, not timed
+for round in $(seq 1 "$RROUNDS"); do
+	for p in $(order "$round"); do
 		t0=$(date +%s%N)
 		DOCKER_HOST=unix://$(sock $p) docker run --rm tiny:1 true
 		echo $(( ($(date +%s%N) - t0) / 1000000 )) >>"$TMP/run-$p"
 	done
 done
-for p in "${SOCKS[@]}"; do RES[run-$p]=$(median <"$TMP/run-$p"); done
+for p in "${SOCKS[@]}"; do keep "run-$p" "$TMP/run-$p"; done
 
 # a MIB MiB image for docker save
 mkdir -p "$TMP/big"
 head -c "$((MIB * 1024 * 1024))" /dev/urandom >"$TMP/big/blob"
 tar -C "$TMP/big" -c blob | docker import - bench/big:1 >/dev/null
 rm -f "$TMP/big/blob"
-for p in "${SOCKS[@]}"; do : >"$TMP/save-$p"; : >"$TMP/build-$p"; done
-for round in 1 2; do
-	for p in "${SOCKS[@]}"; do
+mibs() { awk -v b="$1" -v s="$2" 'BEGIN{printf "%.0f\n", b/1048576/s}'; }
+for p in "${SOCKS[@]}"; do : >"$TMP/save-$p"; : >"$TMP/build-$p"; : >"$TMP/chunked-$p"; done
+# Warm-up, not timed: the first export reads the image from disk and the first build is
+# slower; whichever path ran first would carry that.
+$L stream "$RAW" /v1.41/images/bench%2Fbig:1/get >/dev/null
+$L build "$RAW" "$MIB" bench/ctx-warm >/dev/null
+GUARD_T0=$(cpu_ticks $GUARD_PID)
+for round in $(seq 1 "$SROUNDS"); do
+	for p in $(order "$round"); do
 		set -- $($L stream "$(sock $p)" /v1.41/images/bench%2Fbig:1/get)
-		awk -v b="$1" -v s="$2" 'BEGIN{printf "%.0f\n", b/1048576/s}' >>"$TMP/save-$p"
+		mibs "$1" "$2" >>"$TMP/save-$p"
+	done
+	for p in $(order "$round"); do
 		set -- $($L build "$(sock $p)" "$MIB" "bench/ctx-$p")
-		awk -v b="$1" -v s="$2" 'BEGIN{printf "%.0f\n", b/1048576/s}' >>"$TMP/build-$p"
+		mibs "$1" "$2" >>"$TMP/build-$p"
+	done
+	for p in $(order "$round"); do
+		set -- $($L build "$(sock $p)" "$MIB" "bench/ctx-$p" chunked)
+		mibs "$1" "$2" >>"$TMP/chunked-$p"
 	done
 done
+GUARD_STREAM_CPU=$(( ($(cpu_ticks $GUARD_PID) - GUARD_T0) * 10 ))
 for p in "${SOCKS[@]}"; do
-	RES[save-$p]=$(sort -n "$TMP/save-$p" | tail -1)
-	RES[build-$p]=$(sort -n "$TMP/build-$p" | tail -1)
+	keep "save-$p" "$TMP/save-$p"
+	keep "build-$p" "$TMP/build-$p"
+	keep "chunked-$p" "$TMP/chunked-$p"
 done
 LOAD_RSS=$(awk '/VmRSS/{print $2}' /proc/$GUARD_PID/status)
+kill -TERM $GUARD_PID
+wait $GUARD_PID
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "-" }'; }
-row() { # name unit raw guard haproxy (lower is better: 1, higher is better: 0)
-	printf '| %s | %s %s | %s %s | %s %s | %s | %s |\n' "$1" "$3" "$2" "$4" "$2" "$5" "$2" \
-		"$(ratio "$4" "$3")" "$(ratio "$5" "$3")"
+ROWS=()
+row() { # name unit key
+	ROWS+=("$1|$2|$3")
+	printf '| %s | %s %s | %s %s | %s %s | %s | %s |\n' "$1" "${RES[${3/@/raw}]}" "$2" \
+		"${RES[${3/@/guard}]}" "$2" "${RES[${3/@/haproxy}]}" "$2" \
+		"$(ratio "${RES[${3/@/guard}]}" "${RES[${3/@/raw}]}")" \
+		"$(ratio "${RES[${3/@/haproxy}]}" "${RES[${3/@/raw}]}")"
 }
 echo "| measure | raw socket | deskrun guard | HAProxy path filter | guard / raw | HAProxy / raw |"
 echo "|---|---|---|---|---|---|"
-row "/_ping round trip p50 (1 conn)" µs "${RES[ping-raw-p50]}" "${RES[ping-guard-p50]}" "${RES[ping-haproxy-p50]}"
-row "/_ping round trip p99 (1 conn)" µs "${RES[ping-raw-p99]}" "${RES[ping-guard-p99]}" "${RES[ping-haproxy-p99]}"
-row "/containers/json p50 (1 conn, 5 containers)" µs "${RES[json-raw-p50]}" "${RES[json-guard-p50]}" "${RES[json-haproxy-p50]}"
-row "/containers/json p99 (1 conn)" µs "${RES[json-raw-p99]}" "${RES[json-guard-p99]}" "${RES[json-haproxy-p99]}"
-row "/_ping, 64 concurrent clients: p50" µs "${RES[c64-raw-p50]}" "${RES[c64-guard-p50]}" "${RES[c64-haproxy-p50]}"
-row "/_ping, 64 concurrent clients: p99" µs "${RES[c64-raw-p99]}" "${RES[c64-guard-p99]}" "${RES[c64-haproxy-p99]}"
-row "/_ping, 64 concurrent clients: throughput" req/s "${RES[c64-raw-rps]}" "${RES[c64-guard-rps]}" "${RES[c64-haproxy-rps]}"
-row "docker run --rm tiny:1 true (median of 5)" ms "${RES[run-raw]}" "${RES[run-guard]}" "${RES[run-haproxy]}"
-row "docker save, $MIB MiB image (best of 2)" MiB/s "${RES[save-raw]}" "${RES[save-guard]}" "${RES[save-haproxy]}"
-row "build context upload, $MIB MiB (best of 2)" MiB/s "${RES[build-raw]}" "${RES[build-guard]}" "${RES[build-haproxy]}"
+row "/_ping round trip p50 (1 conn)" µs "ping-@-p50"
+row "/_ping round trip p99 (1 conn)" µs "ping-@-p99"
+row "/containers/json p50 (1 conn, 5 containers)" µs "json-@-p50"
+row "/containers/json p99 (1 conn)" µs "json-@-p99"
+row "/containers/json with the guard's label filter on every path: p50" µs "jsonf-@-p50"
+row "/containers/json with the guard's label filter on every path: p99" µs "jsonf-@-p99"
+row "/_ping, 64 concurrent clients: p50" µs "c64-@-p50"
+row "/_ping, 64 concurrent clients: p99" µs "c64-@-p99"
+row "/_ping, 64 concurrent clients: mean (= 64 / throughput)" µs "c64-@-mean"
+row "/_ping, 64 concurrent clients: throughput" req/s "c64-@-rps"
+row "/_ping, new connection per request: p50" µs "conn-@-p50"
+row "docker run --rm tiny:1 true (median of $RROUNDS)" ms "run-@"
+row "docker save, $MIB MiB image (median of $SROUNDS)" MiB/s "save-@"
+row "build context upload, $MIB MiB, Content-Length (median of $SROUNDS)" MiB/s "build-@"
+row "build context upload, $MIB MiB, chunked like the CLI (median of $SROUNDS)" MiB/s "chunked-@"
 echo
-echo "guard RSS: idle ${IDLE_RSS} KiB at start, ${LOAD_RSS} KiB after the runs"
+echo "guard RSS: idle ${IDLE_RSS} KiB at start, ${LOAD_RSS} KiB after the runs;" \
+	"guard CPU while idle (5 abandoned \`wait\` requests): ${IDLE_CPU} ms/s;" \
+	"guard CPU for all the streams: ${GUARD_STREAM_CPU} ms"
+sed -n 's/.* stop: stopped by signal [0-9]* (\(.*\))$/guard counters: \1/p' "$TMP/guard.log"
+echo
+echo "Spread over the rounds (min..max of the per-round values; $ROUNDS rounds, $RROUNDS for" \
+	"\`docker run\`, $SROUNDS for streams):"
+echo
+echo "| measure | raw socket | deskrun guard | HAProxy path filter |"
+echo "|---|---|---|---|"
+for r in "${ROWS[@]}"; do
+	IFS='|' read -r name unit key <<<"$r"
+	k() { echo "${key/@/$1}"; }
+	printf '| %s | %s..%s | %s..%s | %s..%s |\n' "$name" "${LO[$(k raw)]}" "${HI[$(k raw)]}" \
+		"${LO[$(k guard)]}" "${HI[$(k guard)]}" "${LO[$(k haproxy)]}" "${HI[$(k haproxy)]}"
+done

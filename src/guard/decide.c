@@ -345,10 +345,21 @@ upstream_failed(gd_decision *d)
 static void
 set_target(const gd_req *r, gd_decision *d, const char *path)
 {
-	_cleanup_free_ char *q = gd_query_encode(&r->query);
+	dr_buf b = DR_BUF_INIT(0);
+	if (r->version) {
+		dr_buf_puts(&b, "/v");
+		dr_buf_puts(&b, r->version);
+	}
+	dr_buf_puts(&b, path);
+	if (r->query.n) {
+		_cleanup_free_ char *q = gd_query_encode(&r->query);
+		if (*q) {
+			dr_buf_puts(&b, "?");
+			dr_buf_puts(&b, q);
+		}
+	}
 	free(d->target);
-	d->target = dr_xasprintf("%s%s%s%s%s", r->version ? "/v" : "", r->version ? r->version : "",
-	                         path, *q ? "?" : "", q);
+	d->target = dr_buf_steal(&b);
 }
 
 static void
@@ -499,11 +510,33 @@ jempty(json_t *o, const char *k)
 
 /* ---- filters ---- */
 
+/* The canonical filter of a request that sent none: {"label":{"<tenant label>=T":true}},
+ * made the same way as scope_filters does, once per tenant. */
+static const char *
+tenant_filter(const char *tenant)
+{
+	static char *cached, *cached_tenant;
+	if (cached && strcmp(cached_tenant, tenant) == 0)
+		return cached;
+	_cleanup_free_ char *kv = dr_xasprintf("%s=%s", GD_LABEL_TENANT, tenant);
+	_cleanup_json_ json_t *out = json_pack("{s:{s:b}}", "label", kv, 1);
+	free(cached);
+	free(cached_tenant);
+	cached = gd_json_dump(out);
+	cached_tenant = dr_xstrdup(tenant);
+	return cached;
+}
+
 /* Replace the `filters` parameter by a canonical one that also requires the tenant label. */
 static int
 scope_filters(const gd_ctx *c, gd_req *r, gd_decision *d, bool add_label)
 {
 	const char *f = gd_query_get(&r->query, "filters");
+	if (add_label && (!f || !*f)) {
+		gd_query_del(&r->query, "filters");
+		gd_query_set(&r->query, "filters", tenant_filter(c->tenant));
+		return 0;
+	}
 	json_t *out = json_object();
 	if (f && *f) {
 		char *why = NULL;

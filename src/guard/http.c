@@ -13,12 +13,7 @@ static const char zeros[65536];
 void
 gd_head_clear(gd_head *h)
 {
-	free(h->method);
-	free(h->target);
-	for (size_t i = 0; i < h->nhdrs; i++) {
-		free(h->hdrs[i].name);
-		free(h->hdrs[i].value);
-	}
+	free(h->arena);
 	free(h->hdrs);
 	memset(h, 0, sizeof(*h));
 }
@@ -42,76 +37,131 @@ gd_head_count(const gd_head *h, const char *name)
 	return n;
 }
 
-static bool
-is_tchar(unsigned char c)
+/* Byte classes for the head scanner. */
+enum {
+	C_TCHAR = 1,   /* token character (header names) */
+	C_BADVAL = 2,  /* control character other than HTAB, or DEL (header values) */
+	C_BADLINE = 4, /* control character or space other than SP itself (start line) */
+	C_STOP = 8,    /* NUL or CR: looked at one by one */
+};
+
+static const unsigned char *
+byte_classes(void)
 {
-	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+	static unsigned char cls[256];
+	static bool ready;
+	if (ready)
+		return cls;
+	for (int c = 0; c < 256; c++) {
+		unsigned char k = 0;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c && strchr("!#$%&'*+-.^_`|~", c)))
+			k |= C_TCHAR;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			k |= C_BADVAL;
+		if (c <= 0x20 && c != ' ')
+			k |= C_BADLINE;
+		if (c == 0 || c == '\r')
+			k |= C_STOP;
+		cls[c] = k;
+	}
+	ready = true;
+	return cls;
 }
 
+/* Line by line (memchr for the LF), each byte classified by a table; the checks, their order
+ * and their messages are those of a byte-at-a-time scan: in each line, a NUL or a bare CR is
+ * reported at its position, then the line itself is judged at its LF. */
 ssize_t
 gd_head_scan(const char *data, size_t len, const char **why)
 {
+	const unsigned char *cls = byte_classes();
+	const unsigned char *d = (const unsigned char *)data;
+	size_t lim = len < GD_HEAD_MAX ? len : GD_HEAD_MAX;
 	size_t line_start = 0;
 	bool first = true;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)data[i];
-		if (i >= GD_HEAD_MAX) {
-			*why = "request head too large";
-			return -1;
+	while (line_start < lim) {
+		const unsigned char *nl = memchr(d + line_start, '\n', lim - line_start);
+		size_t end = nl ? (size_t)(nl - d) : lim;
+		if (nl && end > line_start + 1 && d[end - 1] == '\r') {
+			/* One pass for a well-formed line (no NUL or CR inside it either: neither is
+			 * a token character nor allowed in a value or the start line); anything else
+			 * takes the exact checks below for their message. */
+			const unsigned char *l = d + line_start;
+			size_t ll = end - 1 - line_start, k = 0;
+			bool good = true;
+			if (first) {
+				for (; k < ll && good; k++)
+					good = !(cls[l[k]] & C_BADLINE);
+			} else {
+				while (k < ll && (cls[l[k]] & C_TCHAR))
+					k++;
+				good = k > 0 && k < ll && l[k] == ':';
+				for (k++; k < ll && good; k++)
+					good = !(cls[l[k]] & C_BADVAL);
+			}
+			if (good) {
+				first = false;
+				line_start = end + 1;
+				continue;
+			}
 		}
-		if (c == '\n') {
-			if (i == 0 || data[i - 1] != '\r') {
-				*why = "bare LF in the message head";
+		for (size_t i = line_start; i < end; i++) {
+			if (!(cls[d[i]] & C_STOP))
+				continue;
+			if (d[i] == 0) {
+				*why = "NUL in the message head";
 				return -1;
 			}
-			size_t ll = i - 1 - line_start; /* line length without CRLF */
-			if (ll == 0) {
-				if (first) {
-					*why = "empty line before the message";
-					return -1;
-				}
-				return (ssize_t)(i + 1);
-			}
-			if (!first) {
-				const char *l = data + line_start;
-				if (l[0] == ' ' || l[0] == '\t') {
-					*why = "obsolete line folding in a header";
-					return -1;
-				}
-				size_t k = 0;
-				while (k < ll && is_tchar((unsigned char)l[k]))
-					k++;
-				if (k == 0 || k >= ll || l[k] != ':') {
-					*why = "malformed header line";
-					return -1;
-				}
-				for (size_t j = k + 1; j < ll; j++) {
-					unsigned char v = (unsigned char)l[j];
-					if ((v < 0x20 && v != '\t') || v == 0x7f) {
-						*why = "control character in a header value";
-						return -1;
-					}
-				}
-			} else {
-				for (size_t j = line_start; j < i - 1; j++) {
-					unsigned char v = (unsigned char)data[j];
-					if (v <= 0x20 && v != ' ') {
-						*why = "control character in the start line";
-						return -1;
-					}
-				}
-			}
-			first = false;
-			line_start = i + 1;
-		} else if (c == '\r') {
-			if (i + 1 < len && data[i + 1] != '\n') {
+			if (i + 1 < len && d[i + 1] != '\n') {
 				*why = "bare CR in the message head";
 				return -1;
 			}
-		} else if (c == 0) {
-			*why = "NUL in the message head";
+		}
+		if (!nl)
+			break;
+		size_t i = end;
+		if (i == 0 || d[i - 1] != '\r') {
+			*why = "bare LF in the message head";
 			return -1;
 		}
+		size_t ll = i - 1 - line_start; /* line length without CRLF */
+		if (ll == 0) {
+			if (first) {
+				*why = "empty line before the message";
+				return -1;
+			}
+			return (ssize_t)(i + 1);
+		}
+		const unsigned char *l = d + line_start;
+		if (!first) {
+			if (l[0] == ' ' || l[0] == '\t') {
+				*why = "obsolete line folding in a header";
+				return -1;
+			}
+			size_t k = 0;
+			while (k < ll && (cls[l[k]] & C_TCHAR))
+				k++;
+			if (k == 0 || k >= ll || l[k] != ':') {
+				*why = "malformed header line";
+				return -1;
+			}
+			for (size_t j = k + 1; j < ll; j++) {
+				if (cls[l[j]] & C_BADVAL) {
+					*why = "control character in a header value";
+					return -1;
+				}
+			}
+		} else {
+			for (size_t j = 0; j < ll; j++) {
+				if (cls[l[j]] & C_BADLINE) {
+					*why = "control character in the start line";
+					return -1;
+				}
+			}
+		}
+		first = false;
+		line_start = i + 1;
 	}
 	if (len >= GD_HEAD_MAX) {
 		*why = "request head too large";
@@ -128,49 +178,73 @@ framer_of(http_parser *p)
 	return (gd_framer *)p->data;
 }
 
+/* The head's strings go to one arena sized for the whole head when the framer starts, so
+ * the pointers never move; a string that arrives in pieces grows at the arena's end. */
+static char *
+arena_add(gd_head *h, char *cur, const char *at, size_t n)
+{
+	size_t old = cur ? strlen(cur) : 0;
+	if (cur && cur + old + 1 != h->arena + h->arena_len)
+		return NULL; /* only the last string can grow */
+	size_t need = (cur ? 0 : 1) + n;
+	if (h->arena_cap - h->arena_len < need)
+		return NULL;
+	char *p = cur ? cur : h->arena + h->arena_len;
+	memcpy(p + old, at, n);
+	p[old + n] = '\0';
+	h->arena_len += need;
+	return p;
+}
+
 static int
 cb_url(http_parser *p, const char *at, size_t n)
 {
 	gd_head *h = &framer_of(p)->head;
-	size_t old = h->target ? strlen(h->target) : 0;
-	h->target = dr_xrealloc(h->target, old + n + 1);
-	memcpy(h->target + old, at, n);
-	h->target[old + n] = '\0';
+	char *t = arena_add(h, h->target, at, n);
+	if (!t)
+		return 1;
+	h->target = t;
 	return 0;
-}
-
-static void
-append_str(char **s, const char *at, size_t n)
-{
-	size_t old = *s ? strlen(*s) : 0;
-	*s = dr_xrealloc(*s, old + n + 1);
-	memcpy(*s + old, at, n);
-	(*s)[old + n] = '\0';
 }
 
 static int
 cb_field(http_parser *p, const char *at, size_t n)
 {
-	gd_head *h = &framer_of(p)->head;
+	gd_framer *f = framer_of(p);
+	gd_head *h = &f->head;
+	if (f->headers_done)
+		return 0; /* trailers: framed by the parser, never kept */
 	if (h->nhdrs == 0 || h->hdrs[h->nhdrs - 1].value) {
 		if (h->nhdrs >= GD_MAX_HEADERS)
 			return 1;
-		h->hdrs = dr_xrealloc(h->hdrs, (h->nhdrs + 1) * sizeof(*h->hdrs));
+		if (h->nhdrs == h->caphdrs) {
+			h->caphdrs = h->caphdrs ? h->caphdrs * 2 : 16;
+			h->hdrs = dr_xrealloc(h->hdrs, h->caphdrs * sizeof(*h->hdrs));
+		}
 		h->hdrs[h->nhdrs].name = NULL;
 		h->hdrs[h->nhdrs].value = NULL;
 		h->nhdrs++;
 	}
-	append_str(&h->hdrs[h->nhdrs - 1].name, at, n);
+	char *v = arena_add(h, h->hdrs[h->nhdrs - 1].name, at, n);
+	if (!v)
+		return 1;
+	h->hdrs[h->nhdrs - 1].name = v;
 	return 0;
 }
 
 static int
 cb_value(http_parser *p, const char *at, size_t n)
 {
-	gd_head *h = &framer_of(p)->head;
+	gd_framer *f = framer_of(p);
+	gd_head *h = &f->head;
+	if (f->headers_done)
+		return 0;
 	if (h->nhdrs == 0)
 		return 1;
-	append_str(&h->hdrs[h->nhdrs - 1].value, at, n);
+	char *v = arena_add(h, h->hdrs[h->nhdrs - 1].value, at, n);
+	if (!v)
+		return 1;
+	h->hdrs[h->nhdrs - 1].value = v;
 	return 0;
 }
 
@@ -181,7 +255,7 @@ cb_headers_complete(http_parser *p)
 	f->headers_done = true;
 	for (size_t i = 0; i < f->head.nhdrs; i++)
 		if (!f->head.hdrs[i].value)
-			f->head.hdrs[i].value = dr_xstrdup("");
+			f->head.hdrs[i].value = arena_add(&f->head, NULL, "", 0);
 	return f->skip_body ? 1 : 0;
 }
 
@@ -261,6 +335,9 @@ gd_framer_begin(gd_framer *f, bool response, bool head_request, const char *data
 	f->skip_body = response && head_request;
 	http_parser_init(&f->p, response ? HTTP_RESPONSE : HTTP_REQUEST);
 	f->p.data = f;
+	/* every string is a piece of the head plus its NUL; the method name is added below */
+	f->head.arena_cap = head_len + 2 * GD_MAX_HEADERS + 2 + 16;
+	f->head.arena = dr_xmalloc(f->head.arena_cap);
 	ssize_t n = execute(f, data, head_len, why);
 	if (n < 0)
 		return -1;
@@ -277,7 +354,12 @@ gd_framer_begin(gd_framer *f, bool response, bool head_request, const char *data
 		return -1;
 	}
 	if (!response) {
-		h->method = dr_xstrdup(http_method_str((enum http_method)f->p.method));
+		const char *m = http_method_str((enum http_method)f->p.method);
+		h->method = strlen(m) < 16 ? arena_add(h, NULL, m, strlen(m)) : NULL;
+		if (!h->method) {
+			*why = "method not allowed";
+			return -1;
+		}
 		if (!h->target) {
 			*why = "missing request target";
 			return -1;
@@ -285,13 +367,33 @@ gd_framer_begin(gd_framer *f, bool response, bool head_request, const char *data
 	} else {
 		h->status = f->p.status_code;
 	}
-	size_t ncl = gd_head_count(h, "Content-Length"), nte = gd_head_count(h, "Transfer-Encoding");
+	/* one pass over the headers for every name the checks below need */
+	enum { H_CL, H_TE, H_HOST, H_CT, H_UPGRADE, H_EXPECT, H_AUTH, H_CONFIG, H_N };
+	static const struct { const char *name; size_t len; } watched[H_N] = {
+		[H_CL] = { "Content-Length", 14 },     [H_TE] = { "Transfer-Encoding", 17 },
+		[H_HOST] = { "Host", 4 },              [H_CT] = { "Content-Type", 12 },
+		[H_UPGRADE] = { "Upgrade", 7 },        [H_EXPECT] = { "Expect", 6 },
+		[H_AUTH] = { "X-Registry-Auth", 15 },  [H_CONFIG] = { "X-Registry-Config", 17 },
+	};
+	size_t cnt[H_N] = { 0 };
+	const char *first[H_N] = { NULL };
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		size_t l = strlen(h->hdrs[i].name);
+		for (size_t k = 0; k < H_N; k++) {
+			if (watched[k].len != l || strcasecmp(h->hdrs[i].name, watched[k].name) != 0)
+				continue;
+			if (!cnt[k]++)
+				first[k] = h->hdrs[i].value;
+			break;
+		}
+	}
+	size_t ncl = cnt[H_CL], nte = cnt[H_TE];
 	if (ncl > 1 || nte > 1 || (ncl && nte)) {
 		*why = "ambiguous message length (Content-Length and Transfer-Encoding)";
 		return -1;
 	}
 	if (ncl) {
-		const char *v = gd_head_get(h, "Content-Length");
+		const char *v = first[H_CL];
 		if (!all_digits(v) || strlen(v) > 15) {
 			*why = "invalid Content-Length";
 			return -1;
@@ -300,25 +402,23 @@ gd_framer_begin(gd_framer *f, bool response, bool head_request, const char *data
 		h->length = strtoull(v, NULL, 10);
 	}
 	if (nte) {
-		if (strcasecmp(gd_head_get(h, "Transfer-Encoding"), "chunked") != 0) {
+		if (strcasecmp(first[H_TE], "chunked") != 0) {
 			*why = "unsupported Transfer-Encoding (only chunked)";
 			return -1;
 		}
 		h->chunked = true;
 	}
 	if (!response) {
-		if (gd_head_count(h, "Host") > 1 || (h->http_minor == 1 && !gd_head_count(h, "Host"))) {
+		if (cnt[H_HOST] > 1 || (h->http_minor == 1 && !cnt[H_HOST])) {
 			*why = "missing or repeated Host header";
 			return -1;
 		}
-		static const char *const single[] = { "Content-Type", "Upgrade", "Expect",
-			                              "X-Registry-Auth", "X-Registry-Config" };
-		for (size_t i = 0; i < DR_ARRAY_LEN(single); i++)
-			if (gd_head_count(h, single[i]) > 1) {
-				*why = "repeated header";
-				return -1;
-			}
-		const char *ex = gd_head_get(h, "Expect");
+		if (cnt[H_CT] > 1 || cnt[H_UPGRADE] > 1 || cnt[H_EXPECT] > 1 || cnt[H_AUTH] > 1 ||
+		    cnt[H_CONFIG] > 1) {
+			*why = "repeated header";
+			return -1;
+		}
+		const char *ex = first[H_EXPECT];
 		if (ex) {
 			if (strcasecmp(ex, "100-continue") != 0) {
 				*why = "unsupported Expect header";
@@ -590,16 +690,36 @@ gd_query_set(gd_query *q, const char *key, const char *value)
 	query_add(q, dr_xstrdup(key), dr_xstrdup(value));
 }
 
+/* Append s percent-encoded (unreserved kept; '/', ':' and '@' kept when keep_slash). */
+static void
+pct_append(dr_buf *b, const char *s, bool keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char tmp[256];
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (n > sizeof(tmp) - 3) {
+			dr_buf_append(b, tmp, n);
+			n = 0;
+		}
+		if (isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~' ||
+		    (keep_slash && (*c == '/' || *c == ':' || *c == '@'))) {
+			tmp[n++] = (char)*c;
+		} else {
+			tmp[n++] = '%';
+			tmp[n++] = hex[*c >> 4];
+			tmp[n++] = hex[*c & 15];
+		}
+	}
+	if (n)
+		dr_buf_append(b, tmp, n);
+}
+
 char *
 gd_pct_encode(const char *s, bool keep_slash)
 {
 	dr_buf b = DR_BUF_INIT(0);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (isalnum(*c) || strchr("-._~", *c) || (keep_slash && (*c == '/' || *c == ':' || *c == '@')))
-			dr_buf_append(&b, c, 1);
-		else
-			dr_buf_printf(&b, "%%%02X", *c);
-	}
+	pct_append(&b, s, keep_slash);
 	return dr_buf_steal(&b);
 }
 
@@ -608,9 +728,11 @@ gd_query_encode(const gd_query *q)
 {
 	dr_buf b = DR_BUF_INIT(0);
 	for (size_t i = 0; i < q->n; i++) {
-		_cleanup_free_ char *k = gd_pct_encode(q->v[i].key, false);
-		_cleanup_free_ char *v = gd_pct_encode(q->v[i].value, false);
-		dr_buf_printf(&b, "%s%s=%s", i ? "&" : "", k, v);
+		if (i)
+			dr_buf_append(&b, "&", 1);
+		pct_append(&b, q->v[i].key, false);
+		dr_buf_append(&b, "=", 1);
+		pct_append(&b, q->v[i].value, false);
 	}
 	return dr_buf_steal(&b);
 }

@@ -15,18 +15,21 @@
 #define GD_MAX_HEADERS 100
 
 typedef struct gd_header {
-	char *name;  /* owned */
-	char *value; /* owned */
+	char *name;  /* in the head's arena */
+	char *value; /* in the head's arena */
 } gd_header;
 
-/* A parsed message head (request or response). */
+/* A parsed message head (request or response). Its strings live in one arena (freed by
+ * gd_head_clear), so a head costs two allocations whatever its number of headers. */
 typedef struct gd_head {
-	char *method;  /* owned, requests */
-	char *target;  /* owned, requests: the raw request-target */
+	char *method;  /* requests (arena) */
+	char *target;  /* requests: the raw request-target (arena) */
 	int status;    /* responses */
 	int http_major, http_minor;
 	gd_header *hdrs; /* owned */
-	size_t nhdrs;
+	size_t nhdrs, caphdrs;
+	char *arena;     /* owned */
+	size_t arena_len, arena_cap;
 	bool chunked;
 	bool has_length;
 	uint64_t length;

@@ -1,9 +1,27 @@
-/* proxy.c: the epoll relay (see proxy.h). One upstream connection per client connection,
- * created when the first request is forwarded and kept alive with it. Each connection works
- * one exchange at a time: the next pipelined request is read only when the previous response
- * is done, so answers keep their order. Payload bytes the guard does not need to see move
- * through a pipe with splice(2); heads, chunk-size lines and inspected bodies go through
- * userspace. Lookups (ownership) are synchronous calls on the guard's own connection. */
+/* proxy.c: the epoll relay (see proxy.h).
+ *
+ * Connections: each client connection gets an upstream connection when its first request is
+ * forwarded and keeps it while both stay reusable; when a client goes away its idle,
+ * keep-alive upstream connection goes to a small pool and serves the next client, so short
+ * CLI connections do not each cost a connect() and a new daemon-side goroutine. Each
+ * connection works one exchange at a time: the next pipelined request is read only when the
+ * previous response is done, so answers keep their order.
+ *
+ * Events: every socket is registered once, edge-triggered. Readiness is tracked per socket
+ * (a read that returns less than asked, or EAGAIN, clears it; events set it), so a plain
+ * exchange is one read and one write on each side and no epoll_ctl. Output interest is on
+ * only while bytes wait for a socket, and meanwhile the other socket's input interest is off
+ * (a streaming peer would wake the loop for every piece it writes). Under load a request
+ * head that came alone is read with MSG_PEEK and taken off the socket after its answer (see
+ * "deferred reads"). A client that hangs up while its answer is pending ends the exchange
+ * (the daemon's side is closed with it), and a connection that still has work when its turn
+ * ends is run again before the next wait, never left for an edge that will not come.
+ *
+ * Bytes: heads, chunk-size lines, inspected bodies and short payload runs go through
+ * userspace, everything that was processed is written in one go (a head and the body bytes
+ * that came with it leave in one send); long payload runs (identity bodies, EOF-delimited
+ * bodies, tunnels) move socket -> pipe -> socket with splice(2). Lookups (ownership) are
+ * synchronous calls on the guard's own connection (upstream.c, cached where safe). */
 #include "lib/common.h"
 #include "guard/proxy.h"
 
@@ -21,10 +39,18 @@
 #define IN_MAX (GD_HEAD_MAX + 16384)
 #define OUT_SOFT (256 * 1024)
 #define PIPE_SZ (1024 * 1024)
+#define SPLICE_MIN (64 * 1024)   /* payload runs shorter than this are read, not spliced */
+#define STREAM_READ (128 * 1024) /* read size for payload that goes through userspace */
+#define BUF_KEEP (64 * 1024)     /* buffers larger than this are released between exchanges */
 #define CAPTURE_MAX (64u * 1024 * 1024)
 #define HEAD_TIMEOUT_MS 60000
 #define LINGER_MS 2000
 #define MAX_CONNS 1024
+#define SPIN_MAX 64
+
+#define EV_BASE (EPOLLIN | EPOLLRDHUP | EPOLLET)
+#define TAG_UP ((uintptr_t)1)
+#define TAG_POOL ((uintptr_t)2)
 
 typedef struct gd_side {
 	char *in;
@@ -42,6 +68,13 @@ typedef struct gd_side {
 enum { RQ_HEAD, RQ_BUFFER, RQ_STREAM, RQ_WAIT, RQ_TUNNEL, RQ_CLOSING };
 enum { RS_IDLE, RS_HEAD, RS_BODY, RS_CAPTURE, RS_TUNNEL };
 
+/* Readiness of one socket as far as the events told. */
+typedef struct gd_io {
+	bool in;  /* data (or EOF) may be waiting */
+	bool eof; /* the peer shut down its sending side: read until 0 */
+	bool wr;  /* writable (cleared when a write came up short) */
+} gd_io;
+
 struct gd_conn {
 	int cfd, ufd;
 	gd_side rq, rs;
@@ -58,12 +91,16 @@ struct gd_conn {
 	bool close_after;
 	bool resp_done;
 	bool upstream_used;
+	bool up_clean;    /* the upstream connection is between exchanges and may be reused */
+	size_t defer;     /* request bytes read with MSG_PEEK, still queued on the client socket */
 	long long deadline;
 	uint32_t cmask, umask;
 	bool cadded, uadded;
-	bool c_in, u_in; /* epoll said readable since the last read that came up short */
+	gd_io cio, uio;
+	bool dead, queued;
 	int peer_pid;
 	gd_conn *next, *prev;
+	gd_conn *next_dead, *next_ready;
 };
 
 static long long
@@ -123,7 +160,10 @@ audit_decision(const gd_server *s, const gd_conn *c)
 	}
 }
 
-/* ---- buffers ---- */
+/* ---- buffers ----
+ * A side's output is its userspace bytes (out) followed by its pipe bytes: bytes are only
+ * added to out while the pipe is empty, so writing out first, then the pipe, keeps the
+ * order. */
 
 static void
 in_reserve(gd_side *sd, size_t n)
@@ -140,8 +180,15 @@ in_reserve(gd_side *sd, size_t n)
 static void
 in_consume(gd_side *sd, size_t n)
 {
-	memmove(sd->in, sd->in + n, sd->in_len - n);
+	if (n < sd->in_len)
+		memmove(sd->in, sd->in + n, sd->in_len - n);
 	sd->in_len -= n;
+}
+
+static size_t
+out_pending(const gd_side *sd)
+{
+	return sd->out_len - sd->out_off;
 }
 
 static void
@@ -165,51 +212,25 @@ out_add(gd_side *sd, const void *p, size_t n)
 	sd->out_len += n;
 }
 
-static size_t
-out_pending(const gd_side *sd)
-{
-	return sd->out_len - sd->out_off;
-}
-
+/* Forward the first n bytes of in: when they are all of it and nothing else is queued, the
+ * buffers trade places instead of copying. */
 static void
-side_free(gd_side *sd)
+in_to_out(gd_side *sd, size_t n)
 {
-	free(sd->in);
-	free(sd->out);
-	if (sd->pipe[0] >= 0)
-		close(sd->pipe[0]);
-	if (sd->pipe[1] >= 0)
-		close(sd->pipe[1]);
-	gd_framer_clear(&sd->f);
-}
-
-/* Write pending userspace bytes, then pipe bytes. Returns -1 on a write error. */
-static int
-flush_side(gd_side *sd, int dst, bool *progress)
-{
-	while (out_pending(sd)) {
-		ssize_t w = send(dst, sd->out + sd->out_off, out_pending(sd), MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			return -1;
-		}
-		sd->out_off += (size_t)w;
-		*progress = true;
+	if (n == sd->in_len && out_pending(sd) == 0 && sd->pipe_len == 0 && n > 4096) {
+		char *o = sd->out;
+		size_t oc = sd->out_cap;
+		sd->out = sd->in;
+		sd->out_cap = sd->in_cap;
+		sd->out_len = n;
+		sd->out_off = 0;
+		sd->in = o;
+		sd->in_cap = oc;
+		sd->in_len = 0;
+		return;
 	}
-	sd->out_off = sd->out_len = 0;
-	while (sd->pipe_len) {
-		ssize_t w = splice(sd->pipe[0], NULL, dst, NULL, sd->pipe_len,
-		                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			return -1;
-		}
-		sd->pipe_len -= (size_t)w;
-		*progress = true;
-	}
-	return 0;
+	out_add(sd, sd->in, n);
+	in_consume(sd, n);
 }
 
 static bool
@@ -218,10 +239,81 @@ side_flushed(const gd_side *sd)
 	return out_pending(sd) == 0 && sd->pipe_len == 0;
 }
 
-/* Move up to max payload bytes src -> pipe. Returns bytes moved, 0 on EOF, -1 with EAGAIN or
- * an error (errno). */
+/* Between exchanges: give back what a large transfer grew. */
+static void
+side_trim(gd_side *sd)
+{
+	if (sd->in_cap > BUF_KEEP && sd->in_len <= 16384) {
+		sd->in = dr_xrealloc(sd->in, 16384);
+		sd->in_cap = 16384;
+	}
+	if (sd->out_cap > BUF_KEEP && out_pending(sd) == 0) {
+		free(sd->out);
+		sd->out = NULL;
+		sd->out_cap = sd->out_len = sd->out_off = 0;
+	}
+}
+
+static void
+side_free(gd_side *sd)
+{
+	free(sd->in);
+	free(sd->out);
+	sd->in = sd->out = NULL;
+	if (sd->pipe[0] >= 0)
+		close(sd->pipe[0]);
+	if (sd->pipe[1] >= 0)
+		close(sd->pipe[1]);
+	sd->pipe[0] = sd->pipe[1] = -1;
+	gd_framer_clear(&sd->f);
+}
+
+/* Write pending userspace bytes, then pipe bytes. Returns -1 on a write error. */
+static int
+flush_side(gd_side *sd, int dst, gd_io *io, bool *progress)
+{
+	while (io->wr && out_pending(sd)) {
+		size_t want = out_pending(sd);
+		ssize_t w = send(dst, sd->out + sd->out_off, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				io->wr = false;
+				return 0;
+			}
+			return -1;
+		}
+		sd->out_off += (size_t)w;
+		*progress = true;
+		if ((size_t)w < want)
+			io->wr = false; /* the socket buffer is full: wait for EPOLLOUT */
+	}
+	if (out_pending(sd))
+		return 0;
+	sd->out_off = sd->out_len = 0;
+	while (io->wr && sd->pipe_len) {
+		ssize_t w = splice(sd->pipe[0], NULL, dst, NULL, sd->pipe_len,
+		                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				io->wr = false;
+				return 0;
+			}
+			return -1;
+		}
+		sd->pipe_len -= (size_t)w;
+		*progress = true;
+	}
+	return 0;
+}
+
+/* Move up to max bytes src -> pipe; only called with an empty pipe, so EAGAIN means the
+ * source is drained. Returns bytes moved, 0 on EOF, -1 with errno (EAGAIN: nothing now). */
 static ssize_t
-splice_in(gd_server *s, gd_side *sd, int src, uint64_t max)
+splice_in(gd_server *s, gd_side *sd, int src, uint64_t max, gd_io *io)
 {
 	if (sd->pipe[0] < 0) {
 		if (pipe2(sd->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
@@ -231,7 +323,12 @@ splice_in(gd_server *s, gd_side *sd, int src, uint64_t max)
 	size_t n = max > PIPE_SZ ? PIPE_SZ : (size_t)max;
 	ssize_t r = splice(src, NULL, sd->pipe[1], NULL, n, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (r < 0 && errno == EINVAL) {
-		s->no_splice = true;
+		s->no_splice = true; /* the caller falls back to reads (the source is still ready) */
+		errno = EAGAIN;
+		return -1;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		io->in = false;
 		errno = EAGAIN;
 	}
 	if (r > 0)
@@ -239,28 +336,188 @@ splice_in(gd_server *s, gd_side *sd, int src, uint64_t max)
 	return r;
 }
 
-/* Read from src into sd->in (at most max). 1 progress, 0 would block, -1 EOF/error. */
+/* Read from src into sd->in (at most max; the buffer grows by up to hint). 1 progress, 0 nothing now, -1 EOF/error. */
 static int
-read_in(gd_side *sd, int src, size_t max)
+read_in(gd_side *sd, int src, size_t max, size_t hint, gd_io *io)
 {
-	if (max == 0)
+	if (max == 0 || !io->in)
 		return 0;
-	in_reserve(sd, max < 16384 ? max : 16384);
+	in_reserve(sd, max < hint ? max : hint);
 	size_t room = sd->in_cap - sd->in_len;
 	if (room > max)
 		room = max;
 	ssize_t r = recv(src, sd->in + sd->in_len, room, MSG_DONTWAIT);
-	if (r < 0)
-		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	if (r < 0) {
+		if (errno == EINTR)
+			return 1;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			io->in = false;
+			return 0;
+		}
+		return -1;
+	}
 	if (r == 0) {
 		sd->src_eof = true;
 		return -1;
 	}
+	/* A short read drained the socket; new data brings a new event. Not after a shutdown
+	 * was seen: that event is already spent, so keep reading until the 0. */
+	if ((size_t)r < room && !io->eof)
+		io->in = false;
 	sd->in_len += (size_t)r;
 	return 1;
 }
 
+/* ---- deferred reads of request heads ----
+ * Taking bytes off a unix socket wakes every sleeper on the sender's socket (write space),
+ * and a client blocked reading its answer is one: each request would wake its client once
+ * for nothing. So a head that arrives alone is read with MSG_PEEK and taken off the socket
+ * only once the answer has been written, when that wake-up finds the client awake already.
+ * The bytes are always taken before anything else reads the socket or closes it (a unix
+ * socket closed with unread bytes resets its peer). */
+
+static void
+consume_deferred(gd_conn *c)
+{
+	char junk[4096];
+	while (c->defer && c->cfd >= 0) {
+		ssize_t r = recv(c->cfd, junk, c->defer < sizeof(junk) ? c->defer : sizeof(junk),
+		                 MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* cannot happen: the bytes were there */
+		c->defer -= (size_t)r;
+	}
+	c->defer = 0;
+}
+
+/* The start of a request: like read_in, but the bytes stay queued (c->defer) until the
+ * head scan shows they are exactly one head. */
+static int
+peek_head(gd_conn *c)
+{
+	gd_side *sd = &c->rq;
+	if (!c->cio.in)
+		return 0;
+	in_reserve(sd, 16384);
+	size_t room = sd->in_cap - sd->in_len;
+	ssize_t r = recv(c->cfd, sd->in, room, MSG_PEEK | MSG_DONTWAIT);
+	if (r < 0) {
+		if (errno == EINTR)
+			return 1;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->cio.in = false;
+			return 0;
+		}
+		return -1;
+	}
+	if (r == 0) {
+		sd->src_eof = true;
+		return -1;
+	}
+	if ((size_t)r < room && !c->cio.eof)
+		c->cio.in = false;
+	sd->in_len = (size_t)r;
+	c->defer = (size_t)r; /* tentatively: see take_peeked */
+	return 1;
+}
+
+/* The peeked bytes are not exactly one head (part of one, or more than one): take them off
+ * the socket now (the same bytes, over themselves) and go on as after a plain read. */
+static void
+take_peeked(gd_conn *c)
+{
+	size_t done = 0;
+	while (done < c->defer) {
+		ssize_t r = recv(c->cfd, c->rq.in + done, c->defer - done, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* cannot happen: the bytes were there */
+		done += (size_t)r;
+	}
+	c->defer = 0;
+}
+
+/* ---- the upstream pool ---- */
+
+static void
+pool_drop(gd_server *s, size_t i)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->pool[i], NULL);
+	close(s->pool[i]);
+	s->pool[i] = s->pool[--s->npool];
+}
+
+/* An event on a pooled connection: the daemon closed it (or spoke out of turn). */
+static void
+pool_event(gd_server *s, int fd)
+{
+	for (size_t i = 0; i < s->npool; i++)
+		if (s->pool[i] == fd) {
+			pool_drop(s, i);
+			return;
+		}
+}
+
+static bool
+pool_put(gd_server *s, int fd)
+{
+	if (s->npool >= GD_POOL_MAX || s->stop)
+		return false;
+	struct epoll_event ev = { .events = EV_BASE, .data.u64 = ((uint64_t)fd << 2) | TAG_POOL };
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, fd, &ev) < 0)
+		return false;
+	s->pool[s->npool++] = fd;
+	return true;
+}
+
+/* The most recently pooled connection that is still open and quiet, or -1. It stays
+ * registered; the caller re-targets it. */
+static int
+pool_take(gd_server *s)
+{
+	while (s->npool) {
+		size_t i = s->npool - 1;
+		int fd = s->pool[i];
+		char b;
+		ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			s->npool--;
+			s->stats.up_reused++;
+			return fd;
+		}
+		pool_drop(s, i);
+	}
+	return -1;
+}
+
 /* ---- connection lifetime ---- */
+
+static void
+queue_ready(gd_server *s, gd_conn *c)
+{
+	if (c->queued || c->dead)
+		return;
+	c->queued = true;
+	c->next_ready = s->ready;
+	s->ready = c;
+}
+
+static void
+unqueue_ready(gd_server *s, gd_conn *c)
+{
+	if (!c->queued)
+		return;
+	for (gd_conn **p = &s->ready; *p; p = &(*p)->next_ready)
+		if (*p == c) {
+			*p = c->next_ready;
+			break;
+		}
+	c->queued = false;
+}
+
 
 static void
 reset_exchange(gd_conn *c)
@@ -280,17 +537,52 @@ reset_exchange(gd_conn *c)
 	c->req_active = false;
 }
 
-static void
-conn_destroy(gd_server *s, gd_conn *c)
+/* Is the upstream connection between exchanges, with nothing in flight either way? */
+static bool
+upstream_reusable(const gd_conn *c)
 {
-	if (c->cfd >= 0) {
-		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->cfd, NULL);
-		close(c->cfd);
-	}
-	if (c->ufd >= 0) {
+	return c->ufd >= 0 && c->uadded && c->up_clean && c->rss == RS_IDLE &&
+	       c->rqs != RQ_TUNNEL && c->rqs != RQ_STREAM && !c->uio.in && !c->uio.eof &&
+	       c->rs.in_len == 0 && !c->rs.src_eof && !c->rq.dst_shut && side_flushed(&c->rq);
+}
+
+static void
+close_upstream(gd_server *s, gd_conn *c)
+{
+	if (c->ufd < 0)
+		return;
+	if (!upstream_reusable(c) || !pool_put(s, c->ufd)) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->ufd, NULL);
 		close(c->ufd);
 	}
+	c->ufd = -1;
+	c->uadded = false;
+}
+
+/* The daemon's side is unusable (closed, or out of turn): close it, never pool it. */
+static void
+drop_upstream(gd_server *s, gd_conn *c)
+{
+	c->up_clean = false;
+	close_upstream(s, c);
+}
+
+/* Close the connection now; the memory goes when the current batch of events is done (its
+ * later events may still name it). */
+static void
+conn_destroy(gd_server *s, gd_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	unqueue_ready(s, c);
+	consume_deferred(c);
+	if (c->cfd >= 0) {
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->cfd, NULL);
+		close(c->cfd);
+		c->cfd = -1;
+	}
+	close_upstream(s, c);
 	reset_exchange(c);
 	side_free(&c->rq);
 	side_free(&c->rs);
@@ -301,7 +593,8 @@ conn_destroy(gd_server *s, gd_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
-	free(c);
+	c->next_dead = s->dead;
+	s->dead = c;
 }
 
 static void
@@ -368,27 +661,58 @@ bad_request(gd_server *s, gd_conn *c, int status, const char *why)
 static bool
 hop_header(const char *n)
 {
-	static const char *const hop[] = { "Content-Length", "Transfer-Encoding", "Connection",
-		                           "Keep-Alive", "Expect", "Upgrade", "Proxy-Connection",
-		                           "Proxy-Authorization", "TE", "Trailer", "Host" };
+	static const struct { const char *name; size_t len; } hop[] = {
+		{ "Content-Length", 14 }, { "Transfer-Encoding", 17 }, { "Connection", 10 },
+		{ "Keep-Alive", 10 },     { "Expect", 6 },             { "Upgrade", 7 },
+		{ "Proxy-Connection", 16 }, { "Proxy-Authorization", 19 }, { "TE", 2 },
+		{ "Trailer", 7 },         { "Host", 4 },
+	};
+	size_t l = strlen(n);
 	for (size_t i = 0; i < DR_ARRAY_LEN(hop); i++)
-		if (strcasecmp(n, hop[i]) == 0)
+		if (hop[i].len == l && strcasecmp(n, hop[i].name) == 0)
 			return true;
 	return false;
+}
+
+static void
+put_header(dr_buf *b, const char *name, const char *value)
+{
+	dr_buf_puts(b, name);
+	dr_buf_append(b, ": ", 2);
+	dr_buf_puts(b, value);
+	dr_buf_append(b, "\r\n", 2);
 }
 
 static int
 ensure_upstream(gd_server *s, gd_conn *c)
 {
+	if (c->ufd >= 0 && (c->uio.in || c->uio.eof)) {
+		/* the daemon's side said something while idle (its close, usually): check */
+		char b;
+		ssize_t r = recv(c->ufd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			c->uio.in = false;
+		else
+			drop_upstream(s, c);
+	}
 	if (c->ufd >= 0)
 		return 0;
-	c->ufd = gd_unix_connect(s->cfg->upstream);
-	if (c->ufd < 0)
-		return -1;
-	int fl = fcntl(c->ufd, F_GETFL);
-	fcntl(c->ufd, F_SETFL, fl | O_NONBLOCK);
-	c->uadded = false;
-	c->umask = 0;
+	c->ufd = pool_take(s);
+	if (c->ufd >= 0) {
+		c->uadded = true; /* registered by the pool: conn_update re-targets it */
+		c->umask = 0;
+	} else {
+		c->ufd = gd_unix_connect(s->cfg->upstream);
+		if (c->ufd < 0)
+			return -1;
+		s->stats.up_opened++;
+		int fl = fcntl(c->ufd, F_GETFL);
+		fcntl(c->ufd, F_SETFL, fl | O_NONBLOCK);
+		c->uadded = false;
+		c->umask = 0;
+	}
+	c->uio = (gd_io){ .wr = true };
+	c->up_clean = true;
 	c->rs.src_eof = c->rq.dst_shut = false;
 	return 0;
 }
@@ -436,16 +760,20 @@ apply_decision(gd_server *s, gd_conn *c, bool body_consumed)
 		return;
 	}
 	c->upstream_used = true;
+	c->up_clean = false;
 	dr_buf hb = DR_BUF_INIT(0);
-	dr_buf_printf(&hb, "%s %s HTTP/1.%d\r\n", c->req.method, d->target, h->http_minor);
+	dr_buf_puts(&hb, c->req.method);
+	dr_buf_puts(&hb, " ");
+	dr_buf_puts(&hb, d->target);
+	dr_buf_puts(&hb, h->http_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
 	const char *host = gd_head_get(h, "Host");
-	dr_buf_printf(&hb, "Host: %s\r\n", host && *host ? host : "docker");
+	put_header(&hb, "Host", host && *host ? host : "docker");
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		if (hop_header(h->hdrs[i].name))
 			continue;
 		if (d->replace_body && strcasecmp(h->hdrs[i].name, "Content-Type") == 0)
 			continue;
-		dr_buf_printf(&hb, "%s: %s\r\n", h->hdrs[i].name, h->hdrs[i].value);
+		put_header(&hb, h->hdrs[i].name, h->hdrs[i].value);
 	}
 	const char *up = gd_head_get(h, "Upgrade");
 	if (c->rt.hijack && h->upgrade && up)
@@ -495,6 +823,7 @@ process_request_head(gd_server *s, gd_conn *c, size_t hl)
 	const char *why = NULL;
 	reset_exchange(c);
 	c->req_active = true;
+	s->stats.requests++;
 	if (gd_framer_begin(&c->rq.f, false, false, c->rq.in, hl, &why) < 0) {
 		in_consume(&c->rq, hl);
 		c->keep_alive = false;
@@ -509,6 +838,8 @@ process_request_head(gd_server *s, gd_conn *c, size_t hl)
 	c->head_req = strcmp(h->method, "HEAD") == 0;
 	c->keep_alive = h->keep_alive;
 	c->req.has_body = h->chunked || (h->has_length && h->length > 0);
+	if (c->req.has_body)
+		consume_deferred(c); /* the body follows on the socket */
 	if (gd_split_target(h->target, &c->req.path, &c->req.query, &why) < 0) {
 		c->close_after = c->req.has_body;
 		c->dec.status = 400;
@@ -522,6 +853,8 @@ process_request_head(gd_server *s, gd_conn *c, size_t hl)
 		return;
 	}
 	gd_route_match(h->method, c->req.path, &c->rt);
+	if (c->rt.hijack)
+		consume_deferred(c); /* the socket becomes a tunnel */
 	if (c->rt.body == GD_BODY_INSPECT && c->req.has_body && c->rt.id) {
 		if (h->has_length && h->length > s->ctx.policy->max_body) {
 			c->dec.status = 413;
@@ -568,8 +901,6 @@ finish_response(gd_server *s, gd_conn *c)
 			_cleanup_free_ char *nb = gd_post_filter(&s->ctx, c->dec.post, c->dec.post_arg,
 			                                         f->head.status, c->rbody.data ? c->rbody.data : "",
 			                                         c->rbody.len, &nl);
-			gd_up_record(s->up, c->dec.post, c->dec.post_arg, f->head.status,
-			             c->rbody.data ? c->rbody.data : "", c->rbody.len);
 			const char *b = nb ? nb : (c->rbody.data ? c->rbody.data : "");
 			size_t bl = nb ? nl : c->rbody.len;
 			dr_buf hb = DR_BUF_INIT(0);
@@ -588,9 +919,16 @@ finish_response(gd_server *s, gd_conn *c)
 			dr_buf_reset(&hb);
 			if (!c->head_req)
 				out_add(&c->rs, b, bl);
-		} else {
-			gd_up_record(s->up, c->dec.post, c->dec.post_arg, f->head.status, "", 0);
 		}
+		/* The answer leaves first: recording may take a lookup (the new container's
+		 * mounts, the pulled image), and the client need not wait for it. Nothing else is
+		 * read before the record is made (one loop), and a record still missing can only
+		 * refuse, never allow. A write error shows again at the next flush. */
+		bool sent = false;
+		(void)flush_side(&c->rs, c->cfd, &c->cio, &sent);
+		gd_up_record(s->up, c->dec.post, c->dec.post_arg, f->head.status,
+		             c->capture && c->rbody.data ? c->rbody.data : "",
+		             c->capture ? c->rbody.len : 0);
 	}
 	c->resp_done = true;
 	c->rss = RS_IDLE;
@@ -598,6 +936,9 @@ finish_response(gd_server *s, gd_conn *c)
 		c->close_after = true;
 	if (c->rqs == RQ_STREAM || c->rqs == RQ_BUFFER)
 		c->close_after = true; /* answered before the request body ended */
+	/* The daemon keeps the connection and the whole request went out: reusable. */
+	c->up_clean = f->head.keep_alive && !f->eof_body && c->keep_alive &&
+	              c->rqs != RQ_STREAM && c->rqs != RQ_BUFFER;
 }
 
 static void
@@ -607,9 +948,13 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 	gd_framer *f = &c->rs.f;
 	gd_framer_clear(f);
 	if (gd_framer_begin(f, true, c->head_req, c->rs.in, hl, &why) < 0) {
+		/* nothing reached the client yet: answer for the daemon, drop its connection */
 		gd_audit(s, "error", "bad response from the daemon: %s", why);
+		gd_framer_clear(f);
+		c->rs.in_len = 0;
+		drop_upstream(s, c);
 		c->close_after = true;
-		c->rs.src_eof = true;
+		deny_answer(s, c, 502, "the Docker daemon sent a malformed answer", false);
 		return;
 	}
 	c->rs.framing = true;
@@ -620,12 +965,11 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 		return;
 	}
 	if (c->rt.hijack && (f->head.status == 101 || (f->head.status / 100 == 2 && f->eof_body))) {
-		out_add(&c->rs, c->rs.in, c->rs.in_len);
-		c->rs.in_len = 0;
-		out_add(&c->rq, c->rq.in, c->rq.in_len);
-		c->rq.in_len = 0;
+		/* the head and whatever came with it, either way, go first (tunnel steps) */
+		consume_deferred(c);
 		c->rss = RS_TUNNEL;
 		c->rqs = RQ_TUNNEL;
+		c->up_clean = false;
 		return;
 	}
 	if (c->capture) {
@@ -642,40 +986,52 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 		finish_response(s, c);
 }
 
-/* Pass body bytes through a framer: userspace bytes first, then spliced payload.
- * copy_out: forward consumed bytes to the other side (stream); otherwise the framer captures.
- * Returns 1 on progress, 0 when blocked, -1 on error/EOF (errno or sd->src_eof). */
+/* Pass body bytes through a framer: bytes already read first (the framer runs over all of
+ * them in place), then payload spliced or read. copy_out: forward consumed bytes to the
+ * other side (stream); otherwise the framer captures them.
+ * Returns 1 on progress, 0 when nothing can move now, -1 on error/EOF (errno or
+ * sd->src_eof). */
 static int
-pump_body(gd_server *s, gd_side *sd, gd_side *outside, int src, bool copy_out, const char **why)
+pump_body(gd_server *s, gd_side *sd, int src, gd_io *io, bool copy_out, const char **why)
 {
 	gd_framer *f = &sd->f;
 	if (f->complete)
 		return 0;
 	if (sd->in_len) {
-		uint64_t pl = gd_framer_payload(f);
-		if (pl && copy_out) {
-			size_t k = pl < sd->in_len ? (size_t)pl : sd->in_len;
-			out_add(outside, sd->in, k);
-			if (gd_framer_skip(f, k, why) < 0)
+		if (copy_out && sd->pipe_len)
+			return 0; /* the spliced bytes go first */
+		size_t done = 0;
+		while (done < sd->in_len && !f->complete) {
+			uint64_t pl = gd_framer_payload(f);
+			if (pl && copy_out) {
+				size_t k = pl < sd->in_len - done ? (size_t)pl : sd->in_len - done;
+				if (gd_framer_skip(f, k, why) < 0)
+					return -1;
+				done += k;
+				continue;
+			}
+			ssize_t k = gd_framer_feed(f, sd->in + done, sd->in_len - done, why);
+			if (k < 0)
 				return -1;
-			in_consume(sd, k);
-			return 1;
+			if (k == 0)
+				break;
+			done += (size_t)k;
 		}
-		ssize_t k = gd_framer_feed(f, sd->in, sd->in_len, why);
-		if (k < 0)
-			return -1;
-		if (copy_out)
-			out_add(outside, sd->in, (size_t)k);
-		in_consume(sd, (size_t)k);
-		if (k == 0 && !f->complete)
+		if (done == 0)
 			return 0;
+		if (copy_out)
+			in_to_out(sd, done);
+		else
+			in_consume(sd, done);
 		return 1;
 	}
-	if (!side_flushed(outside) && copy_out)
+	if (!io->in)
 		return 0;
 	uint64_t pl = gd_framer_payload(f);
-	if (pl && copy_out && !s->no_splice) {
-		ssize_t r = splice_in(s, outside, src, pl);
+	if (pl >= SPLICE_MIN && copy_out && !s->no_splice) {
+		if (sd->pipe_len)
+			return 0;
+		ssize_t r = splice_in(s, sd, src, pl, io);
 		if (r > 0) {
 			if (pl != UINT64_MAX && gd_framer_skip(f, (uint64_t)r, why) < 0)
 				return -1;
@@ -689,275 +1045,288 @@ pump_body(gd_server *s, gd_side *sd, gd_side *outside, int src, bool copy_out, c
 			return s->no_splice ? 1 : 0;
 		return -1;
 	}
-	size_t want = pl ? (pl > 65536 ? 65536 : (size_t)pl) : 16384;
-	int r = read_in(sd, src, want);
-	return r;
+	/* Short payload runs, chunked streams (chunk lines and payload parsed in place) and
+	 * captured bodies: large reads into userspace. */
+	size_t want = pl ? (pl > STREAM_READ ? STREAM_READ : (size_t)pl) : copy_out ? STREAM_READ : 16384;
+	return read_in(sd, src, want, want, io);
 }
 
 /* ---- the per-connection engine ---- */
 
 static void conn_update(gd_server *s, gd_conn *c);
 
-static void
-conn_run(gd_server *s, gd_conn *c)
+/* A tunnel direction: leftover bytes first, then splice (or read) until EOF. */
+static bool
+tunnel_step(gd_server *s, gd_side *sd, int src, gd_io *io)
 {
-	for (int guard = 0; guard < 64; guard++) {
-		bool progress = false;
-		const char *why = NULL;
-		/* tunnel half-closes */
-		if (c->rqs == RQ_TUNNEL) {
-			if (c->rq.src_eof && side_flushed(&c->rq) && !c->rq.dst_shut && c->ufd >= 0) {
-				shutdown(c->ufd, SHUT_WR);
-				c->rq.dst_shut = true;
-				progress = true;
-			}
-			if (c->rs.src_eof && side_flushed(&c->rs) && !c->rs.dst_shut) {
-				shutdown(c->cfd, SHUT_WR);
-				c->rs.dst_shut = true;
-				progress = true;
-			}
-			if (c->rq.dst_shut && c->rs.dst_shut) {
-				conn_destroy(s, c);
-				return;
-			}
+	if (sd->dst_shut) {
+		sd->in_len = 0;
+		return false;
+	}
+	if (sd->in_len) {
+		if (sd->pipe_len)
+			return false;
+		in_to_out(sd, sd->in_len);
+		return true;
+	}
+	if (sd->src_eof || !side_flushed(sd) || !io->in)
+		return false;
+	if (s->no_splice) {
+		int r = read_in(sd, src, 65536, 65536, io);
+		if (r < 0)
+			sd->src_eof = true;
+		return r != 0;
+	}
+	ssize_t r = splice_in(s, sd, src, UINT64_MAX, io);
+	if (r > 0)
+		return true;
+	if (r == 0 || errno != EAGAIN) {
+		sd->src_eof = true;
+		return true;
+	}
+	return s->no_splice; /* splice refused: go again with reads */
+}
+
+/* One pass over both directions. Returns -1 when the connection was destroyed. */
+static int
+conn_step(gd_server *s, gd_conn *c, bool *progress)
+{
+	const char *why = NULL;
+	/* tunnel half-closes */
+	if (c->rqs == RQ_TUNNEL) {
+		if (c->rq.src_eof && c->rq.in_len == 0 && side_flushed(&c->rq) && !c->rq.dst_shut &&
+		    c->ufd >= 0) {
+			shutdown(c->ufd, SHUT_WR);
+			c->rq.dst_shut = true;
+			*progress = true;
 		}
-		/* closing: once the answer is out, half-close and drain for a moment */
-		if (c->close_after && c->resp_done && side_flushed(&c->rs) && c->rqs != RQ_TUNNEL) {
-			if (!c->rs.dst_shut) {
-				shutdown(c->cfd, SHUT_WR);
-				c->rs.dst_shut = true;
-				c->rqs = RQ_CLOSING;
-				c->deadline = now_ms() + LINGER_MS;
-				if (c->ufd >= 0) {
-					epoll_ctl(s->ep, EPOLL_CTL_DEL, c->ufd, NULL);
-					close(c->ufd);
-					c->ufd = -1;
-				}
-			}
-			char junk[4096];
-			ssize_t r = recv(c->cfd, junk, sizeof(junk), MSG_DONTWAIT);
-			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-				conn_destroy(s, c);
-				return;
-			}
-			if (r > 0)
-				continue;
+		if (c->rs.src_eof && c->rs.in_len == 0 && side_flushed(&c->rs) && !c->rs.dst_shut) {
+			shutdown(c->cfd, SHUT_WR);
+			c->rs.dst_shut = true;
+			*progress = true;
+		}
+		if (c->rq.dst_shut && c->rs.dst_shut) {
+			conn_destroy(s, c);
+			return -1;
+		}
+	}
+	/* closing: once the answer is out, half-close and drain for a moment */
+	if (c->close_after && c->resp_done && side_flushed(&c->rs) && c->rqs != RQ_TUNNEL) {
+		if (!c->rs.dst_shut) {
+			if (c->defer)
+				s->stats.heads_after++;
+			consume_deferred(c);
+			shutdown(c->cfd, SHUT_WR);
+			c->rs.dst_shut = true;
+			c->rqs = RQ_CLOSING;
+			c->deadline = now_ms() + LINGER_MS;
+			close_upstream(s, c);
+		}
+		if (!c->cio.in)
+			return 0;
+		char junk[4096];
+		ssize_t r = recv(c->cfd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			conn_destroy(s, c);
+			return -1;
+		}
+		if (r > 0)
+			*progress = true;
+		else if (errno != EINTR)
+			c->cio.in = false;
+		return 0;
+	}
+	/* request side */
+	switch (c->rqs) {
+	case RQ_HEAD: {
+		if (c->rss != RS_IDLE || !side_flushed(&c->rs))
 			break;
-		}
-		/* request side */
-		switch (c->rqs) {
-		case RQ_HEAD: {
-			if (c->rss != RS_IDLE || !side_flushed(&c->rs))
-				break;
-			if (c->rq.in_len) {
-				ssize_t hl = gd_head_scan(c->rq.in, c->rq.in_len, &why);
-				if (hl < 0) {
-					reset_exchange(c);
-					c->req_active = true;
-					c->keep_alive = false;
-					bad_request(s, c, strstr(why, "too large") ? 431 : 400, why);
-					progress = true;
-					break;
-				}
-				if (hl > 0) {
-					c->deadline = 0;
-					process_request_head(s, c, (size_t)hl);
-					progress = true;
-					break;
-				}
-				if (!c->deadline)
-					c->deadline = now_ms() + HEAD_TIMEOUT_MS;
-			}
-			if (!c->c_in)
-				break;
-			int r = read_in(&c->rq, c->cfd, IN_MAX - c->rq.in_len);
-			if (r == 0)
-				c->c_in = false;
-			if (r > 0)
-				progress = true;
-			else if (r < 0) {
-				conn_destroy(s, c);
-				return;
-			}
-			break;
-		}
-		case RQ_BUFFER:
-		case RQ_STREAM: {
-			bool stream = c->rqs == RQ_STREAM;
-			if (stream && !side_flushed(&c->rq) && c->rq.in_len == 0)
-				break;
-			if (stream && out_pending(&c->rq) > OUT_SOFT)
-				break;
-			int r = pump_body(s, &c->rq, &c->rq, c->cfd, stream, &why);
-			if (r < 0) {
-				if (c->rq.src_eof) {
-					conn_destroy(s, c);
-					return;
-				}
+		if (c->rq.in_len) {
+			ssize_t hl = gd_head_scan(c->rq.in, c->rq.in_len, &why);
+			if (c->defer && hl != (ssize_t)c->rq.in_len)
+				take_peeked(c);
+			if (hl < 0) {
 				reset_exchange(c);
 				c->req_active = true;
 				c->keep_alive = false;
-				bad_request(s, c, 400, why ? why : "request body framing error");
-				progress = true;
+				bad_request(s, c, strstr(why, "too large") ? 431 : 400, why);
+				*progress = true;
 				break;
 			}
-			if (r > 0)
-				progress = true;
-			if (c->body.max && c->rq.f.capture_overflow) {
-				c->dec.status = 413;
-				c->dec.message = dr_xasprintf("%s: request body larger than %zu bytes",
-				                              c->rt.name, s->ctx.policy->max_body);
-				c->close_after = true;
-				apply_decision(s, c, false);
-				progress = true;
+			if (hl > 0) {
+				c->deadline = 0;
+				process_request_head(s, c, (size_t)hl);
+				*progress = true;
 				break;
 			}
-			if (c->rq.f.complete) {
-				if (!stream) {
-					body_buffered(s, c);
-				} else {
-					c->rqs = RQ_WAIT;
-				}
-				progress = true;
+			if (!c->deadline)
+				c->deadline = now_ms() + HEAD_TIMEOUT_MS;
+		}
+		/* Deferring pays when the loop has other work; an idle loop reads at once (on an
+		 * idle machine the early wake-up of the client costs less than the extra call). */
+		int r = c->rq.in_len == 0 && !c->defer && s->busy
+		        ? peek_head(c)
+		        : read_in(&c->rq, c->cfd, IN_MAX - c->rq.in_len, 16384, &c->cio);
+		if (r > 0) {
+			*progress = true;
+		} else if (r < 0) {
+			conn_destroy(s, c);
+			return -1;
+		}
+		break;
+	}
+	case RQ_BUFFER:
+	case RQ_STREAM: {
+		bool stream = c->rqs == RQ_STREAM;
+		if (stream && out_pending(&c->rq) > OUT_SOFT)
+			break;
+		int r = pump_body(s, &c->rq, c->cfd, &c->cio, stream, &why);
+		if (r < 0) {
+			if (c->rq.src_eof) {
+				conn_destroy(s, c);
+				return -1;
 			}
+			reset_exchange(c);
+			c->req_active = true;
+			c->keep_alive = false;
+			bad_request(s, c, 400, why ? why : "request body framing error");
+			*progress = true;
 			break;
 		}
-		case RQ_WAIT:
-			if (c->resp_done && side_flushed(&c->rs) && !c->close_after && side_flushed(&c->rq)) {
-				c->rqs = RQ_HEAD;
-				reset_exchange(c);
-				progress = true;
-			}
-			break;
-		case RQ_TUNNEL: {
-			if (c->rq.src_eof || c->rq.dst_shut || !side_flushed(&c->rq))
-				break;
-			if (s->no_splice) {
-				int r = read_in(&c->rq, c->cfd, 65536);
-				if (r > 0) {
-					out_add(&c->rq, c->rq.in, c->rq.in_len);
-					c->rq.in_len = 0;
-					progress = true;
-				} else if (r < 0) {
-					c->rq.src_eof = true;
-					progress = true;
-				}
-				break;
-			}
-			ssize_t r = splice_in(s, &c->rq, c->cfd, UINT64_MAX);
-			if (r > 0)
-				progress = true;
-			else if (r == 0 || (r < 0 && errno != EAGAIN)) {
-				c->rq.src_eof = true;
-				progress = true;
-			}
+		if (r > 0)
+			*progress = true;
+		if (c->body.max && c->rq.f.capture_overflow) {
+			c->dec.status = 413;
+			c->dec.message = dr_xasprintf("%s: request body larger than %zu bytes",
+			                              c->rt.name, s->ctx.policy->max_body);
+			c->close_after = true;
+			apply_decision(s, c, false);
+			*progress = true;
 			break;
 		}
-		case RQ_CLOSING:
+		if (c->rq.f.complete) {
+			if (!stream)
+				body_buffered(s, c);
+			else
+				c->rqs = RQ_WAIT;
+			*progress = true;
+		}
+		break;
+	}
+	case RQ_WAIT:
+		if (c->resp_done && side_flushed(&c->rs) && !c->close_after && side_flushed(&c->rq)) {
+			if (c->defer)
+				s->stats.heads_after++;
+			consume_deferred(c);
+			c->rqs = RQ_HEAD;
+			reset_exchange(c);
+			side_trim(&c->rq);
+			side_trim(&c->rs);
+			*progress = true;
+		}
+		break;
+	case RQ_TUNNEL:
+		if (tunnel_step(s, &c->rq, c->cfd, &c->cio))
+			*progress = true;
+		break;
+	case RQ_CLOSING:
+		break;
+	}
+	if (c->ufd < 0)
+		return 0;
+	/* response side */
+	switch (c->rss) {
+	case RS_IDLE: {
+		if (c->rqs == RQ_TUNNEL || !c->uio.in)
+			break;
+		char b[256];
+		ssize_t r = recv(c->ufd, b, sizeof(b), MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (errno != EINTR)
+				c->uio.in = false;
 			break;
 		}
-		/* response side */
-		if (c->ufd >= 0) {
-			switch (c->rss) {
-			case RS_IDLE: {
-				if (c->rqs == RQ_TUNNEL || !c->u_in)
-					break;
-				c->u_in = false;
-				char b[256];
-				ssize_t r = recv(c->ufd, b, sizeof(b), MSG_DONTWAIT);
-				if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || r > 0) {
-					/* the daemon closed an idle connection (or spoke out of turn) */
-					epoll_ctl(s->ep, EPOLL_CTL_DEL, c->ufd, NULL);
-					close(c->ufd);
-					c->ufd = -1;
-					progress = true;
-				}
-				break;
+		/* the daemon closed an idle connection (or spoke out of turn) */
+		drop_upstream(s, c);
+		*progress = true;
+		break;
+	}
+	case RS_HEAD: {
+		ssize_t hl = c->rs.in_len ? gd_head_scan(c->rs.in, c->rs.in_len, &why) : 0;
+		if (hl < 0) {
+			gd_audit(s, "error", "bad response head from the daemon: %s", why);
+			conn_destroy(s, c);
+			return -1;
+		}
+		if (hl > 0) {
+			process_response_head(s, c, (size_t)hl);
+			*progress = true;
+			break;
+		}
+		int r = read_in(&c->rs, c->ufd, IN_MAX - c->rs.in_len, 16384, &c->uio);
+		if (r > 0) {
+			*progress = true;
+		} else if (r < 0) {
+			if (!c->upstream_used || out_pending(&c->rs) || c->rs.in_len) {
+				conn_destroy(s, c);
+				return -1;
 			}
-			case RS_HEAD: {
-				ssize_t hl = c->rs.in_len ? gd_head_scan(c->rs.in, c->rs.in_len, &why) : 0;
-				if (hl < 0) {
-					gd_audit(s, "error", "bad response head from the daemon: %s", why);
-					conn_destroy(s, c);
-					return;
-				}
-				if (hl > 0) {
-					process_response_head(s, c, (size_t)hl);
-					progress = true;
-					break;
-				}
-				if (!c->u_in)
-					break;
-				int r = read_in(&c->rs, c->ufd, IN_MAX - c->rs.in_len);
-				if (r == 0)
-					c->u_in = false;
-				if (r > 0)
-					progress = true;
-				else if (r < 0) {
-					if (!c->upstream_used || out_pending(&c->rs) || c->rs.in_len) {
-						conn_destroy(s, c);
-						return;
-					}
-					c->close_after = true;
-					deny_answer(s, c, 502, "the Docker daemon closed the connection", false);
-					progress = true;
-				}
-				break;
-			}
-			case RS_BODY:
-			case RS_CAPTURE: {
-				bool stream = c->rss == RS_BODY;
-				if (stream && out_pending(&c->rs) > OUT_SOFT)
-					break;
-				int r = pump_body(s, &c->rs, &c->rs, c->ufd, stream, &why);
-				if (r > 0)
-					progress = true;
-				if (r < 0) {
-					if (c->rs.src_eof && c->rs.f.eof_body) {
-						gd_framer_eof(&c->rs.f);
-					} else {
-						conn_destroy(s, c);
-						return;
-					}
-				}
-				if (c->rs.f.capture_overflow) {
-					conn_destroy(s, c);
-					return;
-				}
-				if (c->rs.f.complete) {
-					finish_response(s, c);
-					progress = true;
-				}
-				break;
-			}
-			case RS_TUNNEL: {
-				if (c->rs.src_eof || !side_flushed(&c->rs))
-					break;
-				if (s->no_splice) {
-					int r = read_in(&c->rs, c->ufd, 65536);
-					if (r > 0) {
-						out_add(&c->rs, c->rs.in, c->rs.in_len);
-						c->rs.in_len = 0;
-						progress = true;
-					} else if (r < 0) {
-						c->rs.src_eof = true;
-						progress = true;
-					}
-					break;
-				}
-				ssize_t r = splice_in(s, &c->rs, c->ufd, UINT64_MAX);
-				if (r > 0)
-					progress = true;
-				else if (r == 0 || (r < 0 && errno != EAGAIN)) {
-					c->rs.src_eof = true;
-					progress = true;
-				}
-				break;
-			}
+			c->close_after = true;
+			deny_answer(s, c, 502, "the Docker daemon closed the connection", false);
+			*progress = true;
+		}
+		break;
+	}
+	case RS_BODY:
+	case RS_CAPTURE: {
+		bool stream = c->rss == RS_BODY;
+		if (stream && out_pending(&c->rs) > OUT_SOFT)
+			break;
+		int r = pump_body(s, &c->rs, c->ufd, &c->uio, stream, &why);
+		if (r > 0)
+			*progress = true;
+		if (r < 0) {
+			if (c->rs.src_eof && c->rs.f.eof_body) {
+				gd_framer_eof(&c->rs.f);
+			} else {
+				conn_destroy(s, c);
+				return -1;
 			}
 		}
-		/* writes last, so a head and its body leave in one go */
-		if (c->ufd >= 0 && flush_side(&c->rq, c->ufd, &progress) < 0) {
+		if (c->rs.f.capture_overflow) {
+			conn_destroy(s, c);
+			return -1;
+		}
+		if (c->rs.f.complete) {
+			finish_response(s, c);
+			*progress = true;
+		}
+		break;
+	}
+	case RS_TUNNEL:
+		if (tunnel_step(s, &c->rs, c->ufd, &c->uio))
+			*progress = true;
+		break;
+	}
+	return 0;
+}
+
+/* Process until nothing moves: everything that can be decided and queued is, before the
+ * writes, so a head and the body bytes that came with it leave in one send. */
+static void
+conn_run(gd_server *s, gd_conn *c)
+{
+	for (int spin = 0;; spin++) {
+		if (spin == SPIN_MAX) {
+			queue_ready(s, c); /* fairness: the rest on the next round */
+			break;
+		}
+		bool progress = false;
+		if (conn_step(s, c, &progress) < 0)
+			return;
+		if (progress)
+			continue;
+		if (c->ufd >= 0 && flush_side(&c->rq, c->ufd, &c->uio, &progress) < 0) {
 			if (c->rqs == RQ_TUNNEL) {
 				c->rq.dst_shut = true;
 				c->rq.in_len = c->rq.out_len = c->rq.out_off = 0;
@@ -965,9 +1334,11 @@ conn_run(gd_server *s, gd_conn *c)
 			} else {
 				c->close_after = true;
 				c->rs.src_eof = true;
+				c->uio.in = c->uio.eof = true; /* read what the daemon says, or its EOF */
 			}
+			progress = true;
 		}
-		if (flush_side(&c->rs, c->cfd, &progress) < 0) {
+		if (flush_side(&c->rs, c->cfd, &c->cio, &progress) < 0) {
 			conn_destroy(s, c);
 			return;
 		}
@@ -977,62 +1348,23 @@ conn_run(gd_server *s, gd_conn *c)
 	conn_update(s, c);
 }
 
+/* Edge-triggered interest: input stays on, so a request/response exchange never changes
+ * it; output interest only while bytes wait. While one direction waits for its destination
+ * to take bytes, its source's input interest is off (each new arrival would only wake the
+ * loop for nothing: a streaming client writes in many small pieces); turning it back on
+ * reports whatever arrived meanwhile. */
 static void
 conn_update(gd_server *s, gd_conn *c)
 {
-	uint32_t cm = 0, um = 0;
-	bool rq_blocked = !side_flushed(&c->rq);
-	switch (c->rqs) {
-	case RQ_HEAD:
-		if (c->rss == RS_IDLE && side_flushed(&c->rs) && c->rq.in_len < IN_MAX)
-			cm |= EPOLLIN;
-		break;
-	case RQ_BUFFER:
-		cm |= EPOLLIN;
-		break;
-	case RQ_STREAM:
-		if (!rq_blocked || c->rq.in_len == 0)
-			cm |= rq_blocked ? 0 : EPOLLIN;
-		break;
-	case RQ_TUNNEL:
-		if (!c->rq.src_eof && !rq_blocked)
-			cm |= EPOLLIN;
-		break;
-	case RQ_CLOSING:
-		cm |= EPOLLIN;
-		break;
-	case RQ_WAIT:
-		break;
-	}
-	if (!side_flushed(&c->rs))
-		cm |= EPOLLOUT;
-	if (c->ufd >= 0) {
-		if (rq_blocked)
-			um |= EPOLLOUT;
-		bool rs_blocked = !side_flushed(&c->rs) && out_pending(&c->rs) > OUT_SOFT;
-		bool rs_pipe_full = c->rs.pipe_len > 0;
-		switch (c->rss) {
-		case RS_IDLE:
-			if (c->rqs != RQ_TUNNEL)
-				um |= EPOLLIN;
-			break;
-		case RS_HEAD:
-		case RS_CAPTURE:
-			um |= EPOLLIN;
-			break;
-		case RS_BODY:
-			if (!rs_blocked && !rs_pipe_full)
-				um |= EPOLLIN;
-			break;
-		case RS_TUNNEL:
-			if (!c->rs.src_eof && !rs_pipe_full && !rs_blocked)
-				um |= EPOLLIN;
-			break;
-		}
-	}
+	if (c->dead)
+		return;
+	bool rq_wait = !side_flushed(&c->rq), rs_wait = !side_flushed(&c->rs);
+	uint32_t cm = (EV_BASE & ~(uint32_t)(rq_wait ? EPOLLIN : 0)) | (rs_wait ? EPOLLOUT : 0);
 	set_mask(s, c->cfd, cm, &c->cmask, &c->cadded, c);
-	if (c->ufd >= 0)
-		set_mask(s, c->ufd, um, &c->umask, &c->uadded, (char *)c + 1);
+	if (c->ufd >= 0) {
+		uint32_t um = (EV_BASE & ~(uint32_t)(rs_wait ? EPOLLIN : 0)) | (rq_wait ? EPOLLOUT : 0);
+		set_mask(s, c->ufd, um, &c->umask, &c->uadded, (char *)c + TAG_UP);
+	}
 }
 
 static void
@@ -1055,6 +1387,8 @@ accept_clients(gd_server *s)
 		c->keep_alive = true;
 		c->body = (dr_buf)DR_BUF_INIT(0);
 		c->rbody = (dr_buf)DR_BUF_INIT(0);
+		/* registering reports bytes that are already there (edge-triggered too) */
+		c->cio = (gd_io){ .wr = true };
 		struct ucred cr;
 		socklen_t cl = sizeof(cr);
 		c->peer_pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 ? cr.pid : 0;
@@ -1063,6 +1397,7 @@ accept_clients(gd_server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		s->stats.clients++;
 		conn_update(s, c);
 	}
 }
@@ -1071,6 +1406,9 @@ static void
 check_deadlines(gd_server *s)
 {
 	long long now = now_ms();
+	if (now < s->next_check)
+		return;
+	s->next_check = now + 250;
 	gd_conn *c = s->conns;
 	while (c) {
 		gd_conn *next = c->next;
@@ -1079,6 +1417,40 @@ check_deadlines(gd_server *s)
 			conn_destroy(s, c);
 		c = next;
 	}
+}
+
+static void
+free_dead(gd_server *s)
+{
+	while (s->dead) {
+		gd_conn *c = s->dead;
+		s->dead = c->next_dead;
+		free(c);
+	}
+}
+
+static void
+on_event(gd_server *s, void *p, uint32_t e)
+{
+	gd_conn *c = (gd_conn *)((uintptr_t)p & ~(TAG_UP | TAG_POOL));
+	bool is_up = ((uintptr_t)p & TAG_UP) != 0;
+	if (c->dead)
+		return; /* destroyed by an earlier event of this batch */
+	gd_io *io = is_up ? &c->uio : &c->cio;
+	if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		io->in = true;
+	if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		io->eof = true;
+	if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		io->wr = true;
+	if (!is_up && (e & (EPOLLHUP | EPOLLERR)) && c->rqs == RQ_WAIT) {
+		/* The client is gone while its answer is pending (docker run -d leaves a
+		 * `wait` behind, a killed `logs -f`...): nobody can read it; end the exchange,
+		 * which also closes the daemon's side. */
+		conn_destroy(s, c);
+		return;
+	}
+	conn_run(s, c);
 }
 
 int
@@ -1092,48 +1464,46 @@ gd_serve(gd_server *s, dr_err **err)
 		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "epoll");
 	struct epoll_event evs[64];
 	while (!s->stop) {
-		int n = epoll_wait(s->ep, evs, DR_ARRAY_LEN(evs), 1000);
+		int n = epoll_wait(s->ep, evs, DR_ARRAY_LEN(evs), s->ready ? 0 : 1000);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return dr_fail_errno(err, DR_EXIT_FAIL, errno, "epoll_wait");
 		}
+		s->busy = n > 1 || s->ready;
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &s->lfd) {
 				accept_clients(s);
-				continue;
-			}
-			if (p == &s->sigfd) {
+			} else if (p == &s->sigfd) {
 				struct signalfd_siginfo si;
 				if (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
 					s->stop = true;
 					s->stop_signal = (int)si.ssi_signo;
 				}
-				continue;
-			}
-			gd_conn *c = (gd_conn *)((uintptr_t)p & ~(uintptr_t)1);
-			bool is_up = ((uintptr_t)p & 1) != 0;
-			/* the connection may have been destroyed by an earlier event of this batch */
-			bool alive = false;
-			for (gd_conn *x = s->conns; x; x = x->next)
-				if (x == c) {
-					alive = true;
-					break;
-				}
-			if (alive) {
-				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-					if (is_up)
-						c->u_in = true;
-					else
-						c->c_in = true;
-				}
-				conn_run(s, c);
+			} else if (evs[i].data.u64 & TAG_POOL) {
+				pool_event(s, (int)(evs[i].data.u64 >> 2));
+			} else {
+				on_event(s, p, evs[i].events);
 			}
 		}
+		gd_conn *r = s->ready;
+		s->ready = NULL;
+		while (r) {
+			gd_conn *next = r->next_ready;
+			r->queued = false;
+			if (!r->dead)
+				conn_run(s, r);
+			r = next;
+		}
 		check_deadlines(s);
+		free_dead(s);
 	}
 	while (s->conns)
 		conn_destroy(s, s->conns);
+	s->ready = NULL;
+	free_dead(s);
+	while (s->npool)
+		pool_drop(s, s->npool - 1);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* proxy.h: the guard's epoll relay: accepts clients on the listening socket, frames each
- * request, asks decide.c, forwards the rewritten head and streams bodies (splice(2) where the
- * kernel allows), relays responses, and turns hijacked endpoints into byte tunnels with
- * half-close passed through. */
+ * request, asks decide.c, forwards the rewritten head and streams bodies (splice(2) for long
+ * payload runs), relays responses, and turns hijacked endpoints into byte tunnels with
+ * half-close passed through. Upstream connections are reused across client connections
+ * (a small pool of idle keep-alive ones). */
 #ifndef DESKRUN_GUARD_PROXY_H
 #define DESKRUN_GUARD_PROXY_H
 
@@ -9,6 +10,18 @@
 #include "guard/upstream.h"
 
 typedef struct gd_conn gd_conn;
+
+/* Counters for the stop line (operators, tests, the benchmark). */
+typedef struct gd_stats {
+	unsigned long clients;     /* client connections accepted */
+	unsigned long requests;    /* request heads framed */
+	unsigned long up_opened;   /* connections opened to the daemon */
+	unsigned long up_reused;   /* taken from the pool instead */
+	unsigned long heads_after; /* request heads taken off the socket after their answer */
+} gd_stats;
+
+/* Idle keep-alive connections to the daemon kept for the next client connection. */
+#define GD_POOL_MAX 16
 
 typedef struct gd_server {
 	const gd_config *cfg;
@@ -19,7 +32,14 @@ typedef struct gd_server {
 	int sigfd;
 	gd_conn *conns;
 	size_t nconns;
+	gd_conn *dead;  /* closed during this batch of events, freed after it */
+	gd_conn *ready; /* still had work when their turn ended: run again without waiting */
+	int pool[GD_POOL_MAX];
+	size_t npool;
+	gd_stats stats;
+	long long next_check;
 	bool no_splice;
+	bool busy; /* the last wait returned more than one event */
 	bool stop;
 	int stop_signal;
 } gd_server;

@@ -23,7 +23,14 @@ _guard_stop_all() {
 		wait "${_guard_pids[$i]}" 2>/dev/null
 	done
 	_guard_pids=()
+	# The daemon leaves the bridges of user-defined networks on the host when it stops; each
+	# takes one of the default address pools, and once they are all taken network creation
+	# fails on the machine. Note them now, remove them once the daemon is gone.
+	local nets="" n
+	[ -n "${RAW:-}" ] && [ -S "$RAW" ] &&
+		nets=$(DOCKER_HOST="unix://$RAW" docker network ls -q --no-trunc --filter driver=bridge 2>/dev/null)
 	_dockerd_stop_all
+	for n in $nets; do ip link del "br-${n:0:12}" 2>/dev/null; done
 }
 trap _guard_stop_all EXIT
 

@@ -205,5 +205,19 @@ rawreq "$TMP/g-b.sock" raw "POST /v1.41/exec/$EID/start HTTP/1.1\r\nHost: d\r\nC
 check "P20 exec start upgrades and the stdin bytes after the body reach the process" bash -c 'printf "%s" "$0" | grep -q "101 UPGRADED" && printf "%s" "$0" | grep -q hello' "$ST
 $RB"
 
+# ---- C01: the ID -> owner cache never outlives the object ----
+# bravo's guard has seen (and cached) its own container by ID and by name; the container goes,
+# and alpha creates one with the same name: names are never cached, the old ID is gone.
+g b run -d --name swap-1 tiny:1 sleep 600 >/dev/null
+SWAP_OLD=$(d inspect -f '{{.Id}}' swap-1)
+req b GET /v1.41/containers/swap-1/json; expect "C01 setup: bravo inspects its swap-1 by name" 200
+req b GET "/v1.41/containers/$SWAP_OLD/json"; expect "C01 setup: ... and by ID" 200
+g b rm -f swap-1 >/dev/null
+g a run -d --name swap-1 tiny:1 sleep 600 >/dev/null
+req b GET /v1.41/containers/swap-1/json; expect "C01 the name now held by alpha's container is 404 for bravo" 404 "No such container"
+req b POST /v1.41/containers/swap-1/kill; expect "C01 ... and bravo cannot kill it" 404 "No such container"
+req b GET "/v1.41/containers/$SWAP_OLD/json"; expect "C01 bravo's old, cached ID answers as the deleted object it is" 404
+check "C01 alpha's swap-1 still runs" eq "$(d inspect -f '{{.State.Running}} {{index .Config.Labels "io.deskrun.tenant"}}' swap-1)" "true alpha"
+
 check "every denial was logged with the tenant" bash -c 'grep -c "tenant=bravo deny" "$0" | grep -qv "^0$"' "$TMP/g-b.log"
 done_testing

@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../fuzz/head_scan_ref.h"
+
 /* ---- framing ---- */
 
 static ssize_t
@@ -30,6 +32,72 @@ test_head_scan(void **state)
 	assert_int_equal(scan("GET / HTTP/1.1\r\nX : a\r\n\r\n", &why), -1);
 	assert_int_equal(scan("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", &why), -1);
 	assert_int_equal(scan("\r\nGET / HTTP/1.1\r\n\r\n", &why), -1);
+}
+
+static unsigned long long rng = 88172645463325252ULL;
+
+static unsigned
+next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng >> 11);
+}
+
+static void
+same_as_reference(const char *buf, size_t len)
+{
+	const char *w1 = NULL, *w2 = NULL;
+	ssize_t a = gd_head_scan(buf, len, &w1), b = ref_head_scan(buf, len, &w2);
+	if (a != b || (a < 0 && strcmp(w1, w2) != 0))
+		fail_msg("head scan differs on %zu bytes: %zd (%s) vs reference %zd (%s)", len, a,
+		         a < 0 ? w1 : "", b, b < 0 ? w2 : "");
+}
+
+/* The table-driven scanner against the byte-at-a-time one it replaced: generated heads with
+ * the bytes that matter put in random places, cut at random lengths; sizes around the cap. */
+static void
+test_head_scan_reference(void **state)
+{
+	(void)state;
+	static const char *const pieces[] = {
+		"GET /_ping HTTP/1.1", "POST /v1.41/build?t=a%20b HTTP/1.0", "\r\n", "Host: docker",
+		"Content-Length: 12", "X-A:", "X-B: \tv", ": novalue", "Bad Name: x", " folded",
+		"\tfold", "\r", "\n", "\0", " ", "\x7f", "\x80\xff", "a", ":", "\r\n\r\n",
+	};
+	static const char specials[] = { '\r', '\n', '\0', ' ', '\t', ':', 0x7f, 0x01, (char)0xc3, 'x' };
+	char buf[1024];
+	for (int n = 0; n < 200000; n++) {
+		size_t len = 0;
+		int parts = 1 + (int)(next_rand() % 12);
+		for (int p = 0; p < parts; p++) {
+			const char *pc = pieces[next_rand() % DR_ARRAY_LEN(pieces)];
+			size_t pl = strlen(pc) + (pc[0] == '\0' ? 1 : 0);
+			if (len + pl + 2 >= sizeof(buf))
+				break;
+			memcpy(buf + len, pc, pl);
+			len += pl;
+			if (next_rand() % 3 == 0) {
+				memcpy(buf + len, "\r\n", 2);
+				len += 2;
+			}
+		}
+		for (int k = (int)(next_rand() % 3); k > 0 && len; k--)
+			buf[next_rand() % len] = specials[next_rand() % sizeof(specials)];
+		same_as_reference(buf, len);
+		same_as_reference(buf, len ? next_rand() % len : 0);
+	}
+	size_t big = GD_HEAD_MAX + 64;
+	char *h = malloc(big);
+	for (size_t at = GD_HEAD_MAX - 6; at <= GD_HEAD_MAX + 2; at++) {
+		memset(h, 'a', big);
+		memcpy(h, "GET / HTTP/1.1\r\nX: ", 20);
+		memcpy(h + at - 4, "\r\n\r\n", 4); /* the head ends at `at` */
+		for (size_t len = at - 2; len <= at + 2 && len <= big; len++)
+			same_as_reference(h, len);
+	}
+	free(h);
 }
 
 static int
@@ -85,6 +153,113 @@ test_framing(void **state)
 	}
 	assert_string_equal(p, "GET /next");
 	gd_framer_clear(&f);
+}
+
+/* Header strings live in one arena: limits, empty values, trailers kept out of the head. */
+static void
+test_head_storage(void **state)
+{
+	(void)state;
+	gd_framer f;
+	const char *why = NULL;
+	dr_buf b = DR_BUF_INIT(0);
+	dr_buf_puts(&b, "POST /v1.41/build?q=1 HTTP/1.1\r\nHost: x\r\nX-Empty:\r\n");
+	for (int i = 0; i < GD_MAX_HEADERS - 3; i++)
+		dr_buf_printf(&b, "X-H%d: value-%d\r\n", i, i);
+	dr_buf_puts(&b, "Transfer-Encoding: chunked\r\n\r\n");
+	assert_int_equal(begin(&f, b.data, &why), 0);
+	assert_int_equal(f.head.nhdrs, GD_MAX_HEADERS);
+	assert_string_equal(f.head.method, "POST");
+	assert_string_equal(f.head.target, "/v1.41/build?q=1");
+	assert_string_equal(gd_head_get(&f.head, "x-empty"), "");
+	assert_string_equal(gd_head_get(&f.head, "X-H96"), "value-96");
+	const char *body = "3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n";
+	const char *p = body;
+	while (!f.complete) {
+		uint64_t pl = gd_framer_payload(&f);
+		if (pl) {
+			assert_int_equal(gd_framer_skip(&f, pl, &why), 0);
+			p += pl;
+			continue;
+		}
+		ssize_t k = gd_framer_feed(&f, p, strlen(p), &why);
+		assert_true(k > 0);
+		p += k;
+	}
+	assert_int_equal(*p, '\0');
+	assert_null(gd_head_get(&f.head, "X-Trailer"));
+	assert_int_equal(f.head.nhdrs, GD_MAX_HEADERS);
+	gd_framer_clear(&f);
+	/* one header more than the limit */
+	dr_buf_reset(&b);
+	dr_buf_puts(&b, "GET / HTTP/1.1\r\nHost: x\r\n");
+	for (int i = 0; i < GD_MAX_HEADERS; i++)
+		dr_buf_printf(&b, "X-H%d: v\r\n", i);
+	dr_buf_puts(&b, "\r\n");
+	assert_int_equal(begin(&f, b.data, &why), -1);
+	gd_framer_clear(&f);
+	/* the checks that count headers still see every copy */
+	static const char *const dup[] = { "Content-Type: a", "Upgrade: a", "Expect: 100-continue",
+		                           "X-Registry-Auth: a", "X-Registry-Config: a" };
+	for (size_t i = 0; i < DR_ARRAY_LEN(dup); i++) {
+		dr_buf_reset(&b);
+		dr_buf_printf(&b, "POST / HTTP/1.1\r\nHost: x\r\n%s\r\nx-other: 1\r\n%s\r\n\r\n", dup[i],
+		              dup[i]);
+		assert_int_equal(begin(&f, b.data, &why), -1);
+		assert_string_equal(why, "repeated header");
+		gd_framer_clear(&f);
+	}
+	dr_buf_reset(&b);
+}
+
+/* Percent-encoding against a plain one-character-at-a-time version. */
+static char *
+ref_pct(const char *s, bool keep_slash)
+{
+	dr_buf b = DR_BUF_INIT(0);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (isalnum(*c) || strchr("-._~", *c) || (keep_slash && (*c == '/' || *c == ':' || *c == '@')))
+			dr_buf_append(&b, c, 1);
+		else
+			dr_buf_printf(&b, "%%%02X", *c);
+	}
+	return dr_buf_steal(&b);
+}
+
+static void
+test_encode(void **state)
+{
+	(void)state;
+	char *e = gd_pct_encode("a b/c:d@e~", false);
+	assert_string_equal(e, "a%20b%2Fc%3Ad%40e~");
+	free(e);
+	e = gd_pct_encode("a b/c:d@e~", true);
+	assert_string_equal(e, "a%20b/c:d@e~");
+	free(e);
+	char s[700];
+	for (int n = 0; n < 2000; n++) {
+		size_t len = next_rand() % (sizeof(s) - 1);
+		for (size_t i = 0; i < len; i++)
+			s[i] = (char)(1 + next_rand() % 255);
+		s[len] = '\0';
+		for (int k = 0; k < 2; k++) {
+			char *a = gd_pct_encode(s, k), *r = ref_pct(s, k);
+			assert_string_equal(a, r);
+			free(a);
+			free(r);
+		}
+	}
+	gd_query q = { 0 };
+	gd_query_set(&q, "filters", "{\"label\":{\"io.deskrun.tenant=t\":true}}");
+	gd_query_set(&q, "all", "1");
+	gd_query_set(&q, "e", "");
+	e = gd_query_encode(&q);
+	assert_string_equal(e, "filters=%7B%22label%22%3A%7B%22io.deskrun.tenant%3Dt%22%3Atrue%7D%7D&all=1&e=");
+	free(e);
+	gd_query_clear(&q);
+	e = gd_query_encode(&q);
+	assert_string_equal(e, "");
+	free(e);
 }
 
 static void
@@ -366,6 +541,20 @@ test_decide_routes(void **state)
 	gd_decision_clear(&d);
 	assert_int_equal(decide("GET", "/v1.41/containers/json?filters=%7B%22label%22%3A%7B%7D%2C%22label%22%3A%7B%7D%7D", NULL, &d), 400);
 	gd_decision_clear(&d);
+	/* no filters (the shortcut) and empty filters (the general path) give the same target */
+	static const char *const lists[] = { "/v1.41/containers/json?all=1",
+		                             "/v1.41/containers/json?all=1&filters=",
+		                             "/v1.41/containers/json?all=1&filters=%7B%7D",
+		                             "/v1.41/containers/json?filters=%7B%7D&all=1" };
+	for (size_t i = 0; i < DR_ARRAY_LEN(lists); i++) {
+		assert_int_equal(decide("GET", lists[i], NULL, &d), 0);
+		assert_string_equal(d.target, "/v1.41/containers/json?all=1&filters=%7B%22label%22%3A%7B"
+		                              "%22io.deskrun.tenant%3Dbravo%22%3Atrue%7D%7D");
+		gd_decision_clear(&d);
+	}
+	assert_int_equal(decide("GET", "/v1.41/volumes", NULL, &d), 0);
+	assert_string_equal(d.target, "/v1.41/volumes?filters=%7B%22label%22%3A%7B%22io.deskrun.tenant%3Dbravo%22%3Atrue%7D%7D");
+	gd_decision_clear(&d);
 }
 
 int
@@ -373,7 +562,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_head_scan),
+		cmocka_unit_test(test_head_scan_reference),
 		cmocka_unit_test(test_framing),
+		cmocka_unit_test(test_head_storage),
+		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_refs),
