@@ -2,11 +2,12 @@
 #   make demo    build and render a dind runner with a persistent /var/lib/docker cache
 #   make check   install missing Debian packages, build (-Werror), run every test, and run
 #                the unit tests again under ASan+UBSan
+#   make e2e     only the engine tests (podman kube play of rendered pods)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all build deps check test unit demo clean install fuzz bench
+.PHONY: all build deps check test unit e2e demo clean install fuzz bench
 
 all: build
 
@@ -27,6 +28,10 @@ test: build
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+# The engine tests alone: rendered pods under podman, Docker inside the job (root needed).
+e2e: deps build
+	meson test -C $(BUILD) --suite e2e --print-errorlogs
 
 demo: deps build
 	@scripts/demo.sh $(BUILD)/deskrun

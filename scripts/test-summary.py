@@ -10,6 +10,7 @@ import sys
 
 passed = failed = skipped = 0
 rows = []
+skips = []
 for path in sys.argv[1:]:
     build = path.split("/")[0]
     with open(path) as f:
@@ -25,6 +26,8 @@ for path in sys.argv[1:]:
                 if m.group(1) == "ok":
                     if skip:
                         s += 1
+                        desc = re.sub(r"^\s*\d+\s*-?\s*", "", m.group(2)[:skip.start()]).strip()
+                        skips.append((build, t["name"], desc, m.group(2)[skip.end():].strip()))
                     else:
                         p += 1
                 else:
@@ -40,7 +43,9 @@ w = max([len(r[0]) + len(r[1]) + 1 for r in rows] + [10])
 for build, name, p, f_, s, res in rows:
     extra = f", {s} skipped" if s else ""
     print(f"  {build + ':' + name:<{w}}  {p:4d} passed, {f_} failed{extra}  [{res}]")
+for build, name, desc, why in skips:
+    print(f"skipped {build}:{name}: {desc}: {why}")
 if skipped:
-    print(f"{skipped} skipped (see the lines above for why)")
+    print(f"{skipped} skipped (the lines above say why)")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -305,7 +305,7 @@ dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *
 		json_array_append_new(cmd, json_string(r->cache_max_size));
 	}
 	json_t *tail = dr_json_strs("--ready-file", DR_POOL_READY, "--", "dind", "dockerd", host_flag,
-	                            extra, NULL);
+	                            DR_DOCKERD_CONFIG_FLAG, extra, NULL);
 	json_array_extend(cmd, tail);
 	json_decref(tail);
 	json_object_set_new(c, "command", cmd);
@@ -391,7 +391,7 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 	json_t *c = dr_k8s_container("dockerd", dr_runner_dind_image(r));
 	json_object_set_new(c, "args",
 	                    dr_json_strs("dockerd", "--host=unix://" DR_DAEMONSET_SOCKET_DIR
-	                                 "/docker.sock", NULL));
+	                                 "/docker.sock", DR_DOCKERD_CONFIG_FLAG, NULL));
 	json_t *env = json_array();
 	dr_k8s_env(env, "DOCKER_TLS_CERTDIR", "");
 	shared_proxy_env(r, s, env);
@@ -411,7 +411,7 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 	if (!r->cache_pool)
 		dr_k8s_mount(mounts, "docker-storage", "/var/lib/docker", false, NULL);
 	dr_k8s_mount(mounts, "docker-socket", DR_DAEMONSET_SOCKET_DIR, false, NULL);
-	dr_k8s_mount(mounts, "dockerd-config", "/etc/docker", true, NULL);
+	dr_k8s_mount(mounts, "dockerd-config", DR_DOCKERD_CONFIG_DIR, true, NULL);
 	json_object_set_new(c, "volumeMounts", mounts);
 	_cleanup_free_ char *data = dr_xasprintf("%s/daemonset/docker", s->cache_root);
 	_cleanup_free_ char *sock = dr_xasprintf("%s/daemonset/sock", s->cache_root);

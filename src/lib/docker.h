@@ -53,6 +53,10 @@ void dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, con
 /* --cache-pool: an init container that copies deskrun out of the helper image into the
  * emptyDir deskrun-bin (mounted at DR_BIN_DIR), so upstream images stay unchanged. */
 #define DR_BIN_DIR "/opt/deskrun"
+/* The daemon.json ConfigMap's mount point in a dind container, and the flag that points
+ * dockerd at it. Not /etc/docker: dockerd writes there (key.json on older daemons). */
+#define DR_DOCKERD_CONFIG_DIR "/etc/deskrun-dockerd"
+#define DR_DOCKERD_CONFIG_FLAG "--config-file=" DR_DOCKERD_CONFIG_DIR "/daemon.json"
 #define DR_POOL_READY "/var/run/deskrun-dind-ready"
 void dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes);
 /* The dind container's command under the pool's entrypoint: lease a slot of the pool at

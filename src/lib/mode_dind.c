@@ -9,7 +9,7 @@
 #include "lib/render.h"
 
 static const char *const dind_reserved[] = { "/var/run", "/home/runner/_work",
-	                                     "/home/runner/externals", "/etc/docker", NULL };
+	                                     "/home/runner/externals", DR_DOCKERD_CONFIG_DIR, NULL };
 static const char *const runner_reserved[] = { "/var/run", "/home/runner/_work", NULL };
 
 static int
@@ -45,7 +45,8 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	json_t *dind = dr_k8s_container("dind", dr_runner_dind_image(ss->runner));
 	json_object_set_new(dind, "args",
 	                    dr_json_strs("dockerd", "--host=unix:///var/run/docker.sock",
-	                                 "--group=$(DOCKER_GROUP_GID)", NULL));
+	                                 "--group=$(DOCKER_GROUP_GID)", DR_DOCKERD_CONFIG_FLAG,
+	                                 NULL));
 	json_t *denv = json_array();
 	dr_k8s_env(denv, "DOCKER_GROUP_GID", "123");
 	json_object_set_new(dind, "env", denv);
@@ -69,7 +70,7 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	dr_k8s_mount(dmounts, "dind-sock", "/var/run", false, NULL);
 	dr_k8s_mount(dmounts, "dind-externals", "/home/runner/externals", false, NULL);
 	/* daemon.json instead of long argument lists; /var/lib/docker on the node's disk. */
-	dr_k8s_mount(dmounts, "dockerd-config", "/etc/docker", true, NULL);
+	dr_k8s_mount(dmounts, "dockerd-config", DR_DOCKERD_CONFIG_DIR, true, NULL);
 	if (ss->runner->cache_pool) {
 		/* One scale set, any number of runners: each daemon leases a slot of the node's
 		 * pool for its pod's life (deskrun dind-entrypoint). */

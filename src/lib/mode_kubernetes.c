@@ -76,7 +76,7 @@ extra_objects(const dr_scale_set *ss, json_t *objects)
 	dr_mount_volumes(ss, volumes, mounts);
 	json_object_set_new(job, "volumeMounts", mounts);
 	json_array_append_new(objects,
-	                      dr_hook_extension_configmap(ss, dr_hook_template(ss, job, volumes)));
+	                      dr_hook_extension_configmap(ss, dr_hook_template(ss, job, volumes, NULL)));
 }
 
 const dr_mode dr_mode_kubernetes = {

@@ -1,6 +1,6 @@
 /* mode_privileged.c: `cached-privileged-kubernetes`. The runner stays unprivileged and uses
  * ARC's kubernetes-novolume hooks (arc-spec §2.6); a hook extension ConfigMap makes only the
- * `$job` container privileged, root, with the host's /sys, /sys/fs/cgroup (Bidirectional),
+ * `$job` container privileged, root, in the host's PID and IPC namespaces, with the host's /sys, /sys/fs/cgroup (Bidirectional),
  * /proc, /dev, /dev/pts and /dev/shm and the caches as hostPaths, so the job can run its own
  * dockerd (overlay2) on a cached /var/lib/docker. */
 #include "lib/common.h"
@@ -79,8 +79,10 @@ extra_objects(const dr_scale_set *ss, json_t *objects)
 	dr_cache_volumes(ss, volumes, mounts);
 	dr_mount_volumes(ss, volumes, mounts);
 	json_object_set_new(job, "volumeMounts", mounts);
+	/* The host's /proc is only the host's processes with the host's PID namespace. */
+	_cleanup_json_ json_t *pod = json_pack("{s:b, s:b}", "hostPID", 1, "hostIPC", 1);
 	json_array_append_new(objects,
-	                      dr_hook_extension_configmap(ss, dr_hook_template(ss, job, volumes)));
+	                      dr_hook_extension_configmap(ss, dr_hook_template(ss, job, volumes, pod)));
 }
 
 const dr_mode dr_mode_privileged = {

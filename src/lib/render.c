@@ -460,7 +460,7 @@ dr_check_reserved_targets(const dr_runner *r, bool caches, bool mounts,
 }
 
 json_t *
-dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes)
+dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes, json_t *pod_fields)
 {
 	json_t *t = json_object();
 	json_t *md = json_object();
@@ -479,6 +479,8 @@ dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes)
 	}
 	json_decref(job);
 	json_array_append_new(containers, ordered);
+	if (pod_fields)
+		json_object_update(spec, pod_fields);
 	json_object_set_new(spec, "containers", containers);
 	json_object_set_new(spec, "volumes", volumes);
 	json_object_set_new(t, "spec", spec);

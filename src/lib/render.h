@@ -68,6 +68,9 @@ json_t *dr_hook_extension_configmap(const dr_scale_set *ss, json_t *pod_template
 /* Point the runner at it: ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE, the mount and the volume. */
 void dr_hook_extension_attach(const dr_scale_set *ss, json_t *spec_volumes, json_t *runner);
 /* A hook template whose $job container gets `job` merged (owned) plus the deskrun labels. */
-json_t *dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes);
+/* The hook extension's pod template: `job` becomes the `$job` container (stolen), `volumes`
+ * the pod's volumes (stolen), and each key of `pod_fields` (borrowed, may be NULL) is set on
+ * the pod spec, e.g. hostPID. */
+json_t *dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes, json_t *pod_fields);
 
 #endif
