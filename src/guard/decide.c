@@ -1554,6 +1554,15 @@ gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 	memset(d, 0, sizeof(*d));
 	if (rt->id == R_UNKNOWN)
 		return deny(d, 403, "route", "%s %s: route not allowed", r->method, r->path);
+	if (rt->id == R_AREA_DENIED && strcmp(r->method, "GET") == 0 &&
+	    strncmp(r->path, "/plugins/", 9) == 0) {
+		/* `docker inspect NAME` tries each object type in turn and goes on only after a
+		 * 404: a tenant has no plugins, so any plugin is missing, as the daemon says it. */
+		const char *n = r->path + 9;
+		const char *slash = strchr(n, '/');
+		if (slash && slash > n && strcmp(slash, "/json") == 0)
+			return missing(d, "plugin \"%.*s\" not found", (int)(slash - n), n);
+	}
 	if (rt->id == R_AREA_DENIED)
 		return deny(d, 403, "route", "%s: swarm, services, nodes, secrets, configs, plugins and "
 		            "debug are not available to tenants",

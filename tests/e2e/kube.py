@@ -10,7 +10,7 @@ provides and podman does not:
   * ConfigMap and Secret volumes become directories holding their keys, from the objects the
     render printed with the pod;
   * $(VAR) references in command and args are expanded from the container's env, as the
-    kubelet does;
+    kubelet does (fieldRef metadata.name/namespace resolved to the pod's);
   * probes are dropped (podman 4.3 has no startup probes; the tests wait themselves).
 
 Test-only changes are asked for by flag: --name renames the pod, --sleep replaces the runner
@@ -105,6 +105,12 @@ def main():
         for e in c.get("env", []):
             if "value" in e:
                 env[e["name"]] = e["value"]
+            elif "valueFrom" in e and "fieldRef" in e["valueFrom"]:
+                path = e["valueFrom"]["fieldRef"]["fieldPath"]
+                known = {"metadata.name": name, "metadata.namespace": pod["metadata"].get("namespace", "default")}
+                if path in known:
+                    e.pop("valueFrom")
+                    e["value"] = env[e["name"]] = known[path]
             elif "valueFrom" in e and "secretKeyRef" in e["valueFrom"]:
                 ref = e["valueFrom"]["secretKeyRef"]
                 val = data.get(("secret", ref["name"]), {}).get(ref["key"])

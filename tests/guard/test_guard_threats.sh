@@ -145,6 +145,8 @@ req b DELETE /v1.41/networks/alpha-net; expect "T44 removing another tenant's ne
 for p in 'plugins/pull?remote=evil/p' plugins/create plugins/x/set plugins/x/enable; do
 	req b POST "/v1.41/$p"; expect "T45 POST /$p is refused" 403 "plugins"
 done
+req b GET /v1.41/plugins/alpha-web/json; expect "T45 plugin inspect answers 404 like a missing plugin (docker inspect goes on to its next type)" 404 'plugin \"alpha-web\" not found'
+req b GET /v1.41/plugins; expect "T45 the plugin list stays refused" 403 "plugins"
 req b POST /v1.41/swarm/init '{"ListenAddr":"0.0.0.0:2377"}'; expect "T46 swarm init is refused" 403 "swarm"
 req b POST /v1.41/swarm/join '{"RemoteAddrs":["1.2.3.4:2377"],"JoinToken":"x"}'; expect "T46 swarm join is refused" 403 "swarm"
 req b POST /v1.41/services/create '{}'; expect "T46 services create is refused" 403
