@@ -75,6 +75,7 @@ def main():
         elif "emptyDir" in v:
             d = os.path.join(a.hostroot, "emptydir", name, v["name"])
             os.makedirs(d, exist_ok=True)
+            os.chmod(d, 0o777)  # as the kubelet makes an emptyDir
             del v["emptyDir"]
             v["hostPath"] = {"path": d, "type": "Directory"}
         elif "configMap" in v or "secret" in v:

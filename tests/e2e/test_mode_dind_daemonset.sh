@@ -1,8 +1,10 @@
 #!/bin/bash
-# Mode dind-daemonset on a real engine: the node's daemon pod from the DaemonSet template and
-# the runner pods of two sets, each reaching it only through its guard sidecar, all under
-# podman on one "node" directory. The sets share the daemon's layer cache (the second set's
-# build is fully cached) and cannot touch each other's objects.
+# Mode dind-daemonset on a real engine: the pod of the rendered DaemonSet (one node's privileged
+# dockerd, its data root and socket directory on hostPaths under the cache root) and the runner
+# pods of two sets, each with deskrun's guard in front of that daemon, run under podman. A job's
+# Docker steps work from a's runner; b builds the same Dockerfile with every layer from the
+# shared daemon's cache; b cannot see, inspect or remove a's container (checked on the daemon
+# itself, outside the guards); a pod that ends leaves nothing of its set on the daemon.
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/e2e/lib.sh"
@@ -11,63 +13,112 @@ e2e_setup || { not_ok "the e2e images are built and loaded"; done_testing; exit 
 printf 'ghp_e2e\n' >"$TMP/pat" && chmod 600 "$TMP/pat"
 
 for s in a b; do
-	run dr add "$s" --repository https://github.com/o/r --mode dind-daemonset --auth-value-file "$TMP/pat" \
-		--runner-image "$RUNNER_IMAGE" --guard-image "$HELPER_IMAGE" --dind-image "$DIND_IMAGE"
+	run dr add "$s" --repository https://github.com/o/r --mode dind-daemonset \
+		--auth-value-file "$TMP/pat" --runner-image "$RUNNER_IMAGE" --guard-image "$HELPER_IMAGE" \
+		--dind-image "$DIND_IMAGE"
 	check "add dind-daemonset runner set $s" eq "$RC" 0
 done
 
-# The node's daemon: one pod of the DaemonSet.
-pod_yaml "$TMP/node.json" --name e2e-dsd-node -- --daemon-pod || not_ok "render the daemon pod"
-play "$TMP/node.json" || not_ok "podman kube play the daemon pod"
-ND=(P exec e2e-dsd-node-dockerd docker -H unix:///var/run/dind/docker.sock)
-for i in $(seq 1 120); do "${ND[@]}" info >/dev/null 2>&1 && break; sleep 0.5; done
-run "${ND[@]}" info --format '{{.DockerRootDir}} {{.LoggingDriver}}'
-check "the node's daemon runs with the rendered daemon.json" eq "$OUT" "/var/lib/docker json-file"
-[ "$RC" = 0 ] || logs e2e-dsd-node dockerd
-P exec -i e2e-dsd-node-dockerd docker -H unix:///var/run/dind/docker.sock load -q <"$E2E_DIR/images/base.tar" >/dev/null
-check "the node's daemon has the base image" eq "$("${ND[@]}" image inspect --format ok "$BASE_IMAGE" 2>&1)" ok
+# The node's daemon: the DaemonSet's pod. dd runs the docker CLI in it against its own
+# socket, outside any guard.
+DAEMON=e2e-dds-node
+dd() { P exec "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock "$@"; }
+pod_yaml "$TMP/daemon.json" --name "$DAEMON" -- --daemon-pod || not_ok "render the daemon pod"
+play "$TMP/daemon.json" || not_ok "podman kube play the daemon pod"
+for i in $(seq 1 120); do
+	dd version >/dev/null 2>&1 && break
+	sleep 0.5
+done
+run dd info --format '{{.DockerRootDir}} {{.LoggingDriver}}'
+check "the DaemonSet's pod runs dockerd with the rendered daemon.json" eq "$OUT" "/var/lib/docker json-file"
+[ "$RC" = 0 ] || logs "$DAEMON" dockerd
+cache_root=$HOSTROOT/node/var/lib/deskrun/cache
+check "its socket is in the cache root's daemonset/sock on the node" test -S "$cache_root/daemonset/sock/docker.sock"
+check "its data root is daemonset/docker on the node" test -d "$cache_root/daemonset/docker/image"
+# The guard refuses `docker load`: the base image is loaded into the shared daemon directly.
+P exec -i "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock load -q <"$E2E_DIR/images/base.tar" >/dev/null
+check "the shared daemon has the base image" eq "$(dd image inspect --format ok "$BASE_IMAGE" 2>&1)" ok
 
 for s in a b; do
-	pod_yaml "$TMP/$s.json" --name "e2e-dsd-$s" --sleep runner -- "$s" --runner-pod || not_ok "render $s's pod"
+	pod_yaml "$TMP/$s.json" --name "e2e-dds-$s" --sleep runner -- "$s" --runner-pod ||
+		not_ok "render $s's runner pod"
 	play "$TMP/$s.json" || not_ok "podman kube play $s's runner pod"
 done
 for s in a b; do
-	if wait_docker "e2e-dsd-$s" runner; then ok "$s: the runner reaches the node's daemon through its guard"
-	else not_ok "$s: the runner reaches the node's daemon through its guard"; logs "e2e-dsd-$s" guard; fi
+	if wait_docker "e2e-dds-$s" runner; then ok "$s: the runner reaches the shared daemon through its guard"
+	else not_ok "$s: the runner reaches the shared daemon through its guard"; logs "e2e-dds-$s" guard; fi
 done
-pexec e2e-dsd-a runner sh -c 'echo $DOCKER_HOST; test -e /var/run/dind/docker.sock && echo raw'
-check "the runner has only its guard's socket" eq "$OUT" "unix:///run/deskrun/docker.sock"
+daemon_id=$(dd info --format '{{.ID}}')
+for s in a b; do
+	pexec "e2e-dds-$s" runner sh -c 'echo "$DOCKER_HOST"; find / -path /proc -prune -o -path /sys -prune -o -type s -print 2>/dev/null'
+	check "$s: the runner's only Docker socket is its guard's" eq "$OUT" "unix:///run/deskrun/docker.sock
+/run/deskrun/docker.sock"
+	pexec "e2e-dds-$s" runner docker info --format '{{.ID}}'
+	check "$s: and it leads to the DaemonSet's daemon" test -n "$daemon_id" -a "$OUT" = "$daemon_id"
+done
 
-workflow e2e-dsd-a runner a/app:1
+workflow e2e-dds-a runner a/app:1
 read -r cached steps < <(cache_hits)
-check "set a builds from scratch" eq "$cached" 0
-workflow e2e-dsd-b runner b/app:1
-read -r cached steps < <(cache_hits)
-check "set b's build of the same Dockerfile takes every layer from the shared cache ($cached of $steps steps)" eq "$cached $steps" "4 4"
+check "a builds from scratch ($cached of $steps steps cached)" eq "$cached $steps" "0 4"
+check "a's image is on the shared daemon, labelled for a" \
+	eq "$(dd image inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' a/app:1 2>&1)" a
 
-pexec e2e-dsd-a runner docker run -d --name a-service "$BASE_IMAGE" sleep 600
+workflow e2e-dds-b runner b/app:1
+read -r cached steps < <(cache_hits)
+check "b builds the same Dockerfile with every layer from the shared cache ($cached of $steps steps)" eq "$cached $steps" "4 4"
+pexec e2e-dds-a runner docker image inspect --format '{{.RootFS.Layers}}' a/app:1
+layers_a=$OUT
+pexec e2e-dds-b runner docker image inspect --format '{{.RootFS.Layers}}' b/app:1
+check "b's image shares a's layers" test -n "$layers_a" -a "$OUT" = "$layers_a"
+pexec e2e-dds-b runner docker image inspect a/app:1
+check "but b cannot see a's image" contains "$ERR" "No such image"
+
+# Objects are not shared: a runs a container that b cannot see, inspect or remove.
+pexec e2e-dds-a runner docker run -d --name a-service "$BASE_IMAGE" sleep 600
 id=$OUT
-check "set a starts a long-running container" test -n "$id" -a "$RC" = 0
-pexec e2e-dsd-b runner docker ps -a --format '{{.ID}}'
-check "set b's docker ps -a does not show it" lacks "$OUT" "${id:0:12}"
-pexec e2e-dsd-b runner docker inspect a-service
-check "set b's docker inspect answers as for a missing object" contains "$ERR" "No such object"
-pexec e2e-dsd-b runner docker rm -f "$id"
-check "set b cannot remove it" contains "$ERR" "No such container"
-pexec e2e-dsd-b runner docker image rm a/app:1
-check "nor remove set a's image" contains "$ERR" "No such image"
-pexec e2e-dsd-b runner docker tag "$BASE_IMAGE" a/app:1
-check "nor overwrite set a's tag" contains "$ERR" "deskrun guard"
-pexec e2e-dsd-b runner docker run --rm --privileged "$BASE_IMAGE" true
-check "nor start a privileged container" contains "$ERR" "deskrun guard"
-check "on the node's daemon, a's container still runs" eq "$("${ND[@]}" inspect --format '{{.State.Running}}' "$id")" true
-run "${ND[@]}" run --rm a/app:1
-check "and a's image is still a's" eq "$OUT" "built by deskrun e2e"
-check "the daemon's layers are on the node's disk" test -d "$HOSTROOT/node/var/lib/deskrun/cache/daemonset/docker/overlay2"
+check "a starts a long-running container" test "$RC" = 0 -a ${#id} = 64
+pexec e2e-dds-a runner docker ps -a --no-trunc --format '{{.ID}}'
+check "a's docker ps -a shows it" contains "$OUT" "$id"
+pexec e2e-dds-b runner docker ps -a --no-trunc --format '{{.ID}} {{.Names}}'
+check "b's docker ps -a does not show it" lacks "$OUT" "${id:0:12}"
+check "nor its name" lacks "$OUT" a-service
+ghost=$(printf '%s' "$id" | tr 0-9a-f 1-9a-f0)
+pexec e2e-dds-b runner docker container inspect "$ghost"
+ghost_err=${ERR//$ghost/ID} ghost_rc=$RC
+check "(a made-up container ID is missing: $ghost_err)" contains "$ghost_err" "No such container"
+pexec e2e-dds-b runner docker container inspect "$id"
+check "b's docker inspect of a's container answers as for a missing one" eq "${ERR//$id/ID} $RC" "$ghost_err $ghost_rc"
+pexec e2e-dds-b runner docker inspect a-service
+check "by name too" contains "$ERR" "No such object: a-service"
+pexec e2e-dds-b runner docker rm -f "$ghost"
+ghost_err=${ERR//$ghost/ID} ghost_rc=$RC
+pexec e2e-dds-b runner docker rm -f "$id"
+check "b's docker rm -f of it answers as for a missing one ($ghost_err)" eq "${ERR//$id/ID} $RC" "$ghost_err $ghost_rc"
+pexec e2e-dds-b runner docker rm -f a-service
+check "by name too" contains "$ERR" "No such container: a-service"
+pexec e2e-dds-b runner docker image rm a/app:1
+check "b cannot remove a's image" contains "$ERR" "No such image"
+pexec e2e-dds-b runner docker tag "$BASE_IMAGE" a/app:1
+check "nor overwrite a's tag" contains "$ERR" "Error response from daemon: deskrun guard:"
+pexec e2e-dds-b runner docker run -d --name b-priv --privileged "$BASE_IMAGE" sleep 600
+check "b's docker run --privileged is refused by its guard" contains "$ERR" "Error response from daemon: deskrun guard:"
 
-unplay e2e-dsd-a
-unplay e2e-dsd-b
-run "${ND[@]}" ps -aq
-check "when the runner pods end, their guards leave no container behind" eq "$OUT" ""
-unplay e2e-dsd-node
+# The shared daemon itself, outside the guards.
+check "on the daemon, a's container still runs" eq "$(dd inspect --format '{{.State.Running}}' "$id" 2>&1)" true
+check "and is a's" eq "$(dd inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' "$id" 2>&1)" a
+check "no container b-priv was created" lacks "$(dd ps -a --format '{{.Names}}')" b-priv
+run dd run --rm a/app:1
+check "a's image is still a's build" eq "$OUT" "built by deskrun e2e"
+check "the daemon keeps b's image too" eq "$(dd image inspect --format ok b/app:1 2>&1)" ok
+
+# a's pod ends: its guard removes a's containers from the shared daemon; b keeps working.
+unplay e2e-dds-a
+check "when a's pod ends, a's containers are gone from the daemon" \
+	eq "$(dd ps -aq --filter label=io.deskrun.tenant=a | wc -l)" 0
+pexec e2e-dds-b runner docker run --rm "$BASE_IMAGE" echo b-ok
+check "b keeps working" eq "$OUT" b-ok
+unplay e2e-dds-b
+check "when b's pod ends too, the guards have left no container on the daemon" eq "$(dd ps -aq | wc -l)" 0
+unplay "$DAEMON"
+check "the shared layers stay on the node's disk" test -d "$cache_root/daemonset/docker/overlay2"
 done_testing
