@@ -19,17 +19,17 @@ for s in a b; do
 	check "add dind-daemonset runner set $s" eq "$RC" 0
 done
 
-# The node's daemon: the DaemonSet's pod. dd runs the docker CLI in it against its own
+# The node's daemon: the DaemonSet's pod. nd runs the docker CLI in it against its own
 # socket, outside any guard.
 DAEMON=e2e-dds-node
-dd() { P exec "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock "$@"; }
+nd() { P exec "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock "$@"; }
 pod_yaml "$TMP/daemon.json" --name "$DAEMON" -- --daemon-pod || not_ok "render the daemon pod"
 play "$TMP/daemon.json" || not_ok "podman kube play the daemon pod"
 for i in $(seq 1 120); do
-	dd version >/dev/null 2>&1 && break
+	nd version >/dev/null 2>&1 && break
 	sleep 0.5
 done
-run dd info --format '{{.DockerRootDir}} {{.LoggingDriver}}'
+run nd info --format '{{.DockerRootDir}} {{.LoggingDriver}}'
 check "the DaemonSet's pod runs dockerd with the rendered daemon.json" eq "$OUT" "/var/lib/docker json-file"
 [ "$RC" = 0 ] || logs "$DAEMON" dockerd
 cache_root=$HOSTROOT/node/var/lib/deskrun/cache
@@ -37,7 +37,7 @@ check "its socket is in the cache root's daemonset/sock on the node" test -S "$c
 check "its data root is daemonset/docker on the node" test -d "$cache_root/daemonset/docker/image"
 # The guard refuses `docker load`: the base image is loaded into the shared daemon directly.
 P exec -i "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock load -q <"$E2E_DIR/images/base.tar" >/dev/null
-check "the shared daemon has the base image" eq "$(dd image inspect --format ok "$BASE_IMAGE" 2>&1)" ok
+check "the shared daemon has the base image" eq "$(nd image inspect --format ok "$BASE_IMAGE" 2>&1)" ok
 
 for s in a b; do
 	pod_yaml "$TMP/$s.json" --name "e2e-dds-$s" --sleep runner -- "$s" --runner-pod ||
@@ -48,7 +48,7 @@ for s in a b; do
 	if wait_docker "e2e-dds-$s" runner; then ok "$s: the runner reaches the shared daemon through its guard"
 	else not_ok "$s: the runner reaches the shared daemon through its guard"; logs "e2e-dds-$s" guard; fi
 done
-daemon_id=$(dd info --format '{{.ID}}')
+daemon_id=$(nd info --format '{{.ID}}')
 for s in a b; do
 	pexec "e2e-dds-$s" runner sh -c 'echo "$DOCKER_HOST"; find / -path /proc -prune -o -path /sys -prune -o -type s -print 2>/dev/null'
 	check "$s: the runner's only Docker socket is its guard's" eq "$OUT" "unix:///run/deskrun/docker.sock
@@ -61,7 +61,7 @@ workflow e2e-dds-a runner a/app:1
 read -r cached steps < <(cache_hits)
 check "a builds from scratch ($cached of $steps steps cached)" eq "$cached $steps" "0 4"
 check "a's image is on the shared daemon, labelled for a" \
-	eq "$(dd image inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' a/app:1 2>&1)" a
+	eq "$(nd image inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' a/app:1 2>&1)" a
 
 workflow e2e-dds-b runner b/app:1
 read -r cached steps < <(cache_hits)
@@ -104,21 +104,21 @@ pexec e2e-dds-b runner docker run -d --name b-priv --privileged "$BASE_IMAGE" sl
 check "b's docker run --privileged is refused by its guard" contains "$ERR" "Error response from daemon: deskrun guard:"
 
 # The shared daemon itself, outside the guards.
-check "on the daemon, a's container still runs" eq "$(dd inspect --format '{{.State.Running}}' "$id" 2>&1)" true
-check "and is a's" eq "$(dd inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' "$id" 2>&1)" a
-check "no container b-priv was created" lacks "$(dd ps -a --format '{{.Names}}')" b-priv
-run dd run --rm a/app:1
+check "on the daemon, a's container still runs" eq "$(nd inspect --format '{{.State.Running}}' "$id" 2>&1)" true
+check "and is a's" eq "$(nd inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' "$id" 2>&1)" a
+check "no container b-priv was created" lacks "$(nd ps -a --format '{{.Names}}')" b-priv
+run nd run --rm a/app:1
 check "a's image is still a's build" eq "$OUT" "built by deskrun e2e"
-check "the daemon keeps b's image too" eq "$(dd image inspect --format ok b/app:1 2>&1)" ok
+check "the daemon keeps b's image too" eq "$(nd image inspect --format ok b/app:1 2>&1)" ok
 
 # a's pod ends: its guard removes a's containers from the shared daemon; b keeps working.
 unplay e2e-dds-a
 check "when a's pod ends, a's containers are gone from the daemon" \
-	eq "$(dd ps -aq --filter label=io.deskrun.tenant=a | wc -l)" 0
+	eq "$(nd ps -aq --filter label=io.deskrun.tenant=a | wc -l)" 0
 pexec e2e-dds-b runner docker run --rm "$BASE_IMAGE" echo b-ok
 check "b keeps working" eq "$OUT" b-ok
 unplay e2e-dds-b
-check "when b's pod ends too, the guards have left no container on the daemon" eq "$(dd ps -aq | wc -l)" 0
+check "when b's pod ends too, the guards have left no container on the daemon" eq "$(nd ps -aq | wc -l)" 0
 unplay "$DAEMON"
 check "the shared layers stay on the node's disk" test -d "$cache_root/daemonset/docker/overlay2"
 done_testing
