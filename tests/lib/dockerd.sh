@@ -4,7 +4,8 @@
 #   start_dockerd NAME [DOCKERD_ARGS...]   start dockerd with its own data root, exec root,
 #                                          pidfile and unix socket under $TMP/d-NAME; sets
 #                                          DOCKER_HOST; it is stopped when the test exits
-#   stop_dockerd NAME                      stop it (SIGTERM, then SIGKILL after 15 s)
+#   stop_dockerd NAME                      stop it (SIGTERM, then SIGKILL after 15 s) and
+#                                          delete the br-* links of its bridge networks
 #   dockerd_available                      0 if dockerd can run here (root, binary present)
 #   import_busybox TAG                     `docker import` a busybox-static rootfs as TAG
 #
@@ -53,8 +54,12 @@ start_dockerd() {
 stop_dockerd() {
 	local dir=$TMP/d-$1
 	[ -f "$dir/pid" ] || return 0
-	local pid
+	local pid nets n
 	pid=$(cat "$dir/pid")
+	# User-defined bridge networks are br-<id> links in the host's namespace (--bridge=none
+	# only removes docker0), and a stopped daemon leaves them: note them while it answers.
+	nets=$(timeout 10 docker -H "unix://$dir/docker.sock" network ls -q --no-trunc \
+		--filter driver=bridge 2>/dev/null)
 	kill "$pid" 2>/dev/null
 	local i
 	for i in $(seq 1 75); do
@@ -63,6 +68,7 @@ stop_dockerd() {
 	done
 	kill -9 "$pid" 2>/dev/null
 	rm -f "$dir/pid"
+	for n in $nets; do ip link del "br-${n:0:12}" 2>/dev/null; done
 	# Mounts a killed daemon leaves behind would make rm -rf fail.
 	grep -o " $dir[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 }
