@@ -1,7 +1,8 @@
 #!/bin/bash
 # make fuzz: build each libFuzzer target under fuzz/ with clang (-fsanitize=fuzzer,address,
-# undefined) straight from the sources it needs, run it for FUZZ_SECONDS (default 60) on a copy
-# of its seed corpus fuzz/corpus/<target>/, and print one line per target:
+# undefined) straight from the sources it needs, run the targets side by side, each for
+# FUZZ_SECONDS (default 60) on a copy of its seed corpus fuzz/corpus/<target>/, and print one
+# line per target:
 #   fuzz <target>: N runs in S s, no crash
 # Exits non-zero when a target fails to build or crashes (the crashing input is kept in
 # $FUZZ_OUT, default build-fuzz/).
@@ -17,6 +18,7 @@ SOURCES="src/guard/http.c src/guard/gjson.c src/guard/decide.c src/guard/policy.
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-fno-omit-frame-pointer -D_GNU_SOURCE -std=gnu11 -I. -Isrc"
 status=0
+built=()
 for t in http_request policy_json; do
 	# shellcheck disable=SC2086
 	if ! "$CC" $FLAGS "fuzz/fuzz_$t.c" $SOURCES -lhttp_parser -ljansson -o "$OUT/fuzz_$t" \
@@ -26,6 +28,12 @@ for t in http_request policy_json; do
 		status=1
 		continue
 	fi
+	built+=("$t")
+done
+
+# The targets run side by side (one core each on a 2-core machine), each for the whole time.
+fuzz_one() {
+	local t=$1 start rc secs runs
 	rm -rf "$OUT/corpus-$t"
 	mkdir -p "$OUT/corpus-$t"
 	cp fuzz/corpus/"$t"/* "$OUT/corpus-$t/" 2>/dev/null
@@ -38,11 +46,22 @@ for t in http_request policy_json; do
 	secs=$(($(date +%s) - start))
 	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/run-$t.log" | grep -o '[0-9]*$' | tail -1)
 	if [ "$rc" = 0 ]; then
-		echo "fuzz $t: ${runs:-0} runs in $secs s, no crash"
+		echo "fuzz $t: ${runs:-0} runs in $secs s, no crash" >"$OUT/result-$t"
 	else
-		echo "fuzz $t: CRASH after ${runs:-?} runs in $secs s (exit $rc; input and log in $OUT/)"
-		grep -E 'ERROR|SUMMARY|runtime error' "$OUT/run-$t.log" | head -5 | sed 's/^/  /'
-		status=1
+		{
+			echo "fuzz $t: CRASH after ${runs:-?} runs in $secs s (exit $rc; input and log in $OUT/)"
+			grep -E 'ERROR|SUMMARY|runtime error' "$OUT/run-$t.log" | head -5 | sed 's/^/  /'
+		} >"$OUT/result-$t"
+		return 1
 	fi
+}
+pids=()
+for t in "${built[@]}"; do
+	fuzz_one "$t" &
+	pids+=($!)
+done
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" || status=1
+	cat "$OUT/result-${built[$i]}"
 done
 exit $status
