@@ -2,6 +2,7 @@
  * turns an error into a message and an exit status. */
 #include "lib/common.h"
 #include "cmd/cmd.h"
+#include "lib/suggest.h"
 #include "sys/log.h"
 
 static void *
@@ -48,8 +49,20 @@ main(int argc, char **argv)
 	}
 	const dr_cmd *cmd = dr_cmd_find(argv[i]);
 	if (!cmd) {
-		fprintf(stderr, "deskrun: error: unknown command \"%s\" (see 'deskrun help')\n",
-		        argv[i]);
+		const char *names[64];
+		size_t n = 0;
+		for (size_t k = 0; dr_commands[k] && n + 1 < DR_ARRAY_LEN(names); k++)
+			names[n++] = dr_commands[k]->name;
+		names[n] = NULL;
+		const char *near = dr_suggest(argv[i], names);
+		if (near)
+			fprintf(stderr,
+			        "deskrun: error: unknown command \"%s\": did you mean 'deskrun %s'? (see "
+			        "'deskrun help')\n",
+			        argv[i], near);
+		else
+			fprintf(stderr, "deskrun: error: unknown command \"%s\" (see 'deskrun help')\n",
+			        argv[i]);
 		return DR_EXIT_USAGE;
 	}
 	dr_err *err = NULL;

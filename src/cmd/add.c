@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "lib/config.h"
 #include "lib/mode.h"
+#include "lib/suggest.h"
 #include "lib/names.h"
 #include "lib/validate.h"
 #include "sys/config_store.h"
@@ -181,9 +182,17 @@ handle_option(add_args *a, int id, const char *v, dr_err **err)
 		return set_string(&r->repository, v);
 	case OPT_MODE:
 		r->mode = dr_mode_find(v);
-		if (!r->mode)
+		if (!r->mode) {
+			const char *names[16] = { 0 };
+			for (size_t i = 0; dr_modes[i] && i + 1 < DR_ARRAY_LEN(names); i++)
+				names[i] = dr_modes[i]->name;
+			const char *near = dr_suggest(v, names);
+			if (near)
+				return dr_fail(err, DR_EXIT_USAGE,
+				               "--mode \"%s\": unknown mode: did you mean \"%s\"?", v, near);
 			return dr_fail(err, DR_EXIT_USAGE, "--mode \"%s\": unknown mode: use %s", v,
 			               dr_mode_names());
+		}
 		return 0;
 	case OPT_MIN:
 		a->min_set = true;

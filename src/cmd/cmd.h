@@ -69,6 +69,7 @@ extern const dr_cmd dr_cmd_cache;
 extern const dr_cmd dr_cmd_cluster;
 extern const dr_cmd dr_cmd_config;
 extern const dr_cmd dr_cmd_dind_entrypoint;
+extern const dr_cmd dr_cmd_doctor;
 extern const dr_cmd dr_cmd_down;
 extern const dr_cmd dr_cmd_guard;
 extern const dr_cmd dr_cmd_help;

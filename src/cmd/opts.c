@@ -1,6 +1,7 @@
 /* opts.c: the option parser and help printer shared by every command (see cmd.h). */
 #include "lib/common.h"
 #include "cmd/cmd.h"
+#include "lib/suggest.h"
 
 enum { GLOBAL_CONFIG = -100, GLOBAL_HELP };
 
@@ -42,6 +43,20 @@ find_short(const dr_opt *opts, char c)
 	return NULL;
 }
 
+/* The closest long option of the command (or a global one) to a mistyped name, or NULL. */
+static const char *
+suggest_option(const dr_opt *opts, const char *name)
+{
+	const char *names[256];
+	size_t n = 0;
+	for (size_t i = 0; opts && opts[i].name && n + 1 < DR_ARRAY_LEN(names); i++)
+		names[n++] = opts[i].name;
+	for (size_t i = 0; global_opts[i].name && n + 1 < DR_ARRAY_LEN(names); i++)
+		names[n++] = global_opts[i].name;
+	names[n] = NULL;
+	return dr_suggest(name, names);
+}
+
 int
 dr_optparse_next(dr_optparse *p, int *id, const char **value, dr_err **err)
 {
@@ -81,10 +96,17 @@ dr_optparse_next(dr_optparse *p, int *id, const char **value, dr_err **err)
 				o = find_short(global_opts, a[1]);
 			snprintf(shown, sizeof(shown), "-%c", a[1]);
 		}
-		if (!o)
+		if (!o) {
+			const char *near = a[1] == '-' ? suggest_option(p->cmd->opts, shown + 2) : NULL;
+			if (near)
+				return dr_fail(err, DR_EXIT_USAGE,
+				               "unknown option %s for 'deskrun %s': did you mean --%s? (see "
+				               "'deskrun %s --help')",
+				               shown, p->cmd->name, near, p->cmd->name);
 			return dr_fail(err, DR_EXIT_USAGE,
 			               "unknown option %s for 'deskrun %s' (see 'deskrun %s --help')",
 			               shown, p->cmd->name, p->cmd->name);
+		}
 		const char *v = NULL;
 		if (o->metavar) {
 			if (inline_value) {

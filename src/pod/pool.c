@@ -1,5 +1,6 @@
 /* pool.c: listing the slots of cache pools for `deskrun cache ls` (see pool.h). */
 #include "lib/common.h"
+#include "pod/fsops.h"
 #include "pod/pool.h"
 #include "pod/slot.h"
 
@@ -149,6 +150,102 @@ dr_pod_pool_list(const char *dir, json_t **rows, dr_err **err)
 		for (size_t i = 0; defs[i]; i++) {
 			_cleanup_free_ char *p = dr_xasprintf("%s/%s", parent, defs[i]);
 			list_pool(p, defs[i], out);
+		}
+	}
+	*rows = out;
+	return 0;
+}
+
+static void
+prune_row(json_t *rows, json_t *slot, const char *action, const char *reason, uint64_t bytes)
+{
+	json_t *r = json_object();
+	json_object_set(r, "pool", json_object_get(slot, "pool"));
+	json_object_set(r, "slot", json_object_get(slot, "slot"));
+	json_object_set(r, "dir", json_object_get(slot, "dir"));
+	json_object_set_new(r, "action", json_string(action));
+	json_object_set_new(r, "reason", json_string(reason));
+	json_object_set_new(r, "bytes", json_integer((json_int_t)bytes));
+	json_array_append_new(rows, r);
+}
+
+/* Empty one slot whose lock we hold: docker/ and exec/ go, the metadata says size 0. */
+static int
+empty_slot(const char *dir, int64_t now, uint64_t *freed, dr_err **err)
+{
+	_cleanup_free_ char *data = dr_xasprintf("%s/" DR_POD_SLOT_DATA, dir);
+	_cleanup_free_ char *exec = dr_xasprintf("%s/" DR_POD_SLOT_EXEC, dir);
+	_cleanup_free_ char *pid = dr_xasprintf("%s/" DR_POD_SLOT_PIDFILE, dir);
+	uint64_t bytes = 0;
+	struct stat st;
+	if (stat(data, &st) == 0 && dr_pod_disk_usage(data, 60000, NULL, &bytes, err) < 0)
+		return -1;
+	/* A killed daemon can leave mounts behind: detach them rather than fail. */
+	if (dr_pod_umount_under(dir, false, err) < 0)
+		return -1;
+	if (dr_pod_rm_rf(data, err) < 0 || dr_pod_rm_rf(exec, err) < 0)
+		return -1;
+	unlink(pid);
+	_cleanup_slot_meta_ dr_pod_slot_meta m = DR_POD_SLOT_META_INIT;
+	_cleanup_err_ dr_err *merr = NULL;
+	dr_pod_slot_read_meta(dir, &m, &merr); /* a corrupt file is rewritten with defaults */
+	m.size_bytes = 0;
+	m.size_at = now;
+	if (dr_pod_slot_write_meta(dir, &m, err) < 0)
+		return -1;
+	*freed = bytes;
+	return 0;
+}
+
+int
+dr_pod_pool_prune(const char *dir, const dr_pod_prune_opts *o, json_t **rows, dr_err **err)
+{
+	_cleanup_json_ json_t *slots = NULL;
+	if (dr_pod_pool_list(dir, &slots, err) < 0)
+		return -1;
+	json_t *out = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(slots, i, s) {
+		if (o->only && !dr_streq(json_string_value(json_object_get(s, "pool")), o->only))
+			continue;
+		const char *sdir = json_string_value(json_object_get(s, "dir"));
+		_cleanup_slot_meta_ dr_pod_slot_meta m = DR_POD_SLOT_META_INIT;
+		_cleanup_err_ dr_err *merr = NULL;
+		dr_pod_slot_read_meta(sdir, &m, &merr);
+		int64_t used = dr_pod_slot_last_used(&m);
+		if (!o->all && used > 0 && o->now - used < o->older_than_s) {
+			_cleanup_free_ char *t = dr_pod_time_text(used);
+			_cleanup_free_ char *why = dr_xasprintf("last used %s", t);
+			prune_row(out, s, "kept", why, 0);
+			continue;
+		}
+		_cleanup_close_ int fd = -1;
+		_cleanup_err_ dr_err *lerr = NULL;
+		int got = dr_pod_slot_trylock(sdir, &fd, &lerr);
+		if (got == 0) {
+			_cleanup_free_ char *why = dr_xasprintf("leased now%s%s%s", m.holder ? " (" : "",
+			                                        m.holder ? m.holder : "",
+			                                        m.holder ? ")" : "");
+			prune_row(out, s, "skipped", why, 0);
+			continue;
+		}
+		if (got < 0) {
+			prune_row(out, s, "error", lerr->msg, 0);
+			continue;
+		}
+		uint64_t bytes = 0;
+		_cleanup_err_ dr_err *perr = NULL;
+		if (o->dry_run) {
+			_cleanup_free_ char *data = dr_xasprintf("%s/" DR_POD_SLOT_DATA, sdir);
+			struct stat st;
+			if (stat(data, &st) == 0)
+				dr_pod_disk_usage(data, 60000, NULL, &bytes, &perr);
+			prune_row(out, s, "would-free", "not leased", bytes);
+		} else if (empty_slot(sdir, o->now, &bytes, &perr) < 0) {
+			prune_row(out, s, "error", perr->msg, 0);
+		} else {
+			prune_row(out, s, "freed", "not leased", bytes);
 		}
 	}
 	*rows = out;

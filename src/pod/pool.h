@@ -12,4 +12,21 @@
  * that does not exist is an error (code 1). */
 int dr_pod_pool_list(const char *dir, json_t **rows, dr_err **err);
 
+/* What `deskrun cache prune` frees: the data roots (docker/ and exec/) of the slots listed as
+ * for dr_pod_pool_list (only pool `only` when non-NULL) that are not leased and were last used
+ * at least older_than_s seconds before `now` (every unleased slot with `all`). Each slot's lock
+ * is taken without waiting first and held while it is emptied: a slot leased at that moment is
+ * skipped, never touched. The slot directory, its lock and its metadata stay (the metadata
+ * records size 0). Rows (owned JSON array), one per slot: {pool, slot, dir, action:
+ * freed|would-free|kept|skipped|error, reason, bytes}. */
+typedef struct dr_pod_prune_opts {
+	const char *only;
+	int64_t older_than_s;
+	bool all;
+	bool dry_run;
+	int64_t now;
+} dr_pod_prune_opts;
+
+int dr_pod_pool_prune(const char *dir, const dr_pod_prune_opts *o, json_t **rows, dr_err **err);
+
 #endif

@@ -150,4 +150,9 @@ bad "--proxy" add x "${R[@]}" --proxy proxy.corp:3128
 bad "--no-proxy" add x "${R[@]}" --no-proxy .corp
 bad "--no-proxy" add x "${R[@]}" --proxy http://p:3128 --no-proxy "a,,b"
 
+run "$DESKRUN" add x "${R[@]}" --mode dindd
+check "a typo of a mode: exit 2, suggesting the closest" eq "$RC:$ERR" '2:deskrun: error: --mode "dindd": unknown mode: did you mean "dind"?'
+run "$DESKRUN" add x "${R[@]}" --mode podman
+check "an unknown mode lists the modes" contains "$ERR" "use kubernetes|dind|"
+
 done_testing

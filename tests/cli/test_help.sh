@@ -14,6 +14,14 @@ check "with one line" one_line "$ERR"
 run "$DESKRUN" frobnicate
 check "an unknown command exits 2" eq "$RC" 2
 check "and names it" eq "$ERR" "deskrun: error: unknown command \"frobnicate\" (see 'deskrun help')"
+run "$DESKRUN" stauts
+check "a typo of a command: exit 2, suggesting the closest" eq "$RC:$ERR" "2:deskrun: error: unknown command \"stauts\": did you mean 'deskrun status'? (see 'deskrun help')"
+run "$DESKRUN" docter
+check "docter -> doctor" contains "$ERR" "did you mean 'deskrun doctor'?"
+run "$DESKRUN" up --dry-rn
+check "a typo of a flag: exit 2, suggesting the closest" eq "$RC:$ERR" "2:deskrun: error: unknown option --dry-rn for 'deskrun up': did you mean --dry-run? (see 'deskrun up --help')"
+run "$DESKRUN" add web --mdoe dind
+check "--mdoe -> --mode" contains "$ERR" "did you mean --mode?"
 run "$DESKRUN" help frobnicate
 check "help for an unknown command exits 2" eq "$RC" 2
 run "$DESKRUN" version
@@ -38,6 +46,13 @@ for cmd in $("$DESKRUN" help | awk '/^commands:/{f=1;next} f&&/^  [a-z]/{print $
 		grep -q -- "\*$opt\*" "$page" || missing="$missing $opt"
 	done
 	check "every option of $cmd is in its man page" eq "${missing:-none}" "none"
+	# Every flag in the code (the command's option table in src/cmd/) is in --help.
+	src=$SRCDIR/src/cmd/${cmd//-/_}.c
+	undocumented=
+	for opt in $(grep -oE "\{ \"[a-z][a-z0-9-]*\", (0|'[a-zA-Z]')," "$src" 2>/dev/null | sed -E 's/^\{ "([^"]*)".*/\1/'); do
+		printf '%s\n' "$h1" | grep -q -- "--$opt\b" || undocumented="$undocumented --$opt"
+	done
+	check "every flag in $cmd's option table is in its --help" eq "${undocumented:-none}" "none"
 	run "$DESKRUN" "$cmd" --no-such-option
 	check "$cmd rejects an unknown option with exit 2" eq "$RC" 2
 	check "$cmd's unknown-option error is one line naming it" contains "$ERR" "--no-such-option"

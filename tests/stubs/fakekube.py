@@ -10,7 +10,10 @@ like a small cluster: apply stores objects, get selects them by label, delete re
 playing ARC's controller, the objects an AutoscalingRunnerSet's cleanup annotations name).
 
 state.json keys (all optional): contexts, clusters, reachable, server_version, nodes, helm,
-crds, objects, listeners, events, fail {verb: stderr}, stuck [ARS names whose delete times out].
+crds, objects, listeners, events, fail {verb: stderr}, stuck [ARS names whose delete times out],
+and for `deskrun doctor`: versions {kubectl, helm, kind} (client versions), pods [runner pods,
+selected by label and namespace], logs {pod: text} (kubectl logs), docker_info (`docker info`
+fields), docker_down / docker_denied (the daemon does not answer / the socket refuses us).
 """
 import base64
 import json
@@ -104,6 +107,10 @@ def kubectl(st, args, stdin):
     ctx = take(args, "--context")
     take(args, "--kubeconfig")
     verb = args[0] if args else ""
+    if verb == "version" and "--client" in args:
+        v = st.get("versions", {}).get("kubectl", "v1.32.2")
+        out(json.dumps({"clientVersion": {"gitVersion": v}, "kustomizeVersion": "v5.5.0"}))
+        return
     if ctx and ctx not in st.get("contexts", []):
         die(f'error: context "{ctx}" does not exist')
     if not st.get("reachable", True):
@@ -124,6 +131,11 @@ def kubectl(st, args, stdin):
         take(a, "-f", flag=True)
         take(a, "-c")
         take(a, "--pod-running-timeout")
+        take(a, "--previous", flag=True)
+        take(a, "--tail")
+        if a[1] in st.get("logs", {}):
+            out(st["logs"][a[1]])
+            return
         out(f"#1 [internal] load build definition from Dockerfile ({a[1]})")
         out("#5 exporting to image")
         out("#5 pushing layers done")
@@ -254,6 +266,8 @@ def kubectl_get(st, args):
                 items.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": job + "-x7k2p", "labels": {"job-name": job}}, "status": status})
         elif res == "pods":
             items += [p for p in st.get("listeners", []) if matches(p, sel)]
+            items += [p for p in st.get("pods", []) if matches(p, sel)
+                      and (not ns or p["metadata"].get("namespace") == ns)]
         elif res == "events":
             items += st.get("events", [])
         elif res == "autoscalinglisteners.actions.github.com":
@@ -277,6 +291,9 @@ def helm(st, args, stdin):
     if verb in st.get("fail", {}):
         die(st["fail"][verb])
     rel = st.setdefault("helm", {})
+    if verb == "version":
+        out(st.get("versions", {}).get("helm", "v3.16.2") + "+g13654a5")
+        return
     if verb == "status":
         name = args[1]
         if name not in rel:
@@ -309,6 +326,20 @@ def helm(st, args, stdin):
 
 def docker(st, args, stdin_raw):
     images = st.setdefault("docker_images", [])
+    if args[:1] == ["info"]:
+        if st.get("docker_denied"):
+            die("permission denied while trying to connect to the Docker daemon socket at "
+                "unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info\": "
+                "dial unix /var/run/docker.sock: connect: permission denied")
+        if st.get("docker_down"):
+            die("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                "Is the docker daemon running?")
+        info = {"ServerVersion": "27.3.1", "Driver": "overlay2",
+                "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+                "CgroupVersion": "2"}
+        info.update(st.get("docker_info", {}))
+        out(json.dumps(info))
+        return
     if args[:2] == ["image", "inspect"]:
         if args[-1] not in images:
             die(f"Error: No such image: {args[-1]}")
@@ -327,6 +358,9 @@ def docker(st, args, stdin_raw):
 
 def kind(st, args, stdin):
     clusters = st.setdefault("clusters", [])
+    if args[:1] == ["version"]:
+        out(f"kind {st.get('versions', {}).get('kind', 'v0.24.0')} go1.22.6 linux/amd64")
+        return
     if args[:2] == ["load", "docker-image"]:
         a = list(args)
         take(a, "--name")

@@ -1,0 +1,678 @@
+/* doctor.c: the checks list and the judgements of `deskrun doctor` (see doctor.h). Pure. */
+#include "lib/common.h"
+#include "lib/buf.h"
+#include "lib/doctor.h"
+#include "lib/pem.h"
+
+const char *
+dr_check_status_name(dr_check_status s)
+{
+	switch (s) {
+	case DR_CHECK_OK:
+		return "ok";
+	case DR_CHECK_WARN:
+		return "warn";
+	case DR_CHECK_FAIL:
+		return "fail";
+	}
+	return "?";
+}
+
+void
+dr_finding_clear(dr_finding *f)
+{
+	free(f->saw);
+	free(f->fix);
+	f->saw = f->fix = NULL;
+	f->status = DR_CHECK_OK;
+}
+
+void
+dr_finding_set(dr_finding *f, dr_check_status s, const char *fix, const char *saw_fmt, ...)
+{
+	dr_finding_clear(f);
+	va_list ap;
+	va_start(ap, saw_fmt);
+	f->saw = dr_xvasprintf(saw_fmt, ap);
+	va_end(ap);
+	f->status = s;
+	f->fix = fix ? dr_xstrdup(fix) : NULL;
+}
+
+void
+dr_check_add(json_t *checks, const char *group, const char *name, dr_check_status s,
+             const char *saw, const char *fix)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "group", json_string(group));
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "status", json_string(dr_check_status_name(s)));
+	json_object_set_new(o, "saw", json_string(saw ? saw : ""));
+	json_object_set_new(o, "fix", fix && s != DR_CHECK_OK ? json_string(fix) : json_null());
+	json_array_append_new(checks, o);
+}
+
+void
+dr_check_add_finding(json_t *checks, const char *group, const char *name, const dr_finding *f)
+{
+	dr_check_add(checks, group, name, f->status, f->saw, f->fix);
+}
+
+void
+dr_check_detail(json_t *checks, const char *detail)
+{
+	size_t n = json_array_size(checks);
+	if (n && detail && *detail)
+		json_object_set_new(json_array_get(checks, n - 1), "detail", json_string(detail));
+}
+
+void
+dr_checks_count(json_t *checks, int *ok, int *warn, int *fail)
+{
+	*ok = *warn = *fail = 0;
+	size_t i;
+	json_t *c;
+	json_array_foreach(checks, i, c) {
+		const char *s = json_string_value(json_object_get(c, "status"));
+		if (dr_streq(s, "fail"))
+			(*fail)++;
+		else if (dr_streq(s, "warn"))
+			(*warn)++;
+		else
+			(*ok)++;
+	}
+}
+
+json_t *
+dr_checks_document(json_t *checks)
+{
+	int ok, warn, fail;
+	dr_checks_count(checks, &ok, &warn, &fail);
+	json_t *doc = json_object();
+	json_object_set_new(doc, "schema", json_integer(DR_DOCTOR_SCHEMA));
+	json_object_set(doc, "checks", checks);
+	json_object_set_new(doc, "summary",
+	                    json_pack("{s:i, s:i, s:i}", "ok", ok, "warn", warn, "fail", fail));
+	return doc;
+}
+
+char *
+dr_checks_table(json_t *checks, bool quiet, bool color)
+{
+	dr_buf b = DR_BUF_INIT(0);
+	size_t width = 0, i;
+	json_t *c;
+	json_array_foreach(checks, i, c) {
+		size_t w = strlen(json_string_value(json_object_get(c, "group"))) + 1 +
+		           strlen(json_string_value(json_object_get(c, "name")));
+		if (w > width)
+			width = w;
+	}
+	json_array_foreach(checks, i, c) {
+		const char *st = json_string_value(json_object_get(c, "status"));
+		if (quiet && dr_streq(st, "ok"))
+			continue;
+		const char *col = dr_streq(st, "fail") ? "\033[31m"
+		                  : dr_streq(st, "warn") ? "\033[33m"
+		                                         : "\033[32m";
+		_cleanup_free_ char *what = dr_xasprintf(
+			"%s/%s", json_string_value(json_object_get(c, "group")),
+			json_string_value(json_object_get(c, "name")));
+		dr_buf_printf(&b, "%s%-4s%s  %-*s  %s\n", color ? col : "", st, color ? "\033[0m" : "",
+		              (int)width, what, json_string_value(json_object_get(c, "saw")));
+		const char *fix = json_string_value(json_object_get(c, "fix"));
+		if (fix)
+			dr_buf_printf(&b, "%-4s  %-*s  fix: %s\n", "", (int)width, "", fix);
+		const char *detail = json_string_value(json_object_get(c, "detail"));
+		for (const char *l = detail; l && *l;) {
+			size_t n = strcspn(l, "\n");
+			dr_buf_printf(&b, "%-4s  %-*s  | %.*s\n", "", (int)width, "", (int)n, l);
+			l += n;
+			if (*l)
+				l++;
+		}
+	}
+	int ok, warn, fail;
+	dr_checks_count(checks, &ok, &warn, &fail);
+	if (!quiet || warn || fail)
+		dr_buf_printf(&b, "%d ok, %d warn, %d fail\n", ok, warn, fail);
+	return dr_buf_steal(&b);
+}
+
+/* ---- versions ---- */
+
+static const char *
+parse_num(const char *p, int *out)
+{
+	long n = 0;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	while (*p >= '0' && *p <= '9') {
+		if (n < 1000000)
+			n = n * 10 + (*p - '0');
+		p++;
+	}
+	*out = (int)n;
+	return p;
+}
+
+int
+dr_version_parse(const char *s, int v[3])
+{
+	v[0] = v[1] = v[2] = 0;
+	if (!s)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		/* A number that starts a word (or follows a 'v'): "v1.32.2", "kind v0.24.0". */
+		if (*p < '0' || *p > '9')
+			continue;
+		if (p > s && ((p[-1] >= '0' && p[-1] <= '9') || p[-1] == '.' ||
+		              ((p[-1] >= 'a' && p[-1] <= 'z') && p[-1] != 'v')))
+			continue;
+		int t[3] = { 0, 0, 0 };
+		const char *q = parse_num(p, &t[0]);
+		if (!q || *q != '.' || !(q = parse_num(q + 1, &t[1])))
+			continue;
+		if (*q == '.')
+			parse_num(q + 1, &t[2]);
+		memcpy(v, t, sizeof(t));
+		return 0;
+	}
+	return -1;
+}
+
+int
+dr_version_cmp(const int a[3], const int b[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+static const struct {
+	const char *tool;
+	int min[3];
+	const char *why_min;
+	const char *install;
+} tool_table[] = {
+	{ "kubectl", { 1, 29, 0 }, "ARC's dind is a native sidecar (Kubernetes 1.29)",
+	  "install kubectl >= 1.29 from https://kubernetes.io/docs/tasks/tools/" },
+	{ "helm", { 3, 8, 0 }, "the ARC chart is an OCI chart (Helm 3.8)",
+	  "install Helm >= 3.8 from https://helm.sh/docs/intro/install/" },
+	{ "kind", { 0, 21, 0 }, "its default node image must be Kubernetes >= 1.29 (kind 0.21)",
+	  "install kind >= 0.21 from https://kind.sigs.k8s.io/docs/user/quick-start/#installation" },
+	{ "docker", { 20, 10, 0 }, "kind and the guard need the Engine API 1.41 (Docker 20.10)",
+	  "install Docker >= 20.10 (Debian: apt-get install docker.io) and start it" },
+	{ "k3s", { 1, 29, 0 }, "ARC's dind is a native sidecar (Kubernetes 1.29)",
+	  "install k3s with 'curl -sfL https://get.k3s.io | sh -' (https://docs.k3s.io)" },
+};
+
+void
+dr_doctor_tool(const char *tool, const char *text, bool needed, const char *why, dr_finding *f)
+{
+	size_t k = 0;
+	while (k < DR_ARRAY_LEN(tool_table) && strcmp(tool_table[k].tool, tool) != 0)
+		k++;
+	if (k == DR_ARRAY_LEN(tool_table))
+		DR_BUG("unknown tool");
+	if (!text) {
+		if (needed)
+			dr_finding_set(f, DR_CHECK_FAIL, tool_table[k].install,
+			               "%s is not installed (needed by %s)", tool, why);
+		else
+			dr_finding_set(f, DR_CHECK_OK, NULL, "not installed (only %s need it)", why);
+		return;
+	}
+	int v[3];
+	if (dr_version_parse(text, v) < 0) {
+		dr_finding_set(f, DR_CHECK_WARN, tool_table[k].install,
+		               "installed, but its version could not be read");
+		return;
+	}
+	if (dr_version_cmp(v, tool_table[k].min) < 0) {
+		dr_finding_set(f, needed ? DR_CHECK_FAIL : DR_CHECK_WARN, tool_table[k].install,
+		               "%s %d.%d.%d is older than %d.%d: %s", tool, v[0], v[1], v[2],
+		               tool_table[k].min[0], tool_table[k].min[1], tool_table[k].why_min);
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "%d.%d.%d%s%s", v[0], v[1], v[2],
+	               needed ? "; needed by " : "", needed ? why : "");
+}
+
+void
+dr_doctor_controller_version(const char *version, const char *rendered, dr_finding *f)
+{
+	if (!version) {
+		dr_finding_set(f, DR_CHECK_FAIL, "run 'deskrun up': it installs the controller",
+		               "the ARC controller is not installed");
+		return;
+	}
+	int a[3], b[3];
+	if (dr_version_parse(version, a) < 0 || dr_version_parse(rendered, b) < 0) {
+		dr_finding_set(f, DR_CHECK_WARN, "run 'deskrun up': it reinstalls the controller",
+		               "controller version \"%s\" cannot be read", version);
+		return;
+	}
+	if (a[0] != b[0] || a[1] != b[1]) {
+		_cleanup_free_ char *fix = dr_xasprintf(
+			"run 'deskrun up': it upgrades the controller to %s (CRDs first)", rendered);
+		dr_finding_set(f, DR_CHECK_FAIL, fix,
+		               "controller %s, deskrun renders %s: the controller deletes scale sets "
+		               "whose major.minor differs from its own",
+		               version, rendered);
+		return;
+	}
+	if (a[2] != b[2] || strchr(version, '(')) {
+		_cleanup_free_ char *fix =
+			dr_xasprintf("run 'deskrun up': it upgrades the controller to %s", rendered);
+		dr_finding_set(f, DR_CHECK_WARN, fix, "controller %s, deskrun renders %s", version,
+		               rendered);
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "controller %s, as deskrun renders", version);
+}
+
+/* ---- the host ---- */
+
+void
+dr_doctor_inotify(long watches, long instances, dr_finding *f)
+{
+	static const char fix[] =
+		"sudo sysctl -w fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 "
+		"and persist both in /etc/sysctl.d/99-deskrun.conf";
+	if (watches < 0 || instances < 0) {
+		dr_finding_set(f, DR_CHECK_WARN, "check that /proc/sys/fs/inotify is readable",
+		               "fs.inotify limits could not be read");
+		return;
+	}
+	if (watches < DR_INOTIFY_WATCHES_MIN || instances < DR_INOTIFY_INSTANCES_MIN) {
+		dr_finding_set(f, DR_CHECK_WARN, fix,
+		               "max_user_watches=%ld max_user_instances=%ld: below %d/%d, kind nodes "
+		               "and kubelets fail with \"too many open files\"",
+		               watches, instances, DR_INOTIFY_WATCHES_MIN, DR_INOTIFY_INSTANCES_MIN);
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "max_user_watches=%ld max_user_instances=%ld", watches,
+	               instances);
+}
+
+static bool
+has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = list; p && (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ' || p[-1] == '\n') &&
+		    (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+void
+dr_doctor_cgroup(int version, const char *controllers, bool rootless, dr_finding *f)
+{
+	if (version == 0) {
+		dr_finding_set(f, DR_CHECK_FAIL, "mount the cgroup filesystem at /sys/fs/cgroup",
+		               "no cgroup filesystem at /sys/fs/cgroup");
+		return;
+	}
+	if (version == 1) {
+		dr_finding_set(f, DR_CHECK_WARN,
+		               "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2); kind and "
+		               "nested dockerd are tested on v2",
+		               "cgroup v1");
+		return;
+	}
+	static const char *const need[] = { "cpu", "memory", "pids" };
+	dr_buf missing = DR_BUF_INIT(0);
+	for (size_t i = 0; i < DR_ARRAY_LEN(need); i++)
+		if (!controllers || !has_word(controllers, need[i]))
+			dr_buf_printf(&missing, "%s%s", missing.len ? " " : "", need[i]);
+	_cleanup_free_ char *m = dr_buf_steal(&missing);
+	if (*m) {
+		if (rootless)
+			dr_finding_set(f, DR_CHECK_FAIL,
+			               "delegate them: 'sudo systemctl edit user@.service' with "
+			               "[Service] Delegate=yes, then log in again",
+			               "cgroup v2, controllers not delegated to this user: %s", m);
+		else
+			dr_finding_set(f, DR_CHECK_FAIL,
+			               "enable them in the root cgroup (cgroup.subtree_control) or boot "
+			               "without cgroup_disable=",
+			               "cgroup v2 without the %s controller(s)", m);
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "cgroup v2, cpu memory pids %s",
+	               rootless ? "delegated" : "available");
+}
+
+void
+dr_doctor_disk(const char *path, uint64_t free_bytes, long fstype, dr_finding *f)
+{
+	double gib = (double)free_bytes / (double)(1ULL << 30);
+	if (fstype == DR_FSTYPE_OVERLAY) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "put the cache root on ext4 or xfs: 'deskrun config set cache-root DIR' "
+		               "(kind: 'deskrun cluster create --host-cache-dir DIR')",
+		               "%s is on overlayfs: a dockerd keeping layers there fails with "
+		               "\"overlay2: operation not permitted\"",
+		               path);
+		return;
+	}
+	if (free_bytes < DR_FREE_FAIL_BYTES) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "free space: 'deskrun cache prune --older-than 7d', or move the cache "
+		               "root to a larger disk",
+		               "%.1f GiB free under %s (at least 5 GiB needed)", gib, path);
+		return;
+	}
+	if (free_bytes < DR_FREE_WARN_BYTES) {
+		dr_finding_set(f, DR_CHECK_WARN, "'deskrun cache prune --older-than 7d' frees space",
+		               "%.1f GiB free under %s (under 20 GiB)", gib, path);
+		return;
+	}
+	if (fstype == DR_FSTYPE_TMPFS) {
+		dr_finding_set(f, DR_CHECK_WARN,
+		               "put the cache root on a disk: 'deskrun config set cache-root DIR'",
+		               "%s is on tmpfs: caches use memory and are lost at reboot", path);
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "%.1f GiB free under %s", gib, path);
+}
+
+void
+dr_doctor_storage_driver(const char *driver, const char *backing, dr_finding *f)
+{
+	if (!driver || !*driver) {
+		dr_finding_set(f, DR_CHECK_WARN, "check 'docker info'", "the daemon names no storage driver");
+		return;
+	}
+	if (strcmp(driver, "overlay2") == 0 && backing &&
+	    (strstr(backing, "overlay") || strcmp(backing, "<unknown>") == 0)) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "give the daemon's data-root a real filesystem (ext4/xfs), e.g. a volume "
+		               "at /var/lib/docker",
+		               "overlay2 on %s: nested overlay mounts fail (\"operation not "
+		               "permitted\")",
+		               backing);
+		return;
+	}
+	if (strcmp(driver, "vfs") == 0) {
+		dr_finding_set(f, DR_CHECK_WARN,
+		               "vfs is the fallback when overlay2 cannot mount: put /var/lib/docker on "
+		               "ext4/xfs and set \"storage-driver\": \"overlay2\"",
+		               "vfs: every layer is a full copy (slow, large)");
+		return;
+	}
+	if (strcmp(driver, "fuse-overlayfs") == 0) {
+		dr_finding_set(f, DR_CHECK_WARN,
+		               "use a kernel >= 5.13 so rootless Docker can use overlay2",
+		               "fuse-overlayfs: slower than overlay2");
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "%s%s%s", driver, backing ? " on " : "",
+	               backing ? backing : "");
+}
+
+/* ---- the cluster and the runners ---- */
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void
+one_line(char *s)
+{
+	for (; s && *s; s++)
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+static bool
+container_problem(json_t *cs, const char *pod, dr_finding *f, char **crashing)
+{
+	const char *name = jstr(cs, "name");
+	json_t *waiting = json_object_get(json_object_get(cs, "state"), "waiting");
+	const char *reason = jstr(waiting, "reason");
+	_cleanup_free_ char *msg = dr_xstrdup(jstr(waiting, "message") ? jstr(waiting, "message") : "");
+	one_line(msg);
+	if (reason && (strcmp(reason, "ImagePullBackOff") == 0 || strcmp(reason, "ErrImagePull") == 0 ||
+	               strcmp(reason, "InvalidImageName") == 0)) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "check the image name and that the node can pull it (--runner-image, "
+		               "--dind-image, --helper-image; a private registry needs an "
+		               "imagePullSecret; kind: 'deskrun image build' loads the helper)",
+		               "pod %s container %s: %s: %s", pod, name, reason,
+		               *msg ? msg : jstr(cs, "image") ? jstr(cs, "image") : "");
+		return true;
+	}
+	if (reason && strcmp(reason, "CrashLoopBackOff") == 0) {
+		json_t *term = json_object_get(json_object_get(cs, "lastState"), "terminated");
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "read the log tail below ('kubectl logs --previous' shows all of it)",
+		               "pod %s container %s: CrashLoopBackOff (%" JSON_INTEGER_FORMAT
+		               " restarts, last exit %" JSON_INTEGER_FORMAT " %s)",
+		               pod, name, json_integer_value(json_object_get(cs, "restartCount")),
+		               json_integer_value(json_object_get(term, "exitCode")),
+		               jstr(term, "reason") ? jstr(term, "reason") : "");
+		*crashing = dr_xstrdup(name);
+		return true;
+	}
+	if (reason && (strcmp(reason, "CreateContainerConfigError") == 0 ||
+	               strcmp(reason, "CreateContainerError") == 0 ||
+	               strcmp(reason, "RunContainerError") == 0)) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "a Secret or ConfigMap the pod names is missing, or a mount failed: "
+		               "'deskrun up' re-creates deskrun's objects",
+		               "pod %s container %s: %s: %s", pod, name, reason, msg);
+		return true;
+	}
+	json_t *term = json_object_get(json_object_get(cs, "lastState"), "terminated");
+	if (dr_streq(jstr(term, "reason"), "OOMKilled")) {
+		dr_finding_set(f, DR_CHECK_WARN,
+		               "raise the memory limit (--memory, or --dockerd-memory for the daemon)",
+		               "pod %s container %s was OOMKilled", pod, name);
+		return true;
+	}
+	return false;
+}
+
+void
+dr_doctor_pod(json_t *pod, dr_finding *f, char **crashing)
+{
+	*crashing = NULL;
+	const char *name = jstr(json_object_get(pod, "metadata"), "name");
+	json_t *status = json_object_get(pod, "status");
+	static const char *const lists[] = { "initContainerStatuses", "containerStatuses" };
+	for (size_t l = 0; l < DR_ARRAY_LEN(lists); l++) {
+		size_t i;
+		json_t *cs;
+		json_array_foreach(json_object_get(status, lists[l]), i, cs) {
+			if (container_problem(cs, name, f, crashing))
+				return;
+		}
+	}
+	if (dr_streq(jstr(status, "phase"), "Pending")) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(status, "conditions"), i, c) {
+			if (dr_streq(jstr(c, "type"), "PodScheduled") &&
+			    dr_streq(jstr(c, "status"), "False")) {
+				_cleanup_free_ char *msg =
+					dr_xstrdup(jstr(c, "message") ? jstr(c, "message") : "");
+				one_line(msg);
+				dr_finding_set(f, DR_CHECK_FAIL,
+				               "free node resources or lower --cpu/--memory; a hostPath "
+				               "cache or a node selector can pin the pod to one node",
+				               "pod %s is Pending: %s: %s", name,
+				               jstr(c, "reason") ? jstr(c, "reason") : "Unschedulable",
+				               msg);
+				return;
+			}
+		}
+	}
+	if (dr_streq(jstr(status, "phase"), "Failed")) {
+		dr_finding_set(f, DR_CHECK_FAIL, "see 'kubectl describe pod'", "pod %s Failed: %s", name,
+		               jstr(status, "reason") ? jstr(status, "reason") : "");
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "pod %s %s", name,
+	               jstr(status, "phase") ? jstr(status, "phase") : "Unknown");
+}
+
+void
+dr_doctor_secret(json_t *secret, const char *name, dr_auth_type type, dr_finding *f)
+{
+	if (!secret) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "run 'deskrun up': it creates the Secret from the config (on kubectl's "
+		               "stdin)",
+		               "Secret %s does not exist: the listener cannot authenticate", name);
+		return;
+	}
+	static const char *const pat[] = { "github_token", NULL };
+	static const char *const app[] = { "github_app_id", "github_app_installation_id",
+		                           "github_app_private_key", NULL };
+	const char *const *need = type == DR_AUTH_APP ? app : pat;
+	json_t *data = json_object_get(secret, "data");
+	dr_buf missing = DR_BUF_INIT(0);
+	for (size_t i = 0; need[i]; i++) {
+		const char *v = jstr(data, need[i]);
+		if (!v || !*v)
+			dr_buf_printf(&missing, "%s%s", missing.len ? ", " : "", need[i]);
+	}
+	_cleanup_free_ char *m = dr_buf_steal(&missing);
+	if (*m) {
+		/* `up` applies only what changed in its own rendering, so an edited Secret is not
+		 * rewritten: it must go first. */
+		const char *ns = jstr(json_object_get(secret, "metadata"), "namespace");
+		_cleanup_free_ char *fix = dr_xasprintf(
+			"delete it ('kubectl -n %s delete secret %s'), then 'deskrun up' re-creates it from "
+			"the config",
+			ns ? ns : "NAMESPACE", name);
+		dr_finding_set(f, DR_CHECK_FAIL, fix, "Secret %s lacks %s (%s auth)", name, m,
+		               dr_auth_type_name(type));
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "Secret %s has the %s keys", name,
+	               dr_auth_type_name(type));
+}
+
+/* ---- GitHub ---- */
+
+/* Path segments of an https URL after the host: 1 = org (or enterprises/NAME = 2 with
+ * "enterprises"), 2 = repository. */
+static size_t
+url_segments(const char *url, bool *enterprise)
+{
+	*enterprise = false;
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	p = strchr(p, '/');
+	size_t n = 0;
+	while (p && *p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		if (n == 0 && dr_startswith(p, "enterprises/"))
+			*enterprise = true;
+		n++;
+		p = strchr(p, '/');
+	}
+	return n;
+}
+
+void
+dr_doctor_pat_scopes(const char *scopes, const char *github_url, dr_finding *f)
+{
+	bool ent = false;
+	size_t segs = url_segments(github_url, &ent);
+	const char *need = ent ? "manage_runners:enterprise" : segs >= 2 ? "repo" : "admin:org";
+	const char *level = ent ? "an enterprise" : segs >= 2 ? "a repository" : "an organization";
+	if (!scopes) {
+		dr_finding_set(f, DR_CHECK_WARN,
+		               "make sure the fine-grained token grants Administration: read and write "
+		               "(repository) or Self-hosted runners (organization)",
+		               "no X-OAuth-Scopes header: a fine-grained token, whose permissions "
+		               "GitHub does not list");
+		return;
+	}
+	/* The header is "repo, workflow"; admin:org also satisfies write:org needs. */
+	bool found = false;
+	const char *p = scopes;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		size_t n = (size_t)(e - p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == strlen(need) && memcmp(p, need, n) == 0)
+			found = true;
+		p = e;
+	}
+	if (!found) {
+		_cleanup_free_ char *fix = dr_xasprintf(
+			"create a token with the %s scope at https://github.com/settings/tokens and "
+			"store it: 'deskrun add NAME ... --auth-value-file FILE'",
+			need);
+		dr_finding_set(f, DR_CHECK_FAIL, fix,
+		               "the token's scopes are \"%s\"; runners for %s need %s", scopes, level,
+		               need);
+		return;
+	}
+	dr_finding_set(f, DR_CHECK_OK, NULL, "token accepted, scopes \"%s\" include %s", scopes, need);
+}
+
+char *
+dr_github_api_url(const char *github_url)
+{
+	const char *p = strstr(github_url, "://");
+	p = p ? p + 3 : github_url;
+	size_t n = strcspn(p, "/");
+	if ((n == 10 && strncmp(p, "github.com", 10) == 0) ||
+	    (n == 14 && strncmp(p, "www.github.com", 14) == 0))
+		return dr_xstrdup("https://api.github.com");
+	return dr_xasprintf("https://%.*s/api/v3", (int)n, p);
+}
+
+char *
+dr_base64url(const void *p, size_t n)
+{
+	char *s = dr_base64_encode(p, n);
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r == '=')
+			continue;
+		*w++ = *r == '+' ? '-' : *r == '/' ? '_' : *r;
+	}
+	*w = '\0';
+	return s;
+}
+
+char *
+dr_jwt_signing_input(const char *app_id, int64_t now)
+{
+	bool numeric = *app_id != '\0';
+	for (const char *c = app_id; *c; c++)
+		if (*c < '0' || *c > '9')
+			numeric = false;
+	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+	_cleanup_free_ char *claims =
+		numeric ? dr_xasprintf("{\"iat\":%lld,\"exp\":%lld,\"iss\":%s}", (long long)(now - 60),
+		                       (long long)(now + 540), app_id)
+			: NULL;
+	if (!numeric) {
+		_cleanup_json_ json_t *c = json_pack("{s:I, s:I, s:s}", "iat", (json_int_t)(now - 60),
+		                                     "exp", (json_int_t)(now + 540), "iss", app_id);
+		claims = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
+	_cleanup_free_ char *h = dr_base64url(header, strlen(header));
+	_cleanup_free_ char *b = dr_base64url(claims, strlen(claims));
+	return dr_xasprintf("%s.%s", h, b);
+}

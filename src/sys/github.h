@@ -1,0 +1,34 @@
+/* github.h: the GitHub REST calls of `deskrun doctor`: an HTTPS GET (OpenSSL, certificate and
+ * host name verified against the system store, or $SSL_CERT_FILE) and the RS256 JWT a GitHub
+ * App authenticates with. Credentials travel only in the request's Authorization header: never
+ * in argv, the environment of a child, a log line or an error message. The static helper
+ * binary links github_none.c instead, which says it cannot. */
+#ifndef DESKRUN_GITHUB_H
+#define DESKRUN_GITHUB_H
+
+#include "lib/common.h"
+
+#define DR_GITHUB_TIMEOUT_MS 10000
+
+typedef struct dr_http_response {
+	int status;    /* 200, 401, ... */
+	char *headers; /* owned: the header block, CRLF lines */
+	char *body;    /* owned, NUL-terminated */
+	size_t body_len;
+} dr_http_response;
+
+void dr_http_response_clear(dr_http_response *r);
+static inline void dr_http_responsep(dr_http_response *r) { dr_http_response_clear(r); }
+#define _cleanup_http_ __attribute__((cleanup(dr_http_responsep)))
+
+/* GET an https:// URL with "Authorization: <authorization>" (NULL: none). A response of any
+ * status is success (0); -1 when no response came (DNS, connect, TLS, deadline), the message
+ * naming the host and why, never the credential. */
+int dr_https_get(const char *url, const char *authorization, long timeout_ms,
+                 dr_http_response *r, dr_err **err);
+/* The value of header `name` (case-insensitive), owned, or NULL. */
+char *dr_http_header(const dr_http_response *r, const char *name);
+/* A GitHub App JWT signed RS256 with the PEM private key (PKCS#1 or PKCS#8), owned. */
+int dr_jwt_rs256(const char *app_id, const char *pem, int64_t now, char **jwt, dr_err **err);
+
+#endif
