@@ -39,14 +39,7 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	dr_docker_client_env(ss, json_object_get(runner, "env"), DR_GUARD_SOCKET);
 	json_t *mounts = json_object_get(runner, "volumeMounts");
 	dr_k8s_mount(mounts, "deskrun-run", DR_GUARD_SOCKET_DIR, false, NULL);
-	dr_k8s_volume_empty(volumes, "work");
-	dr_k8s_mount(mounts, "work", "/home/runner/_work", false, NULL);
-	dr_cache_volumes(ss, volumes, mounts);
-	dr_mount_volumes(ss, volumes, mounts);
-	json_t *containers = json_array();
-	json_array_append_new(containers, runner);
-	json_object_set_new(spec, "containers", containers);
-	json_object_set_new(spec, "volumes", volumes);
+	dr_runner_only_pod(ss, spec, runner, volumes);
 }
 
 const dr_mode dr_mode_dind_daemonset = {

@@ -459,6 +459,20 @@ dr_check_reserved_targets(const dr_runner *r, bool caches, bool mounts,
 	return 0;
 }
 
+void
+dr_runner_only_pod(const dr_scale_set *ss, json_t *spec, json_t *runner, json_t *volumes)
+{
+	json_t *mounts = json_object_get(runner, "volumeMounts");
+	dr_k8s_volume_empty(volumes, "work");
+	dr_k8s_mount(mounts, "work", "/home/runner/_work", false, NULL);
+	dr_cache_volumes(ss, volumes, mounts);
+	dr_mount_volumes(ss, volumes, mounts);
+	json_t *containers = json_array();
+	json_array_append_new(containers, runner);
+	json_object_set_new(spec, "containers", containers);
+	json_object_set_new(spec, "volumes", volumes);
+}
+
 json_t *
 dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes, json_t *pod_fields)
 {

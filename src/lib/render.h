@@ -71,6 +71,10 @@ void dr_hook_extension_attach(const dr_scale_set *ss, json_t *spec_volumes, json
 /* The hook extension's pod template: `job` becomes the `$job` container (stolen), `volumes`
  * the pod's volumes (stolen), and each key of `pod_fields` (borrowed, may be NULL) is set on
  * the pod spec, e.g. hostPID. */
+/* The end of a pod spec whose one container is the runner: the work emptyDir, the caches and
+ * --mounts in the runner, then spec's containers and volumes (runner and volumes stolen). */
+void dr_runner_only_pod(const dr_scale_set *ss, json_t *spec, json_t *runner, json_t *volumes);
+
 json_t *dr_hook_template(const dr_scale_set *ss, json_t *job, json_t *volumes, json_t *pod_fields);
 
 #endif
