@@ -125,7 +125,9 @@ def main():
             if key in c:
                 c[key] = [expand(x) for x in c[key]]
         if c["name"] in a.sleep:
-            c["command"] = ["/bin/sleep", "infinity"]
+            # A sleep that ends on SIGTERM (PID 1 ignores signals it has no handler for), so
+            # removing the pod does not wait out its grace period.
+            c["command"] = ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]
             c.pop("args", None)
     json.dump(pod, sys.stdout, indent=1)
     print()

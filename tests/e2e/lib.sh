@@ -49,7 +49,9 @@ e2e_require() {
 	fi
 }
 
-P() { podman --root "$E2E_STORE/root" --runroot "$E2E_STORE/run" "$@"; }
+# Its own --tmpdir too: podman keeps its liveness files there, and another podman store's
+# `system reset` with the default tmpdir would pull them from under running pods.
+P() { podman --root "$E2E_STORE/root" --runroot "$E2E_STORE/run" --tmpdir "$E2E_STORE/tmp" "$@"; }
 
 e2e_setup() {
 	export CONTAINERS_CONF=$E2E_DIR/containers.conf

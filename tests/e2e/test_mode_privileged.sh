@@ -15,23 +15,12 @@
 #     mount is dropped (kube.py --drop-mount /proc); on Kubernetes, hostPID makes it right.
 #   * /sys, /sys/fs/cgroup, /dev, /dev/pts and /dev/shm work and are kept: they are the
 #     machine's own (kube.py --map PATH=PATH keeps a hostPath on the real host path).
-#   * fsGroup is not applied to volumes by podman; the kubelet makes an emptyDir group-owned
-#     by the fsGroup and group-writable (setgid), which the hook's fs-init container (uid 1001)
-#     needs, so the test does that to the emptyDir directories before playing the pod.
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/e2e/lib.sh"
 e2e_require
 e2e_setup || { not_ok "the e2e images are built and loaded"; done_testing; exit 1; }
 printf 'ghp_e2e\n' >"$TMP/pat" && chmod 600 "$TMP/pat"
-
-# fs_group POD GID: what the kubelet does for the pod's fsGroup on its emptyDir volumes.
-fs_group() {
-	local d
-	for d in "$HOSTROOT/emptydir/$1"/*; do
-		chgrp "$2" "$d" && chmod 2775 "$d"
-	done
-}
 
 # The job's dockerd, as a workflow step starts it: overlay2, data root = the cached
 # /var/lib/docker, the default socket and exec root, which are the job container's own.
@@ -40,8 +29,8 @@ start_job_dockerd() {
 		--data-root /var/lib/docker --host unix:///var/run/docker.sock >/var/log/dockerd.log 2>&1' >/dev/null
 }
 
-# The hook deletes the job pod; its command (tail -f /dev/null, here sleep) ignores SIGTERM as
-# PID 1, so everything in the pod, dockerd included, is killed at the end of the grace period.
+# The hook deletes the job pod; when its PID 1 (tail -f /dev/null upstream, kube.py's sleep
+# here) ends, everything in the pod, dockerd included, is killed with it.
 unplay_now() { P pod rm -f -t 1 "$1" >/dev/null 2>&1; }
 
 # The node's identity of a path: device and inode.
@@ -56,6 +45,10 @@ host_ids=$(ident "${HOST_MOUNTS[@]}")
 # The node's Docker socket and exec root, whatever they are (usually absent here): the job's
 # dockerd must not touch them.
 host_docker=$(ident /var/run/docker.sock /var/run/docker.pid /var/run/docker)
+# The node's mounts on /sys and /dev: /sys/fs/cgroup is Bidirectional in the job, so a mount
+# the job made there would show up here.
+host_mounts() { awk '$2 ~ "^/(sys|dev)(/|$)" {print $1, $2, $3}' /proc/self/mounts; }
+host_mounts_before=$(host_mounts)
 cache=$HOSTROOT/node/var/lib/deskrun/cache/pv/cache-0
 
 for i in 1 2; do
@@ -89,7 +82,6 @@ for m in job["volumeMounts"]:
 			eq "$(printf '%s\n' "$OUT" | tail -n +2 | tr '\n' ' ')" \
 			"/sys<-/sys /sys/fs/cgroup<-/sys/fs/cgroup:Bidirectional /proc<-/proc /dev<-/dev /dev/pts<-/dev/pts /dev/shm<-/dev/shm /var/lib/docker<-/var/lib/deskrun/cache/pv/cache-0 "
 	fi
-	fs_group "$pod" 1001
 	if ! play "$TMP/j$i.json"; then
 		not_ok "$pod: podman kube play the job pod"
 		continue
@@ -109,8 +101,10 @@ for m in job["volumeMounts"]:
 		check "$pod: the hook's fs-init copied the runner's externals into the job" contains "$OUT" node20
 		pexec "$pod" job sh -c "$(printf 'stat -c "%%n %%d:%%i" %s 2>&1;' "${HOST_MOUNTS[@]}")"
 		check "$pod: /sys, /sys/fs/cgroup, /dev, /dev/pts, /dev/shm are the node's own" eq "$OUT" "$host_ids"
+		pexec "$pod" job findmnt -no PROPAGATION /sys/fs/cgroup
+		diag "$pod: propagation of the mounts on /sys/fs/cgroup in the job: $(printf "%s\n" "$OUT" | paste -sd" ")"
 		pexec "$pod" job cat /proc/1/comm
-		check "$pod: /proc is the job's own (host /proc dropped: podman ignores hostPID)" eq "$OUT" sleep
+		check "$pod: /proc is the job's own (host /proc dropped: podman ignores hostPID)" test -n "$OUT" -a "$OUT" != "$(cat /proc/1/comm)"
 		pexec "$pod" job stat -c '%n %d:%i' /var/run/docker.sock
 		check "$pod: the job's Docker socket is its own, not the node's" test -n "$OUT" -a "$(ident /var/run/docker.sock)" != "$OUT"
 		load_base "$pod" job
@@ -120,6 +114,12 @@ for m in job["volumeMounts"]:
 		check "$pod: the second job pod finds the base image the first one loaded" eq "$OUT" ok
 	fi
 	workflow "$pod" job "e2e/priv:$i"
+	run P inspect -f '{{.State.Status}}' "$pod-job"
+	if ! check "$pod: the job container runs on after the workflow" eq "$OUT" running; then
+		P inspect -f '{{json .State}}' "$pod-job" 2>&1 | sed 's/^/#   /'
+		logs "$pod" job
+		P exec "$pod-job" tail -20 /var/log/dockerd.log 2>&1 | sed 's/^/#   /'
+	fi
 	read -r cached steps < <(cache_hits)
 	if [ "$i" = 1 ]; then
 		check "$pod: the first job builds from scratch" eq "$cached" 0
@@ -130,17 +130,24 @@ for m in job["volumeMounts"]:
 		check "$pod: a job container's cgroup is in the node's tree" test -n "$probe" -a -d "/sys/fs/cgroup/memory/docker/$probe"
 		pexec "$pod" job docker rm -f probe
 		check "$pod: and is gone from it when the container is removed" test -n "$probe" -a ! -e "/sys/fs/cgroup/memory/docker/$probe"
-		hpids=$(P top "$pod-job" hpid 2>/dev/null | tail -n +2 | tr -s ' \n' ' ')
+		# The job's processes as the node sees them (host PIDs and names).
+		procs=$(for p in $(P top "$pod-job" hpid 2>/dev/null | grep -Ex ' *[0-9]+ *'); do
+			echo "$p $(cat "/proc/$p/comm" 2>/dev/null)"
+		done)
+		check "$pod: the job's dockerd and containerd are processes of the pod" \
+			test -n "$(contains "$procs" dockerd && contains "$procs" containerd && echo y)"
 	else
 		check "$pod: the second job builds with every layer cached ($cached of $steps steps)" eq "$cached" 4
 	fi
 	unplay_now "$pod"
 	if [ "$i" = 1 ]; then
-		left=
-		for p in $hpids; do [ -d "/proc/$p" ] && left="$left $p($(cat "/proc/$p/comm" 2>/dev/null))"; done
-		check "removing the pod ends its dockerd and containerd (host PIDs:$hpids)" eq "${left:-none}" none
+		left=$(printf '%s\n' "$procs" | while read -r p name; do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$name" ] && echo "$p $name"
+		done)
+		check "removing the job pod ends them all ($(printf '%s\n' "$procs" | awk '{print $2}' | paste -sd' '))" eq "${left:-none}" none
 	fi
 done
+check "the node's mounts on /sys and /dev are as they were" eq "$(host_mounts)" "$host_mounts_before"
 check "the node's Docker socket and exec root are untouched" eq "$(ident /var/run/docker.sock /var/run/docker.pid /var/run/docker)" "$host_docker"
 check "the job's layers are on the node's disk" test -d "$cache/overlay2" -a -d "$cache/image/overlay2/layerdb"
 repos=$(cat "$cache/image/overlay2/repositories.json" 2>/dev/null)
