@@ -2,7 +2,18 @@
 #include "lib/common.h"
 #include "sys/progress.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The spinner's state: process-wide, as stderr is. */
+static struct {
+	bool on;     /* a progress is active and stderr is a terminal */
+	bool shown;  /* a spinner frame is on the screen */
+	int frame;
+	long last_ms;
+} spin;
 
 long
 dr_now_ms(void)
@@ -17,6 +28,33 @@ dr_progress_init(dr_progress *p)
 {
 	p->start_ms = dr_now_ms();
 	p->quiet = false;
+	const char *term = getenv("TERM");
+	spin.on = isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
+}
+
+void
+dr_progress_tick(void)
+{
+	static const char frames[] = "|/-\\";
+	if (!spin.on)
+		return;
+	long now = dr_now_ms();
+	if (spin.shown && now - spin.last_ms < 100)
+		return;
+	spin.last_ms = now;
+	fprintf(stderr, "\r%c", frames[spin.frame++ % 4]);
+	fflush(stderr);
+	spin.shown = true;
+}
+
+void
+dr_progress_tick_end(void)
+{
+	if (!spin.shown)
+		return;
+	fputs("\r \r", stderr);
+	fflush(stderr);
+	spin.shown = false;
 }
 
 void
@@ -24,6 +62,7 @@ dr_progress_step(dr_progress *p, const char *fmt, ...)
 {
 	if (p->quiet)
 		return;
+	dr_progress_tick_end();
 	va_list ap;
 	va_start(ap, fmt);
 	_cleanup_free_ char *msg = dr_xvasprintf(fmt, ap);

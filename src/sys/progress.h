@@ -1,7 +1,8 @@
 /* progress.h: one line per step of a long operation on stderr, with the elapsed time:
  *   deskrun: [  1.4s] installing the ARC controller 0.14.2 (helm)
- * Plain text (no colour, so NO_COLOR holds trivially) and no spinner: the lines read the same
- * on a terminal and in a CI log. */
+ * Plain text (no colour, so NO_COLOR holds trivially). On a terminal, while a child program
+ * runs (kubectl, helm, kind), a spinner turns on the line below the last step and is erased
+ * when the child ends; anywhere else (a pipe, a CI log, TERM=dumb) the lines are all there is. */
 #ifndef DESKRUN_PROGRESS_H
 #define DESKRUN_PROGRESS_H
 
@@ -15,5 +16,9 @@ typedef struct dr_progress {
 void dr_progress_init(dr_progress *p);
 void dr_progress_step(dr_progress *p, const char *fmt, ...) DR_PRINTF(2, 3);
 long dr_now_ms(void);
+/* Called by dr_spawn while it waits for a child (about every 50 ms), and once when the child
+ * is gone: turn the spinner, then erase it. No-ops unless a progress is active on a TTY. */
+void dr_progress_tick(void);
+void dr_progress_tick_end(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include "lib/buf.h"
 #include "sys/spawn.h"
 #include "sys/fsutil.h"
+#include "sys/progress.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -240,6 +241,8 @@ dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err)
 			close_fd(&out_pipe[0]);
 			close_fd(&err_pipe[0]);
 		}
+		if (!o->passthrough) /* a child writing to our terminal keeps it to itself */
+			dr_progress_tick();
 		if (nfds > 0 && poll(fds, (nfds_t)nfds, wait_ms) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < nfds; i++) {
@@ -278,6 +281,7 @@ dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err)
 			}
 		}
 	}
+	dr_progress_tick_end();
 	signal(SIGPIPE, old_pipe);
 	close_fd(&in_pipe[1]);
 	close_fd(&out_pipe[0]);

@@ -253,6 +253,20 @@ run "$DESKRUN" --config "$TMP/existing.json" cluster delete
 check "deleting an existing cluster only forgets it" contains "$OUT" "forgot existing cluster"
 
 # ---- kind: delete ----
+# The spinner: on a terminal only, turned while a child runs and erased when it ends.
+run dk up
+check "off a terminal, progress has no spinner" lacks "$ERR" $'\r'
+if command -v script >/dev/null 2>&1; then
+	script -qec "$DESKRUN --config $CFG up" "$TMP/typescript" >/dev/null 2>&1
+	tty_out=$(cat "$TMP/typescript")
+	check "on a terminal, a spinner turns while the tools run" contains "$tty_out" $'\r|'
+	check "and is erased when each ends" contains "$tty_out" $'\r \r'
+	check "and the result is still printed" contains "$tty_out" "nothing to change"
+	TERM=dumb script -qec "$DESKRUN --config $CFG up" "$TMP/typescript-dumb" >/dev/null 2>&1
+	check "TERM=dumb turns it off" lacks "$(cat "$TMP/typescript-dumb")" $'\r|'
+else
+	skip "spinner on a terminal" "script(1) is not installed"
+fi
 reset_calls
 run dk cluster delete
 check "cluster delete deletes the kind cluster" eq "$(calls)" "kind delete cluster --name deskrun"
