@@ -257,7 +257,8 @@ existing_ancestor(const char *path)
 	while (stat(p, &st) < 0) {
 		char *s = strrchr(p, '/');
 		if (!s || s == p) {
-			strcpy(p, "/");
+			free(p);
+			p = dr_xstrdup("/");
 			break;
 		}
 		*s = '\0';

@@ -35,7 +35,10 @@ if [ ! -s "$rootfs_tar" ]; then
 	work=$(mktemp -d "$cache/rootfs.XXXXXX")
 	# debootstrap mounts /proc and /sys in the target: unmount before removing anything.
 	cleanup_work() {
-		grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+		local m
+		for m in $(grep -o " $work/[^ ]*" /proc/self/mounts | sort -r || true); do
+			umount -l "$m" || true
+		done
 		rm -rf --one-file-system "$work"
 	}
 	trap cleanup_work EXIT
