@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""bench/strategies/report.py: tables and chart from bench/strategies/run.py's results.
+
+  report.py RESULTS.json                       print the tables of one run (Markdown)
+  report.py --doc FILE --chart PNG RESULTS...  also regenerate the section of FILE between
+                                               <!-- bench-strategies:begin/end --> from every
+                                               results file given (one per disk: root, then
+                                               loop-ext4), and draw PNG with gnuplot
+
+Per strategy: the cold job (the first of each run) and the warm jobs (the others), as medians
+with their min..max over every run, and as ratios to the host daemon's median; the daemon's
+readiness (its process start to the first /_ping answer); the peak RSS (VmHWM) of the daemon
+(dockerd + its containerd) and of the guard; the share of the build's steps taken from the
+cache in warm jobs."""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+NAMES = {
+    "host": ("(1) host daemon", "the node's dockerd, raw socket (docker-socket --no-guard)"),
+    "guard": ("(2) guard", "the same dockerd through `deskrun guard` (docker-socket)"),
+    "dind": ("(3) DinD, fresh", "dind sidecar, a new emptyDir data root per job (ARC's default dind)"),
+    "pool": ("(4) DinD, leased pool", "dind sidecar on a slot of deskrun's cache pool (--cache-pool 2)"),
+    "privileged": ("(5) privileged job", "cached-privileged-kubernetes: the job pod runs dockerd on a hostPath cache"),
+}
+ORDER = ["host", "guard", "dind", "pool", "privileged"]
+BEGIN, END = "<!-- bench-strategies:begin -->", "<!-- bench-strategies:end -->"
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def f2(x):
+    return "-" if x is None else "%.2f" % x
+
+
+def ratio(a, b):
+    return "-" if a is None or not b else "%.2fx" % (a / b)
+
+
+def mib(kib):
+    return "-" if not kib else "%.0f MiB" % (kib / 1024)
+
+
+def summarize(d):
+    out = {}
+    for s in ORDER:
+        r = d["results"].get(s)
+        if not r or not r["jobs"]:
+            continue
+        cold = [j["total"] for j in r["jobs"] if j["cold"]]
+        warm = [j for j in r["jobs"] if not j["cold"]]
+        wt = [j["total"] for j in warm]
+        phase = {k: med([j[k] for j in warm]) for k in ("start", "pull", "build", "run_", "service")}
+        phase_cold = {k: med([j[k] for j in r["jobs"] if j["cold"]]) for k in ("start", "pull", "build", "run_", "service")}
+        cached = sum(j["cached"] for j in warm)
+        steps = sum(j["cacheable"] for j in warm)
+        out[s] = {
+            "cold": med(cold), "cold_lo": min(cold), "cold_hi": max(cold),
+            "warm": med(wt), "warm_lo": min(wt) if wt else None, "warm_hi": max(wt) if wt else None,
+            "warm_nostart": med([j["total"] - j["start"] for j in warm]),
+            "ready": med(r["ready"]), "ready_lo": min(r["ready"]) if r["ready"] else None,
+            "ready_hi": max(r["ready"]) if r["ready"] else None,
+            "rss": max(r["daemon_rss_kib"]) if r["daemon_rss_kib"] else None,
+            "rss_med": med(r["daemon_rss_kib"]),
+            "guard_rss": max(r["guard_rss_kib"]) if r["guard_rss_kib"] else None,
+            "cached": cached, "steps": steps, "n_warm": len(wt), "n_cold": len(cold),
+            "phase": phase, "phase_cold": phase_cold,
+            "teardown": med([j["teardown"] for j in r["jobs"]]),
+            "other": r.get("other_dockerds", []),
+        }
+    return out
+
+
+def tables(d, heading="###"):
+    m = d["meta"]
+    S = summarize(d)
+    h = S.get("host")
+    L = []
+    L.append("| strategy | cold job | / (1) | warm jobs (median) | / (1) | warm min..max | cold min..max "
+             "| daemon ready | daemon peak RSS | guard peak RSS | warm steps from cache |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in ORDER:
+        if s not in S:
+            continue
+        x = S[s]
+        hit = "%d of %d (%.0f%%)" % (x["cached"], x["steps"], 100.0 * x["cached"] / x["steps"]) if x["steps"] else "-"
+        rd = "%s s (%s..%s)" % (f2(x["ready"]), f2(x["ready_lo"]), f2(x["ready_hi"])) if x["ready"] is not None else "-"
+        L.append("| %s | %s s | %s | %s s | %s | %s..%s | %s..%s | %s | %s | %s | %s |" % (
+            NAMES[s][0], f2(x["cold"]), ratio(x["cold"], h and h["cold"]), f2(x["warm"]),
+            ratio(x["warm"], h and h["warm"]), f2(x["warm_lo"]), f2(x["warm_hi"]), f2(x["cold_lo"]),
+            f2(x["cold_hi"]), rd, mib(x["rss"]), mib(x["guard_rss"]), hit))
+    L.append("")
+    L.append("Median warm job by step (seconds; \"start\" is the pod's start and its daemon's "
+             "readiness, \"images\" getting the two base images):")
+    L.append("")
+    L.append("| strategy | start | images | build | run | service | total | total without the pod start | teardown (not counted) |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for s in ORDER:
+        if s not in S:
+            continue
+        x = S[s]
+        p = x["phase"]
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            NAMES[s][0], f2(p["start"]), f2(p["pull"]), f2(p["build"]), f2(p["run_"]), f2(p["service"]),
+            f2(x["warm"]), f2(x["warm_nostart"]), f2(x["teardown"])))
+    L.append("")
+    L.append("The cold job by step:")
+    L.append("")
+    L.append("| strategy | start | images | build | run | service |")
+    L.append("|---|---|---|---|---|---|")
+    for s in ORDER:
+        if s not in S:
+            continue
+        p = S[s]["phase_cold"]
+        L.append("| %s | %s | %s | %s | %s | %s |" % (NAMES[s][0], f2(p["start"]), f2(p["pull"]),
+                                                    f2(p["build"]), f2(p["run_"]), f2(p["service"])))
+    return "\n".join(L), S
+
+
+def targets(S):
+    h, g, d3, p = (S.get(k) for k in ("host", "guard", "dind", "pool"))
+    L = ["| target | measured | |", "|---|---|---|"]
+    if h and p:
+        r = p["warm"] / h["warm"]
+        L.append("| leased DinD (4) warm jobs within 1.15x of (1) | %.2fx | %s |" % (r, "met" if r <= 1.15 else "**missed**"))
+        r2 = p["warm_nostart"] / h["warm"]
+        L.append("| the same, its runner pod started before the job (ARC's idle runner) | %.2fx | %s |" % (
+            r2, "met" if r2 <= 1.15 else "**missed**"))
+    if d3 and p:
+        r = d3["warm"] / p["warm"]
+        L.append("| leased DinD (4) warm jobs at least 2x faster than (3) | %.2fx faster | %s |" % (r, "met" if r >= 2 else "**missed**"))
+    if h and g:
+        rw, rc = g["warm"] / h["warm"], g["cold"] / h["cold"]
+        ok = rw <= 1.05 and rc <= 1.05
+        L.append("| the guard (2) within 1.05x of (1) on whole jobs | warm %.2fx, cold %.2fx | %s |" % (
+            rw, rc, "met" if ok else "**missed**"))
+    return "\n".join(L)
+
+
+def conditions(d):
+    m = d["meta"]
+    mc, di = m["machine"], m["disk_info"]
+    other = [x for s in d["results"].values() for x in s.get("other_dockerds", [])]
+    disk = "%s (%s, %s%s)" % (di["source"], di["fstype"], "journaled" if di["journal"] else "no journal",
+                              ", a %s image file on the root disk" % di["loop_size"] if di.get("loop_size") else "")
+    lines = [
+        "- machine: %s, %d cores, %d MiB, %s, kernel %s; %s; %s" % (
+            mc["cpu"], mc["cpus"], mc["mem_mib"], mc["os"], mc["kernel"], mc["dockerd"], mc["podman"]),
+        "- disk of every data root, slot, cache and emptyDir: %s, mounted at `%s`" % (disk, di["mount"]),
+        "- %s; %d runs x %d jobs per strategy (1 cold + %d warm per run), strategies in an order "
+        "rotated from run to run; the run took %.0f s (images ready: %.0f s of it)" % (
+            m["date"], m["runs"], m["jobs"], m["jobs"] - 1, m["wall_s"], m["images_s"]),
+        "- other load: load average %.2f before, %.2f after; Docker daemons of other programs running "
+        "at the start of a job: median %s, max %s%s" % (
+            m["load_before"][0], m["load_after"][0], med(other) if other else 0, max(other) if other else 0,
+            "" if not other or max(other) == 0 else " (the machine was shared: treat the spread accordingly)"),
+    ]
+    return "\n".join(lines)
+
+
+def section(results, chart_rel):
+    L = [BEGIN, ""]
+    L.append("""Generated by `bench/strategies/run.py` (`make bench`); edit the generator, not this section.
+
+The same CI job runs under five ways of giving jobs Docker. The job is what a workflow's `run:`
+steps do (`bench/strategies/job.sh`): build `bench/strategies/workload/Dockerfile` with the
+legacy builder (a C program compiled on a Debian bookworm + gcc base, copied into a busybox
+stage), `docker run` the result, start a service container on a job network and probe it
+from a second container, then remove them. Every job is a new commit: it writes its own
+`app/version.h`, so of the 7 steps (FROM aside) only `WORKDIR`, `COPY deps/` and
+`RUN make -C deps` can come from a cache, the others follow the changed source (a warm-cache
+maximum of 3 of 7, 43%). A run is 1 cold job (nothing cached, a fresh daemon, pool or cache)
+then warm jobs, each in a new pod as ARC's ephemeral runners are.
+
+| strategy | what the job talks to |
+|---|---|""")
+    for s in ORDER:
+        L.append("| %s | %s |" % NAMES[s])
+    L.append("""
+A job's time is what a job waits for: for (3), (4) and (5) the pod's start (`podman kube play`
+of what `deskrun render NAME --runner-pod|--job-pod --legacy-sidecars` prints) until its daemon
+answers `/_ping`; then, for all, getting the two base images when the daemon lacks them
+(`docker load` of their gzipped tarballs, gzipped as registry layers are: a pull without the
+network, so fresh DinD's real cost is higher by the download; the guard refuses `docker load`,
+and a pull through it writes to the node's daemon anyway, so the images are loaded into the
+daemon itself); then the job's steps, timed inside the runner (or job) container. The runner
+pod of (1) and (2) is up before the job, as ARC's idle runners are, and not counted (one pod
+serves a run's jobs: it only holds the CLI, and the guard's); nor is any pod's removal (shown
+as teardown). The host daemons are private dockerds like
+`tests/lib/dockerd.sh` starts (`--bridge=none --iptables=false`, the same `overlay2` and
+json-file logs as the rendered daemon.json); (5)'s job runs `dockerd` as its first step.
+Readiness is from the daemon container's first process (the host dockerd's own start for (1)
+and (2); for (4) that includes `deskrun dind-entrypoint` leasing and cleaning the slot) to
+the first `/_ping` answer. Peak RSS is VmHWM of dockerd plus its containerd (and of the
+guard), read from the host before each pod ends (for (1) and (2) when the run's jobs are
+done), the largest over all runs.
+
+Reproduce (root, Debian 12; `make bench` installs what is missing, builds the images from
+cached debootstraps and regenerates this section and the chart from
+`bench/strategies/results-{root,loop-ext4}.json`):
+
+```sh
+make bench                                        # every benchmark; this one is bench/strategies/run.sh
+BENCH_ONLY=strategies make bench                  # only this one
+BENCH_ONLY=strategies BENCH_DISK=loop-ext4 make bench   # the same on a journaled ext4 loop image
+```
+
+`BENCH_RUNS` (default 2, which keeps all of `make bench` near 20 minutes here), `BENCH_JOBS`
+(default 5) and `BENCH_STRATEGIES` (e.g. `host,pool`) change the amount of work; `BENCH_DOC=0`
+leaves this file alone.
+""")
+    if results:
+        L.append(headline(results[0]))
+        L.append("")
+    for i, d in enumerate(results):
+        di = d["meta"]["disk_info"]
+        title = ("On the root disk (%s, %s)" % (di["source"], "journaled ext4" if di["journal"] else "ext4 without a journal")
+                 if d["meta"]["disk"] == "root" else
+                 "On a journaled ext4 image on a loop device (`BENCH_DISK=loop-ext4`), the stand-in for a normal CI node's disk")
+        L.append("### " + title)
+        L.append("")
+        m = d["meta"]
+        env = ["BENCH_ONLY=strategies"]
+        if m["runs"] != 2:
+            env.append("BENCH_RUNS=%d" % m["runs"])
+        if m["jobs"] != 5:
+            env.append("BENCH_JOBS=%d" % m["jobs"])
+        if m["disk"] != "root":
+            env.append("BENCH_DISK=" + m["disk"])
+        L.append("Measured with `%s make bench`." % " ".join(env))
+        L.append("")
+        L.append(conditions(d))
+        L.append("")
+        t, S = tables(d)
+        L.append(t)
+        L.append("")
+        L.append("Targets:")
+        L.append("")
+        L.append(targets(S))
+        L.append("")
+    L.append("![job times per strategy](%s)" % chart_rel)
+    L.append("")
+    L.append(END)
+    return "\n".join(L)
+
+
+def headline(d):
+    """The ratios a reader wants first, from the first results (the root disk's)."""
+    S = summarize(d)
+    h = S.get("host")
+    if not h:
+        return ""
+    L = ["In short (%s, %d runs x %d jobs; medians, ratios to (1)):" % (
+        "root disk" if d["meta"]["disk"] == "root" else d["meta"]["disk"], d["meta"]["runs"], d["meta"]["jobs"]), ""]
+    for s in ORDER[1:]:
+        if s not in S:
+            continue
+        x = S[s]
+        L.append("- %s: warm jobs %.2fx (%.2f s against %.2f s), cold job %.2fx" % (
+            NAMES[s][0], x["warm"] / h["warm"], x["warm"], h["warm"], x["cold"] / h["cold"]))
+    if "dind" in S and "pool" in S:
+        L.append("- the leased pool's warm jobs are %.2fx faster than fresh DinD's; with its runner pod "
+                 "started before the job (an idle runner), %.2fx of (1)" % (
+                     S["dind"]["warm"] / S["pool"]["warm"], S["pool"]["warm_nostart"] / h["warm"]))
+    return "\n".join(L)
+
+
+def chart(results, png):
+    """Cold and warm job medians per strategy with min..max bars, one panel per disk."""
+    tmp = tempfile.mkdtemp()
+    panels = []
+    for i, d in enumerate(results):
+        S = summarize(d)
+        h = S.get("host")
+        dat = os.path.join(tmp, "d%d.dat" % i)
+        with open(dat, "w") as f:
+            for k, s in enumerate(ORDER):
+                if s not in S:
+                    continue
+                x = S[s]
+                label = NAMES[s][0].replace("(", "").replace(")", "")
+                f.write('%d "%s" %.3f %.3f %.3f %.3f %.3f %.3f "%s" "%s"\n' % (
+                    k, label, x["cold"], x["cold_lo"], x["cold_hi"], x["warm"] or 0, x["warm_lo"] or 0,
+                    x["warm_hi"] or 0, ratio(x["cold"], h and h["cold"]), ratio(x["warm"], h and h["warm"])))
+        di = d["meta"]["disk_info"]
+        title = ("root disk: %s, ext4 %s" % (di["source"], "journaled" if di["journal"] else "without a journal")
+                 if d["meta"]["disk"] == "root" else "journaled ext4 on a loop device")
+        panels.append((dat, title, d["meta"]))
+    n = len(panels)
+    gp = ["set terminal pngcairo size %d,560 font 'DejaVu Sans,10'" % (900 * n), "set output '%s'" % png]
+    if n > 1:
+        gp.append("set multiplot layout 1,%d" % n)
+    for dat, title, meta in panels:
+        gp += [
+            "set title \"CI job time per Docker strategy (%s)\\n%d runs x %d jobs, %s; median, bars min..max; label: ratio to (1)\"" % (
+                title, meta["runs"], meta["jobs"], meta["date"]),
+            "set style data histogram", "set style histogram errorbars gap 2 lw 1",
+            "set style fill solid 0.8 border -1", "set boxwidth 0.9", "set key top left",
+            "set ylabel 'seconds per job'", "set yrange [0:*]", "set grid ytics", "set xtics scale 0",
+            "set offsets 0, 0, graph 0.08, 0",
+            "plot '%s' using 3:4:5:xtic(2) title 'cold job (first of a run)' lc rgb '#c0504d', "
+            "'' using 6:7:8 title 'warm jobs' lc rgb '#4f81bd', "
+            "'' using ($1-0.17):5:9 with labels offset 0,0.8 font ',9' notitle, "
+            "'' using ($1+0.17):8:10 with labels offset 0,0.8 font ',9' notitle" % dat,
+        ]
+    if n > 1:
+        gp.append("unset multiplot")
+    script = os.path.join(tmp, "chart.gp")
+    with open(script, "w") as f:
+        f.write("\n".join(gp) + "\n")
+    r = subprocess.run(["gnuplot", script], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("report: gnuplot failed:\n" + r.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--doc")
+    ap.add_argument("--chart")
+    ap.add_argument("results", nargs="+")
+    a = ap.parse_args()
+    data = [json.load(open(p)) for p in a.results]
+    for d in data:
+        t, S = tables(d)
+        print("Docker strategies, %s disk (%s):" % (d["meta"]["disk"], d["meta"]["disk_info"]["source"]))
+        print(t)
+        print()
+        print(targets(S))
+        print()
+    if a.doc:
+        # every disk's results that are kept beside this script, the root disk first
+        here = os.path.dirname(os.path.abspath(__file__))
+        kept = []
+        for disk in ("root", "loop-ext4"):
+            p = os.path.join(here, "results-%s.json" % disk)
+            if os.path.exists(p):
+                kept.append(json.load(open(p)))
+        kept = kept or data
+        if a.chart:
+            chart(kept, a.chart)
+        rel = os.path.relpath(a.chart, os.path.dirname(a.doc)) if a.chart else "bench-strategies.png"
+        with open(a.doc) as f:
+            doc = f.read()
+        sec = section(kept, rel)
+        if BEGIN in doc and END in doc:
+            doc = doc[:doc.index(BEGIN)] + sec + doc[doc.index(END) + len(END):]
+        else:
+            doc = doc.rstrip("\n") + "\n\n## Docker strategies side by side (bench/strategies)\n\n" + sec + "\n"
+        with open(a.doc + ".tmp", "w") as f:
+            f.write(doc)
+        os.replace(a.doc + ".tmp", a.doc)
+        print("report: wrote %s%s" % (a.doc, " and " + a.chart if a.chart else ""))
+
+
+if __name__ == "__main__":
+    main()
