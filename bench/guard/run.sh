@@ -15,7 +15,7 @@
 # BENCH_RUN_ROUNDS, default 15, for `docker run`; BENCH_STREAM_ROUNDS, default 5, for the
 # streams).
 # Needs root (dockerd); DESKRUN and SRCDIR as set by scripts/bench.sh; BENCH_MIB (default
-# 1024) sets the stream size.
+# 1024) sets the stream size; BENCH_GUARD_ARGS adds options to the guard (e.g. --busy-poll 0).
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
@@ -36,7 +36,7 @@ cc -O2 -pthread -o "$TMP/loadgen" "$SRCDIR/bench/guard/loadgen.c" || exit 1
 L=$TMP/loadgen
 
 "$DESKRUN" guard --tenant bench --upstream "unix://$RAW" --listen "$TMP/guard.sock" \
-	--state-dir "$TMP/state-bench" --socket-mode 0666 >"$TMP/guard.log" 2>&1 &
+	--state-dir "$TMP/state-bench" --socket-mode 0666 ${BENCH_GUARD_ARGS:-} >"$TMP/guard.log" 2>&1 &
 GUARD_PID=$!
 cat >"$TMP/haproxy.cfg" <<EOF2
 global

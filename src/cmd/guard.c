@@ -17,6 +17,7 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_SOCKET_MODE,
 	OPT_SOCKET_GROUP,
+	OPT_BUSY_POLL,
 };
 
 static const dr_opt guard_opts[] = {
@@ -39,6 +40,8 @@ static const dr_opt guard_opts[] = {
 	{ "socket-mode", 0, "MODE", "octal mode of the socket (default 0660)", OPT_SOCKET_MODE },
 	{ "socket-group", 0, "GID", "group of the socket (e.g. the runner's docker group)",
 	  OPT_SOCKET_GROUP },
+	{ "busy-poll", 0, "USEC", "after traffic, poll up to USEC for the next event before "
+	  "sleeping (default 50, adaptive; 0 never polls)", OPT_BUSY_POLL },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -52,6 +55,7 @@ run_guard(dr_cli *cli, int argc, char **argv, dr_err **err)
 		.listen = "/run/deskrun/docker.sock",
 		.socket_mode = 0660,
 		.socket_gid = -1,
+		.busy_poll_us = 50,
 	};
 	_cleanup_strv_ char **binds = NULL;
 	int id = 0, k;
@@ -135,6 +139,17 @@ run_guard(dr_cli *cli, int argc, char **argv, dr_err **err)
 			cfg.socket_gid = g;
 			break;
 		}
+		case OPT_BUSY_POLL: {
+			int us = 0;
+			if (dr_parse_int("--busy-poll", v, &us, err) < 0)
+				return -1;
+			if (us < 0 || us > 10000)
+				return dr_fail(err, DR_EXIT_USAGE, "--busy-poll %s: give microseconds from 0 "
+				               "(never poll) to 10000",
+				               v);
+			cfg.busy_poll_us = us;
+			break;
+		}
 		default:
 			break;
 		}
@@ -153,7 +168,7 @@ const dr_cmd dr_cmd_guard = {
 	.summary = "run the per-tenant Docker API guard (in pods)",
 	.synopsis = "--tenant ID [--session ID] [--upstream URL] [--listen PATH] [--policy FILE]\n"
 	            "[--allow-bind PREFIX]... [--state-dir DIR] [--cleanup-on-exit [--keep-volumes]]\n"
-	            "[--log-format text|json]",
+	            "[--log-format text|json] [--busy-poll USEC]",
 	.description =
 		"Serve a unix socket for one tenant's jobs in front of a shared Docker daemon. Every "
 		"request is checked: what the tenant creates is labelled io.deskrun.tenant=ID (and "

@@ -142,9 +142,10 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 		         cfg.session ? "session" : "tenant", cfg.session ? cfg.session : cfg.tenant);
 	}
 	gd_audit(&s, "stop", "stopped by signal %d (%lu connections, %lu requests; daemon "
-	         "connections: %lu opened, %lu reused; %lu heads read after their answer)",
+	         "connections: %lu opened, %lu reused; %lu heads read after their answer; %lu "
+	         "event batches found by polling)",
 	         s.stop_signal, s.stats.clients, s.stats.requests, s.stats.up_opened,
-	         s.stats.up_reused, s.stats.heads_after);
+	         s.stats.up_reused, s.stats.heads_after, s.stats.polled);
 out:
 	if (s.lfd >= 0)
 		close(s.lfd);

@@ -165,7 +165,8 @@ typedef struct gd_config {
 	bool keep_volumes;
 	bool log_json;
 	int socket_mode;
-	long socket_gid; /* -1: unchanged */
+	long socket_gid;   /* -1: unchanged */
+	int busy_poll_us;  /* longest poll for the next event before sleeping; 0: never poll */
 } gd_config;
 
 /* Validate a tenant or session ID (lowercase DNS label, <= 63). */

@@ -1453,6 +1453,56 @@ on_event(gd_server *s, void *p, uint32_t e)
 	conn_run(s, c);
 }
 
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The next batch of events. After traffic (active), poll for up to s->poll_ns before going to
+ * sleep: on a VM, waking a halted vCPU costs tens of microseconds, and a guard that sleeps
+ * between forwarding a request and its answer pays that twice per exchange on top of what
+ * the client and the daemon pay. The poll time adapts as a halt-polling governor does: it
+ * grows (doubling, up to --busy-poll) while events come within it and shrinks (halving) when
+ * a sleep outlasts it, so a guard whose requests are long (a build, logs -f) stops polling,
+ * and an idle guard never polls. */
+static int
+next_events(gd_server *s, struct epoll_event *evs, int max, bool active)
+{
+	if (s->ready)
+		return epoll_wait(s->ep, evs, max, 0);
+	long long limit = (long long)s->cfg->busy_poll_us * 1000;
+	long long t0 = 0;
+	if (limit > 0)
+		t0 = mono_ns();
+	if (active && s->poll_ns > 0) {
+		long long until = t0 + s->poll_ns;
+		do {
+			int n = epoll_wait(s->ep, evs, max, 0);
+			if (n != 0) {
+				if (n > 0)
+					s->stats.polled++;
+				return n;
+			}
+		} while (mono_ns() < until);
+	}
+	int n = epoll_wait(s->ep, evs, max, 1000);
+	if (limit > 0 && active) {
+		long long waited = mono_ns() - t0;
+		if (n > 0 && waited <= limit) {
+			long long g = s->poll_ns ? s->poll_ns * 2 : 10000;
+			s->poll_ns = g < limit ? g : limit;
+		} else {
+			s->poll_ns /= 2;
+			if (s->poll_ns < 5000)
+				s->poll_ns = 0;
+		}
+	}
+	return n;
+}
+
 int
 gd_serve(gd_server *s, dr_err **err)
 {
@@ -1463,13 +1513,15 @@ gd_serve(gd_server *s, dr_err **err)
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sigfd, &sev) < 0)
 		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "epoll");
 	struct epoll_event evs[64];
+	bool active = false;
 	while (!s->stop) {
-		int n = epoll_wait(s->ep, evs, DR_ARRAY_LEN(evs), s->ready ? 0 : 1000);
+		int n = next_events(s, evs, (int)DR_ARRAY_LEN(evs), active);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return dr_fail_errno(err, DR_EXIT_FAIL, errno, "epoll_wait");
 		}
+		active = n > 0 || s->ready;
 		s->busy = n > 1 || s->ready;
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;

@@ -18,6 +18,7 @@ typedef struct gd_stats {
 	unsigned long up_opened;   /* connections opened to the daemon */
 	unsigned long up_reused;   /* taken from the pool instead */
 	unsigned long heads_after; /* request heads taken off the socket after their answer */
+	unsigned long polled;      /* events found by polling instead of sleeping */
 } gd_stats;
 
 /* Idle keep-alive connections to the daemon kept for the next client connection. */
@@ -40,6 +41,7 @@ typedef struct gd_server {
 	long long next_check;
 	bool no_splice;
 	bool busy; /* the last wait returned more than one event */
+	long long poll_ns; /* how long to poll before the next sleep (adaptive, <= cfg's) */
 	bool stop;
 	int stop_signal;
 } gd_server;
