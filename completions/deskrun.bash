@@ -30,7 +30,7 @@ _deskrun() {
 	done
 	if [ -z "$cmd" ]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--config --help --version" -- "$cur"))
+			COMPREPLY=($(compgen -W "--config --help --quiet --version" -- "$cur"))
 		elif [ "$prev" = --config ]; then
 			COMPREPLY=($(compgen -f -- "$cur"))
 		else

@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "lib/suggest.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 static void *
 json_alloc(size_t n)
@@ -38,11 +39,17 @@ main(int argc, char **argv)
 			i++;
 			continue;
 		}
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			cli.quiet = true;
+			dr_set_quiet(true);
+			i++;
+			continue;
+		}
 		fprintf(stderr, "deskrun: error: unknown global option %s (see 'deskrun help')\n", a);
 		return DR_EXIT_USAGE;
 	}
 	if (i >= argc) {
-		fputs("usage: deskrun [--config PATH] COMMAND [ARGS...]; 'deskrun help' lists the "
+		fputs("usage: deskrun [--config PATH] [--quiet] COMMAND [ARGS...]; 'deskrun help' lists the "
 		      "commands\n",
 		      stderr);
 		return DR_EXIT_USAGE;

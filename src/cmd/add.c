@@ -10,6 +10,7 @@
 #include "sys/config_store.h"
 #include "sys/fsutil.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 #define SECRET_MAX (64u * 1024)
 
@@ -472,7 +473,7 @@ run_add(dr_cli *cli, int argc, char **argv, dr_err **err)
 	if (dr_validate_runner(runner, err) < 0)
 		return -1;
 	if (one_at_a_time)
-		dr_note("runner %s keeps /var/lib/docker, so it runs one runner at a time (max 1); "
+		dr_info("runner %s keeps /var/lib/docker, so it runs one runner at a time (max 1); "
 		        "use --instances N for N runners with a cache each",
 		        runner->name);
 	if (runner->no_guard)
@@ -493,6 +494,8 @@ run_add(dr_cli *cli, int argc, char **argv, dr_err **err)
 		runner = NULL; /* store() gave it to the config, which freed it */
 	if (rc < 0)
 		return -1;
+	if (dr_quiet())
+		return 0;
 	if (instances > 1)
 		printf("added runner %s (scale sets %s-1..%s-%d) to %s\n", saved_name, saved_name,
 		       saved_name, instances, path);

@@ -16,6 +16,7 @@
 #include "sys/fsutil.h"
 #include "sys/kube.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 enum { OPT_PROVIDER = 1, OPT_CONTEXT, OPT_NAME, OPT_KUBECONFIG, OPT_HOST_CACHE, OPT_DOCKER_SOCKET };
 
@@ -117,7 +118,7 @@ create_kind(const cluster_args *a, const dr_config *c, dr_cluster **out, dr_err 
 	for (char *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		exists |= strcmp(l, name) == 0;
 	if (exists) {
-		dr_note("kind cluster %s exists already; recording it (its mounts are as it was "
+		dr_info("kind cluster %s exists already; recording it (its mounts are as it was "
 		        "created)",
 		        name);
 	} else {
@@ -125,7 +126,7 @@ create_kind(const cluster_args *a, const dr_config *c, dr_cluster **out, dr_err 
 			return dr_err_prefix(err, "--host-cache-dir");
 		_cleanup_json_ json_t *kc = dr_kind_config(cl, &c->settings);
 		_cleanup_free_ char *yaml = dr_yaml_dump(kc);
-		dr_note("creating kind cluster %s (cache root %s on the host at %s%s%s)", name,
+		dr_info("creating kind cluster %s (cache root %s on the host at %s%s%s)", name,
 		        c->settings.cache_root, cl->host_cache_dir,
 		        cl->docker_socket ? ", host Docker socket mounted" : "",
 		        cl->registry_mirror ? ", docker.io pulled through deskrun's mirror" : "");
@@ -225,8 +226,9 @@ do_create(const cluster_args *a, const char *path, dr_config *c, dr_err **err)
 		return -1;
 	if (dr_config_edit(path, record_cluster, cl, err) < 0)
 		return -1;
-	printf("cluster %s \"%s\" recorded (context %s); next: 'deskrun up'\n", dr_provider_name(p),
-	       cl->name, cl->context);
+	if (!dr_quiet())
+		printf("cluster %s \"%s\" recorded (context %s); next: 'deskrun up'\n",
+		       dr_provider_name(p), cl->name, cl->context);
 	return 0;
 }
 
@@ -335,9 +337,10 @@ do_delete(const char *path, const dr_config *c, dr_err **err)
 		_cleanup_spawn_ dr_spawn_result res = { 0 };
 		if (dr_kind(args, NULL, &res, err) < 0)
 			return -1;
-		printf("deleted kind cluster %s (the caches stay in %s)\n", cl->name,
-		       cl->host_cache_dir ? cl->host_cache_dir : "the host cache directory");
-	} else {
+		if (!dr_quiet())
+			printf("deleted kind cluster %s (the caches stay in %s)\n", cl->name,
+			       cl->host_cache_dir ? cl->host_cache_dir : "the host cache directory");
+	} else if (!dr_quiet()) {
 		printf("forgot %s cluster \"%s\"; deskrun did not create it, so it keeps running\n",
 		       dr_provider_name(cl->provider), cl->name);
 	}

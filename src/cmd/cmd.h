@@ -15,6 +15,7 @@ typedef struct dr_opt {
 
 typedef struct dr_cli {
 	const char *config_flag; /* --config PATH, or NULL */
+	bool quiet;              /* -q/--quiet: no progress or informational lines (dr_quiet()) */
 } dr_cli;
 
 typedef struct dr_cmd {
@@ -37,7 +38,8 @@ void dr_print_main_help(FILE *f);
 
 /* ---- option parser ----
  * Accepts --name VALUE, --name=VALUE, -x VALUE, flags, positional arguments anywhere and "--"
- * to end options. The global options (--config PATH, -h/--help) are recognised everywhere. */
+ * to end options. The global options (--config PATH, -q/--quiet, -h/--help) are recognised
+ * everywhere; a command's own option of the same name (doctor's --quiet) takes precedence. */
 enum { DR_OPT_END = 0, DR_OPT_OPTION, DR_OPT_ARG, DR_OPT_HELP };
 
 typedef struct dr_optparse {

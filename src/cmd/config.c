@@ -5,6 +5,7 @@
 #include "lib/config.h"
 #include "lib/validate.h"
 #include "sys/config_store.h"
+#include "sys/progress.h"
 
 typedef struct set_args {
 	size_t index;
@@ -60,7 +61,8 @@ run_config(dr_cli *cli, int argc, char **argv, dr_err **err)
 		    dr_config_path(cli->config_flag, &path, err) < 0 ||
 		    dr_config_edit(path, apply_set, &a, err) < 0)
 			return -1;
-		printf("%s = %s\n", args[1], args[2]);
+		if (!dr_quiet())
+			printf("%s = %s\n", args[1], args[2]);
 		return 0;
 	}
 	_cleanup_config_ dr_config *c = NULL;

@@ -707,6 +707,60 @@ check_cache_path(doctor *d, const char *group, const char *node_path)
 
 /* ---- GitHub ---- */
 
+/* Split a comma-separated no_proxy value into a vector (owned). */
+static char **
+split_list(const char *v)
+{
+	char **out = NULL;
+	_cleanup_free_ char *copy = dr_xstrdup(v);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		dr_strv_push(&out, t);
+	return out;
+}
+
+/* The proxy the GitHub checks of runner r go through to reach url: the runner's --proxy (and
+ * its --no-proxy), else $https_proxy / $HTTPS_PROXY (and $no_proxy / $NO_PROXY), as curl
+ * reads them. *use false: go direct. A proxy URL that does not parse is an error, which never
+ * repeats the URL (it may carry a password). */
+static int
+github_proxy(const dr_runner *r, const char *url, dr_proxy *px, bool *use, dr_err **err)
+{
+	*use = false;
+	const char *purl = NULL, *what = NULL;
+	_cleanup_strv_ char **env_list = NULL;
+	char *const *no_proxy = NULL;
+	if (r->proxy) {
+		purl = r->proxy;
+		what = "the runner's --proxy";
+		no_proxy = r->no_proxy;
+	} else {
+		static const char *const names[] = { "https_proxy", "HTTPS_PROXY" };
+		for (size_t i = 0; i < DR_ARRAY_LEN(names) && !purl; i++) {
+			const char *v = getenv(names[i]);
+			if (v && *v) {
+				purl = v;
+				what = names[i];
+			}
+		}
+		if (!purl)
+			return 0;
+		const char *np = getenv("no_proxy");
+		if (!np || !*np)
+			np = getenv("NO_PROXY");
+		if (np && *np)
+			env_list = split_list(np);
+		no_proxy = env_list;
+	}
+	_cleanup_free_ char *host = NULL, *port = NULL;
+	if (dr_url_host_port(url, &host, &port) == 0 && dr_no_proxy_match(host, port, no_proxy))
+		return 0;
+	if (dr_proxy_parse(purl, what, px, err) < 0)
+		return -1;
+	*use = true;
+	return 0;
+}
+
 static void
 check_github(doctor *d, const dr_runner *r, const char *group)
 {
@@ -747,13 +801,28 @@ check_github(doctor *d, const dr_runner *r, const char *group)
 		url = dr_xasprintf("%s/", api);
 	}
 	const char *check = r->auth.type == DR_AUTH_APP ? "github-app" : "github-token";
-	int rc = dr_https_get(url, auth, DR_GITHUB_TIMEOUT_MS, &res, &e);
+	_cleanup_proxy_ dr_proxy px = { 0 };
+	bool use_proxy = false;
+	if (github_proxy(r, url, &px, &use_proxy, &e) < 0) {
+		explicit_bzero(auth, strlen(auth));
+		dr_check_add(d->checks, group, check, DR_CHECK_FAIL, e->msg,
+		             r->proxy ? "'deskrun add NAME ... --proxy http://[USER:PASSWORD@]HOST:PORT'"
+		                      : "set HTTPS_PROXY=http://[USER:PASSWORD@]HOST:PORT");
+		return;
+	}
+	/* Said after what was seen, so a reader knows which way the check went. */
+	_cleanup_free_ char *via =
+		use_proxy ? dr_xasprintf(" (through the proxy %s)", px.shown) : dr_xstrdup("");
+	int rc = dr_https_get(url, auth, use_proxy ? &px : NULL, DR_GITHUB_TIMEOUT_MS, &res, &e);
 	explicit_bzero(auth, strlen(auth));
 	if (rc < 0) {
-		_cleanup_free_ char *s = dr_xasprintf("cannot reach %s: %s", api, e->msg);
+		_cleanup_free_ char *s = dr_xasprintf("cannot reach %s%s: %s", api, via, e->msg);
 		dr_check_add(d->checks, group, check, DR_CHECK_WARN, s,
-		             "check the network or proxy, --github-api-url for GitHub Enterprise "
-		             "Server; --no-network skips this check");
+		             use_proxy ? "check the proxy (the runner's --proxy, else HTTPS_PROXY) or "
+		                         "list the host in --no-proxy / NO_PROXY; --no-network skips "
+		                         "this check"
+		                       : "check the network or proxy, --github-api-url for GitHub "
+		                         "Enterprise Server; --no-network skips this check");
 		return;
 	}
 	if (r->auth.type == DR_AUTH_APP) {
@@ -762,20 +831,21 @@ check_github(doctor *d, const dr_runner *r, const char *group)
 			const char *login = json_string_value(
 				json_object_get(json_object_get(j, "account"), "login"));
 			_cleanup_free_ char *s = dr_xasprintf(
-				"App %s is installed (installation %s on %s)", r->auth.app_id,
-				r->auth.installation_id, login ? login : "?");
+				"App %s is installed (installation %s on %s)%s", r->auth.app_id,
+				r->auth.installation_id, login ? login : "?", via);
 			dr_check_add(d->checks, group, check, DR_CHECK_OK, s, NULL);
 		} else if (res.status == 404) {
 			_cleanup_free_ char *s = dr_xasprintf(
-				"installation %s of App %s not found (HTTP 404)", r->auth.installation_id,
-				r->auth.app_id);
+				"installation %s of App %s not found (HTTP 404)%s", r->auth.installation_id,
+				r->auth.app_id, via);
 			dr_check_add(d->checks, group, check, DR_CHECK_FAIL, s,
 			             "install the App on the organization or repository and store the "
 			             "installation ID from its URL (settings/installations/ID)");
 		} else {
 			const char *m = json_string_value(json_object_get(j, "message"));
-			_cleanup_free_ char *s = dr_xasprintf("GitHub refused the App's JWT (HTTP %d%s%s)",
-			                                      res.status, m ? ": " : "", m ? m : "");
+			_cleanup_free_ char *s =
+				dr_xasprintf("GitHub refused the App's JWT (HTTP %d%s%s)%s", res.status,
+				             m ? ": " : "", m ? m : "", via);
 			dr_check_add(d->checks, group, check, DR_CHECK_FAIL, s,
 			             "check the App ID and private key (a new key from the App's settings "
 			             "page), and that this machine's clock is right");
@@ -783,14 +853,15 @@ check_github(doctor *d, const dr_runner *r, const char *group)
 		return;
 	}
 	if (res.status == 401) {
-		dr_check_add(d->checks, group, check, DR_CHECK_FAIL,
-		             "GitHub rejected the token (HTTP 401): expired, revoked or mistyped",
+		_cleanup_free_ char *s = dr_xasprintf(
+			"GitHub rejected the token (HTTP 401): expired, revoked or mistyped%s", via);
+		dr_check_add(d->checks, group, check, DR_CHECK_FAIL, s,
 		             "create a new token and store it: 'deskrun add NAME ... --auth-value-file "
 		             "FILE'");
 		return;
 	}
 	if (res.status != 200) {
-		_cleanup_free_ char *s = dr_xasprintf("GitHub answered HTTP %d", res.status);
+		_cleanup_free_ char *s = dr_xasprintf("GitHub answered HTTP %d%s", res.status, via);
 		dr_check_add(d->checks, group, check, DR_CHECK_WARN, s,
 		             "retry later; check --github-api-url");
 		return;
@@ -798,6 +869,11 @@ check_github(doctor *d, const dr_runner *r, const char *group)
 	_cleanup_free_ char *scopes = dr_http_header(&res, "X-OAuth-Scopes");
 	_cleanup_finding_ dr_finding f = { 0 };
 	dr_doctor_pat_scopes(scopes, r->repository, &f);
+	if (use_proxy) {
+		char *saw = dr_xasprintf("%s%s", f.saw ? f.saw : "", via);
+		free(f.saw);
+		f.saw = saw;
+	}
 	dr_check_add_finding(d->checks, group, check, &f);
 }
 
@@ -894,6 +970,7 @@ run_doctor(dr_cli *cli, int argc, char **argv, dr_err **err)
 			api = v;
 		}
 	}
+	quiet |= cli->quiet; /* the global -q before the command means the same */
 	_cleanup_free_ char *path = NULL;
 	_cleanup_config_ dr_config *c = NULL;
 	if (dr_cli_load_config(cli, &path, &c, err) < 0)

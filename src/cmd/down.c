@@ -8,6 +8,7 @@
 #include "lib/plan.h"
 #include "sys/deploy.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 enum { OPT_TIMEOUT = 1 };
 
@@ -68,14 +69,16 @@ run_down(dr_cli *cli, int argc, char **argv, dr_err **err)
 			               "list')",
 			               names[i], path);
 		if (!found)
-			dr_note("runner %s has nothing deployed", names[i]);
+			dr_info("runner %s has nothing deployed", names[i]);
 	}
 	if (plan->count[DR_ACTION_DELETE] == 0) {
-		printf("nothing to delete\n");
+		if (!dr_quiet())
+			printf("nothing to delete\n");
 		return 0;
 	}
 	_cleanup_free_ char *text = dr_plan_text(plan, false);
-	fputs(text, stdout);
+	if (!dr_quiet())
+		fputs(text, stdout);
 	fflush(stdout);
 	if (dr_delete_planned(&d, plan, timeout_ms, err) < 0)
 		return -1;

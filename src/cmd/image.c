@@ -11,6 +11,7 @@
 #include "sys/fsutil.h"
 #include "sys/kube.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -116,7 +117,8 @@ dr_helper_image_build(const char *tag, const char *engine, const char *binary, d
 	                                                 : "install podman";
 	if (dr_run_tool(args, hint, &call, &res, err) < 0)
 		return dr_err_prefix(err, "import the helper image");
-	printf("built %s (%s, %zu bytes, FROM scratch) with %s\n", tag, path, len, engine);
+	if (!dr_quiet())
+		printf("built %s (%s, %zu bytes, FROM scratch) with %s\n", tag, path, len, engine);
 	return 0;
 }
 

@@ -3,13 +3,19 @@
 #include "cmd/cmd.h"
 #include "lib/suggest.h"
 
-enum { GLOBAL_CONFIG = -100, GLOBAL_HELP };
+#include "sys/progress.h"
+
+enum { GLOBAL_CONFIG = -100, GLOBAL_QUIET, GLOBAL_HELP };
 
 static const dr_opt global_opts[] = {
 	{ "config", 0, "PATH",
 	  "the config file (default: $DESKRUN_CONFIG, else "
 	  "${XDG_CONFIG_HOME:-~/.config}/deskrun/config.json)",
 	  GLOBAL_CONFIG },
+	{ "quiet", 'q', NULL,
+	  "no progress, spinner or informational lines (\"added ...\", \"applied ...\"); errors, "
+	  "warnings and the data asked for are still printed",
+	  GLOBAL_QUIET },
 	{ "help", 'h', NULL, "show this help", GLOBAL_HELP },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -125,6 +131,11 @@ dr_optparse_next(dr_optparse *p, int *id, const char **value, dr_err **err)
 			if (!*v)
 				return dr_fail(err, DR_EXIT_USAGE, "--config needs a file path");
 			p->cli->config_flag = v;
+			continue;
+		}
+		if (o->id == GLOBAL_QUIET) {
+			p->cli->quiet = true;
+			dr_set_quiet(true);
 			continue;
 		}
 		if (o->id == GLOBAL_HELP)
@@ -252,7 +263,7 @@ dr_cmd_print_help(const dr_cmd *cmd, FILE *f)
 void
 dr_print_main_help(FILE *f)
 {
-	fputs("usage: deskrun [--config PATH] COMMAND [ARGS...]\n\n", f);
+	fputs("usage: deskrun [--config PATH] [--quiet] COMMAND [ARGS...]\n\n", f);
 	print_wrapped(f,
 	              "deskrun turns a workstation or any Kubernetes cluster into self-hosted "
 	              "GitHub Actions runners where Docker works inside jobs: it stores runner "
@@ -262,6 +273,8 @@ dr_print_main_help(FILE *f)
 	fputs("\ncommands:\n", f);
 	for (size_t i = 0; dr_commands[i]; i++)
 		fprintf(f, "  %-16s %s\n", dr_commands[i]->name, dr_commands[i]->summary);
+	fputs("\nglobal options (before or after the command):\n", f);
+	print_opts(f, global_opts);
 	fputs("\n'deskrun help COMMAND' or 'deskrun COMMAND --help' shows a command's options.\n"
 	      "Exit status: 0 ok, 1 failed, 2 usage error, 3 bad config file, 4 deadline passed,\n"
 	      "126/127 a required program cannot run / is missing.\n",

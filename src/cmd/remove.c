@@ -3,6 +3,7 @@
 #include "cmd/cmd.h"
 #include "lib/config.h"
 #include "sys/config_store.h"
+#include "sys/progress.h"
 
 typedef struct remove_args {
 	const char *name;
@@ -51,7 +52,8 @@ run_remove(dr_cli *cli, int argc, char **argv, dr_err **err)
 	remove_args a = { name, path };
 	if (dr_config_edit(path, drop, &a, err) < 0)
 		return -1;
-	printf("removed runner %s from %s\n", name, path);
+	if (!dr_quiet())
+		printf("removed runner %s from %s\n", name, path);
 	return 0;
 }
 

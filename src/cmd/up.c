@@ -12,6 +12,7 @@
 #include "sys/deploy.h"
 #include "sys/kube.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 #include <time.h>
 
@@ -136,7 +137,7 @@ load_helper_images(const dr_deploy *d, const dr_runner *const *sel, size_t n, dr
 			return -1;
 		if (ires.status != 0) {
 			if (strcmp(img, DR_DEFAULT_HELPER_IMAGE_REPO ":" DESKRUN_VERSION) != 0) {
-				dr_note("kind nodes lack %s and the local Docker has no such image: the nodes "
+				dr_info("kind nodes lack %s and the local Docker has no such image: the nodes "
 				        "will try to pull it",
 				        img);
 				continue;
@@ -244,9 +245,12 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 		return 0;
 	}
 	if (nothing) {
-		printf("nothing to change: %zu objects are up to date\n", plan->count[DR_ACTION_KEEP]);
+		if (!dr_quiet())
+			printf("nothing to change: %zu objects are up to date\n",
+			       plan->count[DR_ACTION_KEEP]);
 	} else {
-		fputs(text, stdout);
+		if (!dr_quiet())
+			fputs(text, stdout);
 		fflush(stdout);
 		_cleanup_json_ json_t *apply = dr_plan_to_apply(plan);
 		if (json_array_size(apply) > 0) {

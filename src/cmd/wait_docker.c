@@ -6,6 +6,7 @@
 #include "lib/duration.h"
 #include "pod/http.h"
 #include "sys/log.h"
+#include "sys/progress.h"
 
 #include <time.h>
 
@@ -143,7 +144,7 @@ run_wait_docker(dr_cli *cli, int argc, char **argv, dr_err **err)
 		nanosleep(&ts, NULL);
 		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 	}
-	dr_note("the Docker daemon at %s is ready (after %.1f s)", ep.url,
+	dr_info("the Docker daemon at %s is ready (after %.1f s)", ep.url,
 	        (double)(now_ms() - start) / 1000);
 	if (!command)
 		return 0;

@@ -4,6 +4,9 @@
 #include "lib/doctor.h"
 #include "lib/pem.h"
 
+#include <arpa/inet.h>
+#include <strings.h>
+
 const char *
 dr_check_status_name(dr_check_status s)
 {
@@ -675,4 +678,234 @@ dr_jwt_signing_input(const char *app_id, int64_t now)
 	_cleanup_free_ char *h = dr_base64url(header, strlen(header));
 	_cleanup_free_ char *b = dr_base64url(claims, strlen(claims));
 	return dr_xasprintf("%s.%s", h, b);
+}
+
+/* ---- proxies ---- */
+
+void
+dr_proxy_clear(dr_proxy *p)
+{
+	free(p->host);
+	free(p->port);
+	if (p->auth)
+		explicit_bzero(p->auth, strlen(p->auth));
+	free(p->auth);
+	free(p->shown);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..n) (owned). */
+static char *
+pct_decode(const char *s, size_t n)
+{
+	char *out = dr_xmalloc(n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int h, l;
+		if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
+		    (l = hexval(s[i + 2])) >= 0) {
+			out[k++] = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			out[k++] = s[i];
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* host[:port] or [v6][:port] of s[0..n) into owned host and port (def when absent). */
+static int
+split_host_port(const char *s, size_t n, const char *def, char **host, char **port)
+{
+	const char *pend = s + n;
+	const char *hs, *he, *colon;
+	if (n && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb || rb == s + 1)
+			return -1;
+		hs = s + 1;
+		he = rb;
+		if (rb + 1 < pend && rb[1] != ':')
+			return -1;
+		colon = rb + 1 < pend ? rb + 1 : NULL;
+	} else {
+		colon = memchr(s, ':', n);
+		hs = s;
+		he = colon ? colon : pend;
+		if (colon && memchr(colon + 1, ':', (size_t)(pend - colon - 1)))
+			return -1; /* an IPv6 address needs brackets */
+	}
+	if (he == hs)
+		return -1;
+	for (const char *c = hs; c < he; c++)
+		if (*c == '@' || *c == '/' || *c == ' ' || *c == '[' || *c == ']')
+			return -1;
+	if (colon) {
+		size_t pl = (size_t)(pend - colon - 1);
+		if (pl == 0 || pl > 5)
+			return -1;
+		for (const char *c = colon + 1; c < pend; c++)
+			if (*c < '0' || *c > '9')
+				return -1;
+		long v = strtol(colon + 1, NULL, 10);
+		if (v < 1 || v > 65535)
+			return -1;
+		*port = dr_xstrndup(colon + 1, pl);
+	} else {
+		*port = dr_xstrdup(def);
+	}
+	*host = dr_xstrndup(hs, (size_t)(he - hs));
+	return 0;
+}
+
+int
+dr_proxy_parse(const char *url, const char *what, dr_proxy *p, dr_err **err)
+{
+	memset(p, 0, sizeof(*p));
+	const char *rest = url;
+	if (dr_startswith(url, "https://"))
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: an https:// proxy (TLS to the proxy) is not supported by doctor's "
+		               "GitHub checks: give the proxy's http:// address",
+		               what);
+	if (strncasecmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else if (strstr(url, "://"))
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: not an http:// proxy URL: use http://[USER:PASSWORD@]HOST[:PORT]",
+		               what);
+	size_t n = strcspn(rest, "/?#");
+	const char *tail = rest + n;
+	if (*tail && strcmp(tail, "/") != 0)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: a proxy URL has no path: use http://[USER:PASSWORD@]HOST[:PORT]",
+		               what);
+	const char *at = NULL;
+	for (const char *c = rest; c < rest + n; c++)
+		if (*c == '@')
+			at = c; /* the last one: a password may hold '@' unescaped */
+	const char *hp = at ? at + 1 : rest;
+	if (split_host_port(hp, (size_t)(rest + n - hp), "80", &p->host, &p->port) < 0) {
+		dr_proxy_clear(p);
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: not a proxy URL: use http://[USER:PASSWORD@]HOST[:PORT], e.g. "
+		               "http://proxy.corp:3128",
+		               what);
+	}
+	if (at) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+		_cleanup_free_ char *user = pct_decode(rest, (size_t)((colon ? colon : at) - rest));
+		_cleanup_free_ char *pass =
+			colon ? pct_decode(colon + 1, (size_t)(at - colon - 1)) : dr_xstrdup("");
+		_cleanup_free_ char *pair = dr_xasprintf("%s:%s", user, pass);
+		_cleanup_free_ char *b = dr_base64_encode(pair, strlen(pair));
+		p->auth = dr_xasprintf("Basic %s", b);
+		explicit_bzero(pair, strlen(pair));
+		explicit_bzero(pass, strlen(pass));
+		explicit_bzero(b, strlen(b));
+	}
+	bool v6 = strchr(p->host, ':') != NULL;
+	p->shown = dr_xasprintf("http://%s%s%s:%s", v6 ? "[" : "", p->host, v6 ? "]" : "", p->port);
+	return 0;
+}
+
+int
+dr_url_host_port(const char *url, char **host, char **port)
+{
+	if (!dr_startswith(url, "https://"))
+		return -1;
+	const char *h = url + 8;
+	size_t n = strcspn(h, "/?#");
+	if (memchr(h, '@', n))
+		return -1;
+	return split_host_port(h, n, "443", host, port);
+}
+
+/* addr in the CIDR "net/bits"? Both IPv4 or both IPv6; false when either does not parse. */
+static bool
+cidr_match(const char *addr, const char *cidr)
+{
+	const char *slash = strchr(cidr, '/');
+	char *end = NULL;
+	long bits = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || bits < 0)
+		return false;
+	_cleanup_free_ char *net = dr_xstrndup(cidr, (size_t)(slash - cidr));
+	unsigned char a[16], b[16];
+	int fam = strchr(net, ':') ? AF_INET6 : AF_INET;
+	size_t len = fam == AF_INET6 ? 16 : 4;
+	if ((long)len * 8 < bits || inet_pton(fam, net, b) != 1 || inet_pton(fam, addr, a) != 1)
+		return false;
+	for (long i = 0; i < bits; i++) {
+		unsigned char m = (unsigned char)(0x80u >> (i % 8));
+		if ((a[i / 8] & m) != (b[i / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+bool
+dr_no_proxy_match(const char *host, const char *port, char *const *entries)
+{
+	size_t hl = strlen(host);
+	while (hl && host[hl - 1] == '.')
+		hl--; /* "github.com." is github.com */
+	for (size_t i = 0; entries && entries[i]; i++) {
+		const char *e = entries[i];
+		while (*e == ' ' || *e == '\t')
+			e++;
+		size_t el = strlen(e);
+		while (el && (e[el - 1] == ' ' || e[el - 1] == '\t'))
+			el--;
+		if (!el)
+			continue;
+		if (el == 1 && *e == '*')
+			return true;
+		_cleanup_free_ char *entry = dr_xstrndup(e, el);
+		if (strchr(entry, '/')) {
+			if (cidr_match(host, entry))
+				return true;
+			continue;
+		}
+		/* An optional :PORT ("[v6]:443", "host:8443"); a bare IPv6 has no port. */
+		_cleanup_free_ char *eh = NULL, *ep = NULL;
+		int colons = 0;
+		for (const char *c = entry; *c; c++)
+			colons += *c == ':';
+		if (colons > 1 && entry[0] != '[') {
+			eh = dr_xstrdup(entry);
+		} else if (split_host_port(entry, strlen(entry), "", &eh, &ep) < 0) {
+			continue;
+		}
+		if (ep && *ep && strcmp(ep, port) != 0)
+			continue;
+		const char *d = eh;
+		if (d[0] == '*' && d[1] == '.')
+			d += 2;
+		else if (d[0] == '.')
+			d++;
+		size_t dl = strlen(d);
+		while (dl && d[dl - 1] == '.')
+			dl--;
+		if (!dl)
+			continue;
+		if (hl == dl && strncasecmp(host, d, dl) == 0)
+			return true;
+		if (hl > dl && host[hl - dl - 1] == '.' && strncasecmp(host + hl - dl, d, dl) == 0)
+			return true;
+	}
+	return false;
 }

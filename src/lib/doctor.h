@@ -106,6 +106,32 @@ void dr_doctor_pat_scopes(const char *scopes, const char *github_url, dr_finding
 /* The REST API root for a runner URL: https://api.github.com for github.com, else
  * https://HOST/api/v3 (GitHub Enterprise Server). Owned. */
 char *dr_github_api_url(const char *github_url);
+/* An HTTP proxy the GitHub checks tunnel through (HTTP CONNECT, then TLS end to end). */
+typedef struct dr_proxy {
+	char *host;  /* owned; an IPv6 address without its brackets */
+	char *port;  /* owned; "80" when the URL has none */
+	char *auth;  /* owned or NULL: the Proxy-Authorization value "Basic ..." (a secret) */
+	char *shown; /* owned: "http://HOST:PORT", never the credentials: for messages */
+} dr_proxy;
+
+void dr_proxy_clear(dr_proxy *p);
+static inline void dr_proxyp(dr_proxy *p) { dr_proxy_clear(p); }
+#define _cleanup_proxy_ __attribute__((cleanup(dr_proxyp)))
+/* Parse http://[USER[:PASSWORD]@]HOST[:PORT][/] (a bare HOST[:PORT], as HTTPS_PROXY often is,
+ * means http://); USER and PASSWORD are percent-decoded. https:// proxies are refused (TLS to
+ * the proxy is not spoken). `what` names the source in errors ("--proxy", "HTTPS_PROXY"); an
+ * error never repeats the URL, which may hold a password. */
+int dr_proxy_parse(const char *url, const char *what, dr_proxy *p, dr_err **err);
+/* Whether host (a name or an IP, IPv6 without brackets) and port bypass the proxy under a
+ * no_proxy list, curl's and Go's rules: "*" matches all; "example.com", ".example.com" and
+ * "*.example.com" match the domain and its subdomains; "HOST:PORT" only that port; an IP
+ * matches exactly; "10.0.0.0/8" or "fd00::/8" match the addresses in it. Case-insensitive;
+ * blank entries are ignored. entries: a NULL-terminated vector (NULL: none). */
+bool dr_no_proxy_match(const char *host, const char *port, char *const *entries);
+/* Split an https:// URL's authority into host (IPv6 without brackets) and port ("443" when
+ * absent), both owned; -1 when it is not https://HOST[:PORT][/...]. */
+int dr_url_host_port(const char *url, char **host, char **port);
+
 /* base64url without padding (owned). */
 char *dr_base64url(const void *p, size_t n);
 /* The JWT signing input "base64url(header).base64url(claims)" of a GitHub App (owned): RS256,

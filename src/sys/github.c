@@ -100,9 +100,67 @@ sslp(SSL **s)
 		SSL_free(*s);
 }
 
+/* Open a tunnel to target ("HOST:PORT") through the proxy on fd: CONNECT, then the proxy's
+ * answer, read a byte at a time so nothing of the TLS stream that follows is consumed. */
+static int
+proxy_connect(int fd, const dr_proxy *px, const char *target, long timeout_ms, dr_err **err)
+{
+	_cleanup_free_ char *req = dr_xasprintf(
+		"CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: deskrun-doctor\r\n%s%s%s\r\n", target,
+		target, px->auth ? "Proxy-Authorization: " : "", px->auth ? px->auth : "",
+		px->auth ? "\r\n" : "");
+	size_t len = strlen(req), off = 0;
+	while (off < len) {
+		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+			explicit_bzero(req, len);
+			return dr_fail_errno(err, DR_EXIT_FAIL, e, "send CONNECT %s to the proxy %s",
+			                     target, px->shown);
+		}
+		off += (size_t)w;
+	}
+	explicit_bzero(req, len); /* it held the proxy's credentials */
+	char head[8192];
+	size_t n = 0;
+	while (n < sizeof(head) - 1) {
+		ssize_t got = recv(fd, head + n, 1, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return dr_fail(err, DR_EXIT_TIMEOUT,
+			               "the proxy %s did not answer CONNECT %s within %ld ms", px->shown,
+			               target, timeout_ms);
+		if (got <= 0)
+			return dr_fail(err, DR_EXIT_FAIL,
+			               "the proxy %s closed the connection on CONNECT %s", px->shown,
+			               target);
+		n++;
+		if (n >= 4 && memcmp(head + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	head[n] = '\0';
+	int status = 0;
+	if (sscanf(head, "HTTP/%*d.%*d %d", &status) != 1 || !strstr(head, "\r\n\r\n"))
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the proxy %s answered CONNECT %s with something that is not HTTP",
+		               px->shown, target);
+	if (status == 407)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the proxy %s wants credentials (HTTP 407)%s", px->shown,
+		               px->auth ? ": it refused the USER:PASSWORD of the proxy URL"
+		                        : ": give them as http://USER:PASSWORD@HOST:PORT");
+	if (status < 200 || status > 299)
+		return dr_fail(err, DR_EXIT_FAIL, "the proxy %s refused CONNECT %s (HTTP %d)",
+		               px->shown, target, status);
+	return 0;
+}
+
 int
-dr_https_get(const char *url, const char *authorization, long timeout_ms, dr_http_response *r,
-             dr_err **err)
+dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
+             long timeout_ms, dr_http_response *r, dr_err **err)
 {
 	memset(r, 0, sizeof(*r));
 	if (!dr_startswith(url, "https://"))
@@ -128,9 +186,21 @@ dr_https_get(const char *url, const char *authorization, long timeout_ms, dr_htt
 		}
 		host = dr_xstrdup(hostport);
 	}
-	_cleanup_close_ int fd = tcp_connect(host, port, timeout_ms, err);
-	if (fd < 0)
-		return -1;
+	_cleanup_close_ int fd = -1;
+	if (proxy) {
+		fd = tcp_connect(proxy->host, proxy->port, timeout_ms, err);
+		if (fd < 0)
+			return dr_err_prefix(err, "the proxy %s", proxy->shown);
+		bool v6 = strchr(host, ':') != NULL;
+		_cleanup_free_ char *target =
+			dr_xasprintf("%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+		if (proxy_connect(fd, proxy, target, timeout_ms, err) < 0)
+			return -1;
+	} else {
+		fd = tcp_connect(host, port, timeout_ms, err);
+		if (fd < 0)
+			return -1;
+	}
 	__attribute__((cleanup(ssl_ctx_freep))) SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
 		return dr_fail(err, DR_EXIT_FAIL, "TLS setup: %s", ssl_reason());

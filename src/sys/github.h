@@ -7,6 +7,7 @@
 #define DESKRUN_GITHUB_H
 
 #include "lib/common.h"
+#include "lib/doctor.h"
 
 #define DR_GITHUB_TIMEOUT_MS 10000
 
@@ -21,11 +22,14 @@ void dr_http_response_clear(dr_http_response *r);
 static inline void dr_http_responsep(dr_http_response *r) { dr_http_response_clear(r); }
 #define _cleanup_http_ __attribute__((cleanup(dr_http_responsep)))
 
-/* GET an https:// URL with "Authorization: <authorization>" (NULL: none). A response of any
- * status is success (0); -1 when no response came (DNS, connect, TLS, deadline), the message
- * naming the host and why, never the credential. */
-int dr_https_get(const char *url, const char *authorization, long timeout_ms,
-                 dr_http_response *r, dr_err **err);
+/* GET an https:// URL with "Authorization: <authorization>" (NULL: none). With a proxy (NULL:
+ * direct), the connection is an HTTP CONNECT tunnel through it (Proxy-Authorization from
+ * proxy->auth) and TLS runs end to end inside, so the certificate checked is still the
+ * server's. A response of any status is success (0); -1 when no response came (DNS, connect,
+ * the proxy's refusal, TLS, deadline), the message naming the host (and the proxy) and why,
+ * never a credential. */
+int dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
+                 long timeout_ms, dr_http_response *r, dr_err **err);
 /* The value of header `name` (case-insensitive), owned, or NULL. */
 char *dr_http_header(const dr_http_response *r, const char *name);
 /* A GitHub App JWT signed RS256 with the PEM private key (PKCS#1 or PKCS#8), owned. */

@@ -12,10 +12,10 @@ dr_http_response_clear(dr_http_response *r)
 }
 
 int
-dr_https_get(const char *url, const char *authorization, long timeout_ms, dr_http_response *r,
-             dr_err **err)
+dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
+             long timeout_ms, dr_http_response *r, dr_err **err)
 {
-	(void)url, (void)authorization, (void)timeout_ms, (void)r;
+	(void)url, (void)authorization, (void)proxy, (void)timeout_ms, (void)r;
 	return dr_fail(err, DR_EXIT_FAIL,
 	               "this deskrun (the static helper) has no HTTPS client: run the host's deskrun");
 }

@@ -15,6 +15,33 @@ static struct {
 	long last_ms;
 } spin;
 
+static bool quiet_flag;
+
+void
+dr_set_quiet(bool quiet)
+{
+	quiet_flag = quiet;
+}
+
+bool
+dr_quiet(void)
+{
+	return quiet_flag;
+}
+
+void
+dr_info(const char *fmt, ...)
+{
+	if (quiet_flag)
+		return;
+	dr_progress_tick_end();
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *msg = dr_xvasprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "deskrun: %s\n", msg);
+}
+
 long
 dr_now_ms(void)
 {
@@ -27,9 +54,9 @@ void
 dr_progress_init(dr_progress *p)
 {
 	p->start_ms = dr_now_ms();
-	p->quiet = false;
+	p->quiet = quiet_flag;
 	const char *term = getenv("TERM");
-	spin.on = isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
+	spin.on = !quiet_flag && isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
 }
 
 void

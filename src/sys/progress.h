@@ -13,6 +13,14 @@ typedef struct dr_progress {
 	bool quiet;
 } dr_progress;
 
+/* --quiet (process-wide, as stderr is): progress steps, the spinner and informational lines
+ * (dr_info, dr_quiet() checks in the commands) are left out; errors, warnings and the data a
+ * command prints are not. Set by the option parser before a command runs. */
+void dr_set_quiet(bool quiet);
+bool dr_quiet(void);
+/* An informational line on stderr ("deskrun: MSG"), unless --quiet. */
+void dr_info(const char *fmt, ...) DR_PRINTF(1, 2);
+
 void dr_progress_init(dr_progress *p);
 void dr_progress_step(dr_progress *p, const char *fmt, ...) DR_PRINTF(2, 3);
 long dr_now_ms(void);

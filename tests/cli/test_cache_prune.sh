@@ -91,7 +91,7 @@ check "alpha's slot is untouched" test -f "$TMP/root/pool/alpha/slot-0/docker/la
 run "$DESKRUN" cache ls alpha --pool "$TMP/root"
 check "ls alpha lists alpha's slots only" eq "$(printf '%s\n' "$OUT" | awk 'NR > 1 {print $1}' | sort -u)" "alpha"
 run "$DESKRUN" cache prune gamma --all --pool "$TMP/root"
-check "an unknown pool: exit 1, named" eq "$RC:$ERR" "1:deskrun: error: no cache pool \"gamma\" under $TMP/root (see 'deskrun cache ls')"
+check "an unknown pool: exit 1, named" eq "$RC:$ERR" "1:deskrun: error: no cache pool or cache directory of \"gamma\" under $TMP/root (see 'deskrun cache ls')"
 
 # Without --pool: the config's cluster decides where the caches are.
 mkdir -p "$TMP/stub"
