@@ -40,7 +40,6 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-			cli.quiet = true;
 			dr_set_quiet(true);
 			i++;
 			continue;

@@ -66,6 +66,33 @@ cell_str(json_t *row, const char *key)
 	return dr_xstrdup(s && *s ? s : "-");
 }
 
+/* Print nrows x ncol owned cells (the first row the heading) as aligned columns, column
+ * right_col (or none: -1) right-aligned, and free them. */
+static void
+print_cells(char **cells, size_t nrows, int ncol, int right_col)
+{
+	size_t width[16] = { 0 };
+	for (size_t i = 0; i < nrows; i++)
+		for (int c = 0; c < ncol; c++) {
+			size_t l = strlen(cells[i * (size_t)ncol + (size_t)c]);
+			if (l > width[c])
+				width[c] = l;
+		}
+	for (size_t i = 0; i < nrows; i++)
+		for (int c = 0; c < ncol; c++) {
+			const char *s = cells[i * (size_t)ncol + (size_t)c];
+			if (c == ncol - 1)
+				printf("%s\n", s);
+			else if (c == right_col)
+				printf("%*s  ", (int)width[c], s);
+			else
+				printf("%-*s  ", (int)width[c], s);
+		}
+	for (size_t i = 0; i < nrows * (size_t)ncol; i++)
+		free(cells[i]);
+	free(cells);
+}
+
 static void
 print_table(json_t *rows)
 {
@@ -74,7 +101,6 @@ print_table(json_t *rows)
 		                                "LEASES",     "LAST START", "LAST END", "SIZE" };
 	size_t n = json_array_size(rows);
 	char **cells = dr_xcalloc((n + 1) * NCOL, sizeof(char *));
-	size_t width[NCOL] = { 0 };
 	for (int c = 0; c < NCOL; c++)
 		cells[c] = dr_xstrdup(head[c]);
 	for (size_t i = 0; i < n; i++) {
@@ -97,26 +123,7 @@ print_table(json_t *rows)
 			                      json_string_value(json_object_get(r, "state")));
 		}
 	}
-	for (size_t i = 0; i <= n; i++)
-		for (int c = 0; c < NCOL; c++) {
-			size_t l = strlen(cells[i * NCOL + c]);
-			if (l > width[c])
-				width[c] = l;
-		}
-	for (size_t i = 0; i <= n; i++) {
-		for (int c = 0; c < NCOL; c++) {
-			const char *s = cells[i * NCOL + c];
-			if (c == NCOL - 1)
-				printf("%s\n", s);
-			else if (c == 4)
-				printf("%*s  ", (int)width[c], s);
-			else
-				printf("%-*s  ", (int)width[c], s);
-		}
-	}
-	for (size_t i = 0; i < (n + 1) * NCOL; i++)
-		free(cells[i]);
-	free(cells);
+	print_cells(cells, n + 1, NCOL, 4);
 }
 
 /* "7d" or "36h" or "90m" or anything dr_duration_parse takes, into seconds. */
@@ -562,7 +569,6 @@ print_cache_table(json_t *rows)
 		                                "HOLDER", "LAST USED", "SIZE" };
 	size_t n = json_array_size(rows);
 	char **cells = dr_xcalloc((n + 1) * NCOL, sizeof(char *));
-	size_t width[NCOL] = { 0 };
 	for (int c = 0; c < NCOL; c++)
 		cells[c] = dr_xstrdup(head[c]);
 	for (size_t i = 0; i < n; i++) {
@@ -578,23 +584,7 @@ print_cache_table(json_t *rows)
 		row[6] = json_is_integer(size) ? dr_pod_size_text((uint64_t)json_integer_value(size))
 		                               : dr_xstrdup("-");
 	}
-	for (size_t i = 0; i <= n; i++)
-		for (int c = 0; c < NCOL; c++) {
-			size_t l = strlen(cells[i * NCOL + c]);
-			if (l > width[c])
-				width[c] = l;
-		}
-	for (size_t i = 0; i <= n; i++)
-		for (int c = 0; c < NCOL; c++) {
-			const char *s = cells[i * NCOL + c];
-			if (c == NCOL - 1)
-				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)width[c], s);
-		}
-	for (size_t i = 0; i < (n + 1) * NCOL; i++)
-		free(cells[i]);
-	free(cells);
+	print_cells(cells, n + 1, NCOL, -1);
 }
 
 static void
@@ -616,7 +606,7 @@ cache_prune_row(json_t *out, json_t *c, const char *action, const char *reason, 
  * the meantime (then put it back), put an empty directory of the same mode and owner in its
  * place, delete the old tree. */
 static int
-empty_cache(const char *dir, const node_mounts *nm, uint64_t *freed, bool *raced, dr_err **err)
+empty_cache(const char *dir, uint64_t *freed, bool *raced, dr_err **err)
 {
 	*raced = false;
 	struct stat st;
@@ -636,7 +626,6 @@ empty_cache(const char *dir, const node_mounts *nm, uint64_t *freed, bool *raced
 	node_mounts_load(&again);
 	long pid = again.unknown ? -1 : cache_holder(&again, aside);
 	node_mounts_clear(&again);
-	(void)nm;
 	if (pid != 0) {
 		if (rename(aside, dir) < 0)
 			return dr_fail_errno(err, DR_EXIT_FAIL, errno,
@@ -702,7 +691,7 @@ prune_caches(json_t *caches, const dr_pod_prune_opts *o, const node_mounts *nm, 
 			continue;
 		}
 		bool raced = false;
-		if (empty_cache(dir, nm, &bytes, &raced, &e) < 0)
+		if (empty_cache(dir, &bytes, &raced, &e) < 0)
 			cache_prune_row(out, c, "error", e->msg, 0);
 		else if (raced)
 			cache_prune_row(out, c, "skipped", "in use: a pod mounted it while pruning", 0);

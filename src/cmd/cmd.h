@@ -15,7 +15,6 @@ typedef struct dr_opt {
 
 typedef struct dr_cli {
 	const char *config_flag; /* --config PATH, or NULL */
-	bool quiet;              /* -q/--quiet: no progress or informational lines (dr_quiet()) */
 } dr_cli;
 
 typedef struct dr_cmd {

@@ -6,6 +6,7 @@
 #include "cmd/cli_util.h"
 #include "cmd/cmd.h"
 #include "lib/doctor.h"
+#include "sys/progress.h"
 #include "lib/mode.h"
 #include "lib/names.h"
 #include "lib/plan.h"
@@ -970,7 +971,7 @@ run_doctor(dr_cli *cli, int argc, char **argv, dr_err **err)
 			api = v;
 		}
 	}
-	quiet |= cli->quiet; /* the global -q before the command means the same */
+	quiet |= dr_quiet(); /* the global -q before the command means the same */
 	_cleanup_free_ char *path = NULL;
 	_cleanup_config_ dr_config *c = NULL;
 	if (dr_cli_load_config(cli, &path, &c, err) < 0)

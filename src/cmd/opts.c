@@ -134,7 +134,6 @@ dr_optparse_next(dr_optparse *p, int *id, const char **value, dr_err **err)
 			continue;
 		}
 		if (o->id == GLOBAL_QUIET) {
-			p->cli->quiet = true;
 			dr_set_quiet(true);
 			continue;
 		}

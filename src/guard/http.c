@@ -502,18 +502,6 @@ gd_framer_clear(gd_framer *f)
 
 /* ---- URL helpers ---- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode %XX (and '+' as space when plus). NULL on a bad escape or a NUL byte. */
 static char *
 pct_decode(const char *s, size_t n, bool plus)
@@ -527,7 +515,7 @@ pct_decode(const char *s, size_t n, bool plus)
 				free(out);
 				return NULL;
 			}
-			int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+			int a = dr_hexval(s[i + 1]), b = dr_hexval(s[i + 2]);
 			if (a < 0 || b < 0) {
 				free(out);
 				return NULL;

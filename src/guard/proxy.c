@@ -1473,11 +1473,9 @@ next_events(gd_server *s, struct epoll_event *evs, int max, bool active)
 {
 	if (s->ready)
 		return epoll_wait(s->ep, evs, max, 0);
-	long long limit = (long long)s->cfg->busy_poll_us * 1000;
-	long long t0 = 0;
-	if (limit > 0)
-		t0 = mono_ns();
-	if (active && s->poll_ns > 0) {
+	long long limit = active ? (long long)s->cfg->busy_poll_us * 1000 : 0;
+	long long t0 = limit > 0 ? mono_ns() : 0;
+	if (limit > 0 && s->poll_ns > 0) {
 		long long until = t0 + s->poll_ns;
 		do {
 			int n = epoll_wait(s->ep, evs, max, 0);
@@ -1489,7 +1487,7 @@ next_events(gd_server *s, struct epoll_event *evs, int max, bool active)
 		} while (mono_ns() < until);
 	}
 	int n = epoll_wait(s->ep, evs, max, 1000);
-	if (limit > 0 && active) {
+	if (limit > 0) {
 		long long waited = mono_ns() - t0;
 		if (n > 0 && waited <= limit) {
 			long long g = s->poll_ns ? s->poll_ns * 2 : 10000;

@@ -96,6 +96,18 @@ static inline bool dr_startswith(const char *s, const char *prefix)
 
 bool dr_endswith(const char *s, const char *suffix);
 
+/* The value of a hex digit, or -1. */
+static inline int dr_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* NULL-terminated string vectors. */
 size_t dr_strv_len(char *const *v);
 void dr_strv_push(char ***v, const char *s);   /* copies s */

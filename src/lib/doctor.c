@@ -694,18 +694,6 @@ dr_proxy_clear(dr_proxy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) (owned). */
 static char *
 pct_decode(const char *s, size_t n)
@@ -714,8 +702,8 @@ pct_decode(const char *s, size_t n)
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		int h, l;
-		if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (h = dr_hexval(s[i + 1])) >= 0 &&
+		    (l = dr_hexval(s[i + 2])) >= 0) {
 			out[k++] = (char)(h * 16 + l);
 			i += 2;
 		} else {

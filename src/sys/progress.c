@@ -29,6 +29,19 @@ dr_quiet(void)
 	return quiet_flag;
 }
 
+/* "deskrun: [elapsed] MESSAGE" on stderr (no elapsed time when ms < 0). */
+static void vfprintf_line(const char *fmt, va_list ap, long ms) DR_PRINTF(1, 0);
+
+static void
+vfprintf_line(const char *fmt, va_list ap, long ms)
+{
+	_cleanup_free_ char *msg = dr_xvasprintf(fmt, ap);
+	if (ms < 0)
+		fprintf(stderr, "deskrun: %s\n", msg);
+	else
+		fprintf(stderr, "deskrun: [%3ld.%01lds] %s\n", ms / 1000, (ms % 1000) / 100, msg);
+}
+
 void
 dr_info(const char *fmt, ...)
 {
@@ -37,9 +50,8 @@ dr_info(const char *fmt, ...)
 	dr_progress_tick_end();
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = dr_xvasprintf(fmt, ap);
+	vfprintf_line(fmt, ap, -1);
 	va_end(ap);
-	fprintf(stderr, "deskrun: %s\n", msg);
 }
 
 long
@@ -92,8 +104,6 @@ dr_progress_step(dr_progress *p, const char *fmt, ...)
 	dr_progress_tick_end();
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = dr_xvasprintf(fmt, ap);
+	vfprintf_line(fmt, ap, dr_now_ms() - p->start_ms);
 	va_end(ap);
-	long ms = dr_now_ms() - p->start_ms;
-	fprintf(stderr, "deskrun: [%3ld.%01lds] %s\n", ms / 1000, (ms % 1000) / 100, msg);
 }

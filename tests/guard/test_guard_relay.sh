@@ -20,7 +20,7 @@ for i in $(seq 1 100); do [ -S "$TMP/fake.sock" ] && break; sleep 0.05; done
 start() {
 	rm -f "$TMP/g.sock"
 	"$DESKRUN" guard --tenant t1 --upstream "unix://$TMP/fake.sock" --listen "$TMP/g.sock" \
-		--state-dir "$TMP/state" --socket-mode 0600 >"$TMP/g.log" 2>&1 &
+		--state-dir "$TMP/state" --socket-mode 0600 "$@" >"$TMP/g.log" 2>&1 &
 	GPID=$!
 	for i in $(seq 1 100); do [ -S "$TMP/g.sock" ] && break; sleep 0.05; done
 	sleep 0.1 # the start-up probe's connection is logged before the tests count
@@ -107,5 +107,13 @@ stop
 check "R10 under load, request heads were read after their answers" \
 	bash -c '[ "$(printf "%s" "$0" | sed -n "s/.*; \([0-9]*\) heads read after.*/\1/p")" -gt 0 ]' "$(stopline)"
 check "R10 ... and the guard logged no error but the malformed answer" bash -c '[ "$(grep -ci "error" "$0")" = 1 ]' "$TMP/g.log"
-check "R11 every guard exited with status 0 on SIGTERM (no leak under ASan either)" eq "$STOP_RCS" "00"
+polled() { printf '%s' "$(stopline)" | sed -n 's/.*; \([0-9]*\) event batches found by polling.*/\1/p'; }
+check "R12 the stop line counts the event batches found by polling" bash -c '[ -n "$0" ]' "$(polled)"
+# ---- --busy-poll 0: the guard sleeps for every event ----
+start --busy-poll 0
+client seq 50 /v1.41/_ping
+check "R12 with --busy-poll 0 requests are answered" eq "$OUT" "ok 50"
+stop
+check "R12 ... and no event was found by polling" eq "$(polled)" 0
+check "R11 every guard exited with status 0 on SIGTERM (no leak under ASan either)" eq "$STOP_RCS" "000"
 done_testing
