@@ -3,7 +3,8 @@
 
 Every test program deskrun runs speaks TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, the shell
 suites through tests/lib.sh), so a case is an 'ok'/'not ok' line. A program that crashed or
-exited non-zero without a failing line counts as one failed case."""
+exited non-zero without a failing line counts as one failed case. Failing cases are named
+again just above the count, so the tail of a CI log says what failed."""
 import json
 import re
 import sys
@@ -11,6 +12,7 @@ import sys
 passed = failed = skipped = 0
 rows = []
 skips = []
+fails = []
 for path in sys.argv[1:]:
     build = path.split("/")[0]
     with open(path) as f:
@@ -32,8 +34,10 @@ for path in sys.argv[1:]:
                         p += 1
                 else:
                     f_ += 1
+                    fails.append((build, t["name"], m.group(2).strip()))
             if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and f_ == 0:
                 f_ = 1
+                fails.append((build, t["name"], f"exited {t.get('returncode')} ({t.get('result')}) without a failing case"))
             passed += p
             failed += f_
             skipped += s
@@ -47,5 +51,8 @@ for build, name, desc, why in skips:
     print(f"skipped {build}:{name}: {desc}: {why}")
 if skipped:
     print(f"{skipped} skipped (the lines above say why)")
+# Failures last, just above the count, so a log's tail names them.
+for build, name, desc in fails:
+    print(f"FAILED {build}:{name}: {desc}")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
