@@ -21,13 +21,13 @@ check "e2's daemon runs on its slot's data root" eq "$(root_of e2)" "$POOL/$s2/d
 check "both slots show as leased" eq "$("$DESKRUN" cache ls --pool "$POOL" | awk 'NR > 1 {print $3}' | tr '\n' ' ')" "leased leased "
 
 # The third waits for --wait-slot, then falls back to an ephemeral data root.
-start_ep e3 --slots 2 --owner ci-3 --wait-slot 3s
-for _ in $(seq 1 30); do grep -qs "waiting up to" "$TMP/e3.log" && break; sleep 0.1; done
-check "the third says it waits for a slot" contains "$(cat "$TMP/e3.log")" "all 2 slots of $POOL are leased: waiting up to 3s for one"
+start_ep e3 --slots 2 --owner ci-3 --wait-slot 8s
+for _ in $(seq 1 300); do grep -qs "waiting up to" "$TMP/e3.log" && break; sleep 0.1; done
+check "the third says it waits for a slot" contains "$(cat "$TMP/e3.log")" "all 2 slots of $POOL are leased: waiting up to 8s for one"
 check "and is not ready while it waits" test ! -e "$TMP/e3.ready"
 wait_ready e3 60
 check "after the wait it runs anyway, on an ephemeral data root" eq "$(ep_slot e3)" "ephemeral"
-check "and says so on stderr" contains "$(cat "$TMP/e3.log")" "deskrun: warning: all 2 slots of $POOL are still leased after 3s: running dockerd on the ephemeral data root $POOL/ephemeral/e-"
+check "and says so on stderr" contains "$(cat "$TMP/e3.log")" "deskrun: warning: all 2 slots of $POOL are still leased after 8s: running dockerd on the ephemeral data root $POOL/ephemeral/e-"
 eroot=$(root_of e3)
 check "its daemon's data root is under the pool's ephemeral/" contains "$eroot" "$POOL/ephemeral/e-"
 check "it works" bash -c "DOCKER_HOST=unix://$TMP/e3.sock docker info >/dev/null"
@@ -46,7 +46,7 @@ check "--fallback fail: no daemon was started" test ! -e "$TMP/e4.sock"
 
 # A waiter gets the slot that frees up while it waits.
 start_ep e5 --slots 2 --owner ci-5 --wait-slot 60s
-for _ in $(seq 1 50); do grep -qs "waiting up to" "$TMP/e5.log" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -qs "waiting up to" "$TMP/e5.log" && break; sleep 0.1; done
 stop_ep e1
 check "e1 stops cleanly" eq "$EP_RC" 0
 wait_ready e5 60
