@@ -11,8 +11,8 @@
 # Noise: this is meant for small shared VMs, where one run of one path can be off by 2x.
 # Every measurement is repeated in rounds; in each round the three paths run back to back,
 # in an order that rotates from round to round, so drift and load hit all of them alike; the
-# median over the rounds is reported (BENCH_ROUNDS, default 7, for the round trips;
-# BENCH_RUN_ROUNDS, default 15, for `docker run`; BENCH_STREAM_ROUNDS, default 5, for the
+# median over the rounds is reported (BENCH_ROUNDS, default 5, for the round trips;
+# BENCH_RUN_ROUNDS, default 11, for `docker run`; BENCH_STREAM_ROUNDS, default 3, for the
 # streams).
 # Needs root (dockerd); DESKRUN and SRCDIR as set by scripts/bench.sh; BENCH_MIB (default
 # 1024) sets the stream size; BENCH_GUARD_ARGS adds options to the guard (e.g. --busy-poll 0).
@@ -20,9 +20,9 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
 MIB=${BENCH_MIB:-1024}
-ROUNDS=${BENCH_ROUNDS:-7}
-SROUNDS=${BENCH_STREAM_ROUNDS:-5}
-RROUNDS=${BENCH_RUN_ROUNDS:-15}
+ROUNDS=${BENCH_ROUNDS:-5}
+SROUNDS=${BENCH_STREAM_ROUNDS:-3}
+RROUNDS=${BENCH_RUN_ROUNDS:-11}
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 if ! dockerd_available || ! command -v haproxy >/dev/null; then
@@ -71,6 +71,19 @@ trap 'kill $GUARD_PID $HAPROXY_PID 2>/dev/null; wait $GUARD_PID $HAPROXY_PID 2>/
 for i in $(seq 1 100); do [ -S "$TMP/guard.sock" ] && [ -S "$TMP/haproxy.sock" ] && break; sleep 0.05; done
 sleep 0.3
 IDLE_RSS=$(awk '/VmRSS/{print $2}' /proc/$GUARD_PID/status)
+# The pods run the guard from deskrun-static (no libssl/libcrypto mapped: doctor's TLS is not in
+# it), so its idle RSS is what a node pays per runner; measured the same way, then stopped.
+STATIC_RSS=""
+STATIC=$(dirname "$DESKRUN")/deskrun-static
+if [ -x "$STATIC" ]; then
+	"$STATIC" guard --tenant bench --upstream "unix://$RAW" --listen "$TMP/guard-static.sock" \
+		--state-dir "$TMP/state-static" >"$TMP/guard-static.log" 2>&1 &
+	spid=$!
+	for i in $(seq 1 100); do [ -S "$TMP/guard-static.sock" ] && break; sleep 0.05; done
+	sleep 0.3
+	STATIC_RSS=$(awk '/VmRSS/{print $2}' /proc/$spid/status)
+	kill $spid; wait $spid 2>/dev/null
+fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # Five containers, created through the guard so every path lists the same five. `docker run
@@ -195,7 +208,7 @@ row "docker save, $MIB MiB image (median of $SROUNDS)" MiB/s "save-@"
 row "build context upload, $MIB MiB, Content-Length (median of $SROUNDS)" MiB/s "build-@"
 row "build context upload, $MIB MiB, chunked like the CLI (median of $SROUNDS)" MiB/s "chunked-@"
 echo
-echo "guard RSS: idle ${IDLE_RSS} KiB at start, ${LOAD_RSS} KiB after the runs;" \
+echo "guard RSS: idle ${IDLE_RSS} KiB at start${STATIC_RSS:+ (${STATIC_RSS} KiB for deskrun-static, the binary the pods run)}, ${LOAD_RSS} KiB after the runs;" \
 	"guard CPU while idle (5 abandoned \`wait\` requests): ${IDLE_CPU} ms/s;" \
 	"guard CPU for all the streams: ${GUARD_STREAM_CPU} ms"
 sed -n 's/.* stop: stopped by signal [0-9]* (\(.*\))$/guard counters: \1/p' "$TMP/guard.log"
