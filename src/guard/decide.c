@@ -1283,6 +1283,11 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 	json_object_set(holder, "labels", labels);
 	int bad = own_labels(c, d, holder, "labels", "build labels");
 	if (!bad) {
+		/* The legacy builder turns every label into a LABEL step of its own, a container
+		 * committed on every build (the final stage changes each job, so never cached).
+		 * Images are not session-scoped (--cleanup-on-exit leaves them), so the session
+		 * label would only cost a step: built images carry the tenant's label alone. */
+		json_object_del(json_object_get(holder, "labels"), GD_LABEL_SESSION);
 		_cleanup_free_ char *s = gd_json_dump(json_object_get(holder, "labels"));
 		gd_query_set(&r->query, "labels", s);
 	}
