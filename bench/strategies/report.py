@@ -268,7 +268,7 @@ leaves this file alone.
             env.append("BENCH_JOBS=%d" % m["jobs"])
         if m["disk"] != "root":
             env.append("BENCH_DISK=" + m["disk"])
-        L.append("Measured with `%s make bench`." % " ".join(env))
+        L.append("This section alone: `%s make bench`." % " ".join(env))
         L.append("")
         L.append(conditions(d))
         L.append("")
