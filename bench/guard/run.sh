@@ -35,9 +35,21 @@ import_busybox tiny:1
 cc -O2 -pthread -o "$TMP/loadgen" "$SRCDIR/bench/guard/loadgen.c" || exit 1
 L=$TMP/loadgen
 
-"$DESKRUN" guard --tenant bench --upstream "unix://$RAW" --listen "$TMP/guard.sock" \
-	--state-dir "$TMP/state-bench" --socket-mode 0666 ${BENCH_GUARD_ARGS:-} >"$TMP/guard.log" 2>&1 &
-GUARD_PID=$!
+# launch_guard BIN NAME: BIN's guard for tenant bench on $TMP/NAME.sock, its log $TMP/NAME.log;
+# sets LAUNCHED to its pid. rss PID: its VmRSS in KiB. wait_sock PATH: until PATH is a socket.
+launch_guard() {
+	"$1" guard --tenant bench --upstream "unix://$RAW" --listen "$TMP/$2.sock" \
+		--state-dir "$TMP/state-$2" --socket-mode 0666 ${BENCH_GUARD_ARGS:-} >"$TMP/$2.log" 2>&1 &
+	LAUNCHED=$!
+}
+rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+wait_sock() {
+	local i
+	for i in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+launch_guard "$DESKRUN" guard
+GUARD_PID=$LAUNCHED
 cat >"$TMP/haproxy.cfg" <<EOF2
 global
     maxconn 4000
@@ -68,21 +80,20 @@ EOF2
 haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 trap 'kill $GUARD_PID $HAPROXY_PID 2>/dev/null; wait $GUARD_PID $HAPROXY_PID 2>/dev/null; _dockerd_stop_all' EXIT
-for i in $(seq 1 100); do [ -S "$TMP/guard.sock" ] && [ -S "$TMP/haproxy.sock" ] && break; sleep 0.05; done
+wait_sock "$TMP/guard.sock"
+wait_sock "$TMP/haproxy.sock"
 sleep 0.3
-IDLE_RSS=$(awk '/VmRSS/{print $2}' /proc/$GUARD_PID/status)
+IDLE_RSS=$(rss $GUARD_PID)
 # The pods run the guard from deskrun-static (no libssl/libcrypto mapped: doctor's TLS is not in
 # it), so its idle RSS is what a node pays per runner; measured the same way, then stopped.
 STATIC_RSS=""
 STATIC=$(dirname "$DESKRUN")/deskrun-static
 if [ -x "$STATIC" ]; then
-	"$STATIC" guard --tenant bench --upstream "unix://$RAW" --listen "$TMP/guard-static.sock" \
-		--state-dir "$TMP/state-static" >"$TMP/guard-static.log" 2>&1 &
-	spid=$!
-	for i in $(seq 1 100); do [ -S "$TMP/guard-static.sock" ] && break; sleep 0.05; done
+	launch_guard "$STATIC" guard-static
+	wait_sock "$TMP/guard-static.sock"
 	sleep 0.3
-	STATIC_RSS=$(awk '/VmRSS/{print $2}' /proc/$spid/status)
-	kill $spid; wait $spid 2>/dev/null
+	STATIC_RSS=$(rss $LAUNCHED)
+	kill $LAUNCHED; wait $LAUNCHED 2>/dev/null
 fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -177,7 +188,7 @@ for p in "${SOCKS[@]}"; do
 	keep "build-$p" "$TMP/build-$p"
 	keep "chunked-$p" "$TMP/chunked-$p"
 done
-LOAD_RSS=$(awk '/VmRSS/{print $2}' /proc/$GUARD_PID/status)
+LOAD_RSS=$(rss $GUARD_PID)
 kill -TERM $GUARD_PID
 wait $GUARD_PID
 

@@ -452,9 +452,11 @@ check_name(const gd_ctx *c, gd_decision *d, const char *what, const char *name)
 }
 
 /* Check and rewrite a labels object: no client key in the io.deskrun. namespace; add the
- * tenant's (and session's) labels. */
+ * tenant's label, and the session's when the object is one --cleanup-on-exit removes
+ * (session_scoped). */
 static int
-own_labels(const gd_ctx *c, gd_decision *d, json_t *parent, const char *key, const char *what)
+own_labels(const gd_ctx *c, gd_decision *d, json_t *parent, const char *key, const char *what,
+           bool session_scoped)
 {
 	json_t *l = json_object_get(parent, key);
 	if (!l || json_is_null(l)) {
@@ -473,7 +475,7 @@ own_labels(const gd_ctx *c, gd_decision *d, json_t *parent, const char *key, con
 			       -1;
 	}
 	json_object_set_new(l, GD_LABEL_TENANT, json_string(c->tenant));
-	if (c->session)
+	if (c->session && session_scoped)
 		json_object_set_new(l, GD_LABEL_SESSION, json_string(c->session));
 	return 0;
 }
@@ -817,7 +819,8 @@ check_mounts(const gd_ctx *c, gd_decision *d, json_t *hc)
 				if (k)
 					return k;
 			}
-			if (own_labels(c, d, vo, "Labels", "HostConfig.Mounts.VolumeOptions.Labels"))
+			if (own_labels(c, d, vo, "Labels", "HostConfig.Mounts.VolumeOptions.Labels",
+			               true))
 				return 1;
 		} else if (strcmp(type, "tmpfs") == 0) {
 			json_t *to = json_object_get(m, "TmpfsOptions");
@@ -1154,7 +1157,7 @@ decide_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
 	int k;
 	if (check_name(c, d, "container name", gd_query_get(&r->query, "name")))
 		return 0;
-	if (own_labels(c, d, b, "Labels", "Labels"))
+	if (own_labels(c, d, b, "Labels", "Labels", true))
 		return 0;
 	if ((k = check_image_read(c, d, jstr(b, "Image"), "Image")))
 		return k < 0 ? -1 : 0;
@@ -1281,13 +1284,11 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 	}
 	json_t *holder = json_object();
 	json_object_set(holder, "labels", labels);
-	int bad = own_labels(c, d, holder, "labels", "build labels");
+	/* Not session-scoped: --cleanup-on-exit leaves images, and the legacy builder turns every
+	 * label into a LABEL step of its own, a container committed on every build (the final
+	 * stage changes each job, so never cached): a session label would only cost a step. */
+	int bad = own_labels(c, d, holder, "labels", "build labels", false);
 	if (!bad) {
-		/* The legacy builder turns every label into a LABEL step of its own, a container
-		 * committed on every build (the final stage changes each job, so never cached).
-		 * Images are not session-scoped (--cleanup-on-exit leaves them), so the session
-		 * label would only cost a step: built images carry the tenant's label alone. */
-		json_object_del(json_object_get(holder, "labels"), GD_LABEL_SESSION);
 		_cleanup_free_ char *s = gd_json_dump(json_object_get(holder, "labels"));
 		gd_query_set(&r->query, "labels", s);
 	}
@@ -1399,7 +1400,7 @@ decide_commit(const gd_ctx *c, gd_req *r, gd_decision *d)
 			free(why);
 			return 0;
 		}
-		if (!own_labels(c, d, b, "Labels", "Labels"))
+		if (!own_labels(c, d, b, "Labels", "Labels", true))
 			set_body(d, b);
 		json_decref(b);
 		if (d->status)
@@ -1441,7 +1442,7 @@ decide_network_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
 		if (strcmp(ok, "com.docker.network.driver.mtu") != 0)
 			return deny(d, 403, "Options", "network option \"%s\": not allowed", ok), 0;
 	}
-	if (own_labels(c, d, b, "Labels", "Labels"))
+	if (own_labels(c, d, b, "Labels", "Labels", true))
 		return 0;
 	json_object_set_new(b, "CheckDuplicate", json_true());
 	set_body(d, b);
@@ -1471,7 +1472,7 @@ decide_volume_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
 			            name),
 			       0;
 	}
-	if (own_labels(c, d, b, "Labels", "Labels"))
+	if (own_labels(c, d, b, "Labels", "Labels", true))
 		return 0;
 	set_body(d, b);
 	set_target(r, d, "/volumes/create");

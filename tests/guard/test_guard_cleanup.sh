@@ -26,10 +26,9 @@ mkdir -p "$TMP/bctx"
 printf 'FROM tiny:1\nCMD ["/bin/true"]\n' >"$TMP/bctx/Dockerfile"
 BLOG=$(DOCKER_HOST="unix://$TMP/g-p1.sock" DOCKER_BUILDKIT=0 docker build -t ci/built:1 "$TMP/bctx" 2>&1)
 check "a build through pod-1's guard adds one LABEL step" eq "$(grep -c '^Step .* : LABEL' <<<"$BLOG")" "1"
-check "... the built image has the tenant label" eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' ci/built:1)" "ci"
 BLABELS=$(d image inspect -f '{{json .Config.Labels}}' ci/built:1)
+check "... the built image has the tenant label" contains "$BLABELS" '"io.deskrun.tenant":"ci"'
 check "... and no session label" lacks "$BLABELS" "io.deskrun.session"
-check "... (the labels were read)" contains "$BLABELS" '"io.deskrun.tenant":"ci"'
 stop_guard p1
 check "pod-1's cleanup left the tenant's built image" bash -c 'docker -H "unix://$0" image inspect ci/built:1 >/dev/null' "$RAW"
 check "SIGTERM on pod-1's guard removed pod-1's container" eq "$(d ps -aq --filter name=ci-p1-job)" ""
