@@ -3,6 +3,7 @@
 #include "lib/common.h"
 #include "cmd/cmd.h"
 #include "guard/guard.h"
+#include "guard/podfs.h"
 
 enum {
 	OPT_UPSTREAM = 1,
@@ -18,6 +19,9 @@ enum {
 	OPT_SOCKET_MODE,
 	OPT_SOCKET_GROUP,
 	OPT_BUSY_POLL,
+	OPT_POD_DIR,
+	OPT_DAEMON_POD_DIR,
+	OPT_POD_MAP,
 };
 
 static const dr_opt guard_opts[] = {
@@ -40,6 +44,12 @@ static const dr_opt guard_opts[] = {
 	{ "socket-mode", 0, "MODE", "octal mode of the socket (default 0660)", OPT_SOCKET_MODE },
 	{ "socket-group", 0, "GID", "group of the socket (e.g. the runner's docker group)",
 	  OPT_SOCKET_GROUP },
+	{ "pod-dir", 0, "DIR", "the runner pod's folder (work, externals, the socket) as the "
+	  "guard sees it: binds of the runner's folders are mapped to it", OPT_POD_DIR },
+	{ "daemon-pod-dir", 0, "PATH", "the same folder as the daemon sees it (default: DIR)",
+	  OPT_DAEMON_POD_DIR },
+	{ "pod-map", 0, "PATH=FOLDER", "a runner folder kept in the pod's folder (repeatable; "
+	  "default /home/runner/_work=work and /home/runner/externals=externals)", OPT_POD_MAP },
 	{ "busy-poll", 0, "USEC", "after traffic, poll up to USEC for the next event before "
 	  "sleeping (default 50, adaptive; 0 never polls)", OPT_BUSY_POLL },
 	{ NULL, 0, NULL, NULL, 0 },
@@ -58,6 +68,7 @@ run_guard(dr_cli *cli, int argc, char **argv, dr_err **err)
 		.busy_poll_us = 50,
 	};
 	_cleanup_strv_ char **binds = NULL;
+	_cleanup_strv_ char **maps = NULL;
 	int id = 0, k;
 	const char *v = NULL;
 	while ((k = dr_optparse_next(&p, &id, &v, err)) != DR_OPT_END) {
@@ -105,6 +116,25 @@ run_guard(dr_cli *cli, int argc, char **argv, dr_err **err)
 			if (!binds)
 				binds = dr_xcalloc(1, sizeof(char *));
 			dr_strv_push(&binds, v);
+			break;
+		case OPT_POD_DIR:
+		case OPT_DAEMON_POD_DIR:
+			if (!gd_path_clean(v) || strcmp(v, "/") == 0)
+				return dr_fail(err, DR_EXIT_USAGE, "%s %s: give a clean absolute path",
+				               id == OPT_POD_DIR ? "--pod-dir" : "--daemon-pod-dir", v);
+			if (id == OPT_POD_DIR)
+				cfg.pod_dir = v;
+			else
+				cfg.daemon_pod_dir = v;
+			break;
+		case OPT_POD_MAP:
+			if (!strchr(v, '=') || v[0] != '/')
+				return dr_fail(err, DR_EXIT_USAGE, "--pod-map %s: give RUNNER_PATH=FOLDER, "
+				               "e.g. /home/runner/_work=work",
+				               v);
+			if (!maps)
+				maps = dr_xcalloc(1, sizeof(char *));
+			dr_strv_push(&maps, v);
 			break;
 		case OPT_STATE_DIR:
 			cfg.state_dir = v;
@@ -159,7 +189,12 @@ run_guard(dr_cli *cli, int argc, char **argv, dr_err **err)
 		               "e.g. --tenant ci");
 	if (cfg.keep_volumes && !cfg.cleanup_on_exit)
 		return dr_fail(err, DR_EXIT_USAGE, "--keep-volumes needs --cleanup-on-exit");
+	if ((cfg.daemon_pod_dir || maps) && !cfg.pod_dir)
+		return dr_fail(err, DR_EXIT_USAGE, "--daemon-pod-dir and --pod-map need --pod-dir");
+	if (cfg.pod_dir && !cfg.daemon_pod_dir)
+		cfg.daemon_pod_dir = cfg.pod_dir;
 	cfg.allow_bind = binds;
+	cfg.pod_maps = maps;
 	return dr_guard_run(&cfg, err);
 }
 
@@ -167,7 +202,8 @@ const dr_cmd dr_cmd_guard = {
 	.name = "guard",
 	.summary = "run the per-tenant Docker API guard (in pods)",
 	.synopsis = "--tenant ID [--session ID] [--upstream URL] [--listen PATH] [--policy FILE]\n"
-	            "[--allow-bind PREFIX]... [--state-dir DIR] [--cleanup-on-exit [--keep-volumes]]\n"
+	            "[--allow-bind PREFIX]... [--pod-dir DIR [--daemon-pod-dir PATH] [--pod-map P=F]...]\n"
+	            "[--state-dir DIR] [--cleanup-on-exit [--keep-volumes]]\n"
 	            "[--log-format text|json] [--busy-poll USEC]",
 	.description =
 		"Serve a unix socket for one tenant's jobs in front of a shared Docker daemon. Every "

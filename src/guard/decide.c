@@ -696,6 +696,21 @@ bind_allowed(const gd_ctx *c, const char *src)
 	return false;
 }
 
+/* A bind source in the runner pod's folders: 1 with *mapped the daemon's path, 0 when it is
+ * not one of them, -1 refused (answer in d). */
+static int
+map_pod_path(const gd_ctx *c, gd_decision *d, const char *src, char **mapped, const char *field,
+             const char *shown)
+{
+	if (!c->res->bind_source)
+		return 0;
+	_cleanup_free_ char *why = NULL;
+	int k = c->res->bind_source(c->res->ctx, src, &d->pin_group, mapped, &why);
+	if (k < 0)
+		return deny(d, 403, field, "%s: %s", shown, why ? why : "refused"), -1;
+	return k;
+}
+
 static int
 check_bind_opts(gd_decision *d, const char *opts, const char *field, const char *entry)
 {
@@ -735,6 +750,18 @@ check_binds(const gd_ctx *c, gd_decision *d, json_t *hc)
 				return k;
 		}
 		if (dup[0] == '/') {
+			_cleanup_free_ char *mapped = NULL;
+			_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Binds \"%s\"", s);
+			int k = map_pod_path(c, d, dup, &mapped, "HostConfig.Binds", shown);
+			if (k < 0)
+				return 1;
+			if (k > 0) {
+				/* The same entry with the daemon's path of the runner's folder. */
+				_cleanup_free_ char *nv = dr_xasprintf("%s:%s%s%s", mapped, c1 + 1,
+				                                       c2 ? ":" : "", c2 ? c2 + 1 : "");
+				json_array_set_new(b, i, json_string(nv));
+				continue;
+			}
 			if (!bind_allowed(c, dup))
 				return deny(d, 403, "HostConfig.Binds",
 				            "HostConfig.Binds \"%s\": host bind mounts are not allowed, use a "
@@ -842,7 +869,14 @@ check_mounts(const gd_ctx *c, gd_decision *d, json_t *hc)
 					       1;
 			}
 		} else if (strcmp(type, "bind") == 0) {
-			if (!bind_allowed(c, src))
+			_cleanup_free_ char *mapped = NULL;
+			_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Mounts[%zu] bind", i);
+			int k = map_pod_path(c, d, src, &mapped, "HostConfig.Mounts", shown);
+			if (k < 0)
+				return 1;
+			if (k > 0)
+				json_object_set_new(m, "Source", json_string(mapped));
+			else if (!bind_allowed(c, src))
 				return deny(d, 403, "HostConfig.Mounts",
 				            "HostConfig.Mounts[%zu] bind \"%s\": host bind mounts are not "
 				            "allowed, use a named volume",

@@ -5,6 +5,7 @@
 #include "guard/guard.h"
 #include "guard/proxy.h"
 #include "guard/upstream.h"
+#include "guard/podfs.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -95,6 +96,8 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 		gd_policy_clear(&pol);
 		return -1;
 	}
+	gd_podfs pods;
+	bool pods_open = false;
 	gd_server s;
 	memset(&s, 0, sizeof(s));
 	s.cfg = &cfg;
@@ -116,8 +119,34 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 		dr_fail_errno(err, DR_EXIT_FAIL, errno, "epoll_create1");
 		goto out;
 	}
+	if (cfg.pod_dir) {
+		pods_open = true; /* closed at out: also a half-made one */
+		if (gd_podfs_open(&pods, cfg.pod_dir, cfg.daemon_pod_dir, cfg.pod_maps, cfg.listen,
+		                  err) < 0)
+			goto out;
+		gd_up_use_pods(&up, &pods);
+		/* Folders of pods that were killed (their guard never cleaned up). */
+		_cleanup_free_ char *parent = dr_xstrdup(cfg.pod_dir);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			dr_err *serr = NULL;
+			int swept = gd_podfs_sweep_dead(parent, slash + 1, &serr);
+			if (swept > 0)
+				gd_audit(&s, "sweep", "removed the folders of %d pods that are gone", swept);
+			dr_err_free(serr);
+		}
+	}
 	if ((s.lfd = listen_socket(&cfg, err)) < 0)
 		goto out;
+	if (pods_open) {
+		if (!gd_podfs_check_socket(&pods, cfg.listen))
+			gd_audit(&s, "warning", "%s/run/docker.sock is not the socket the guard serves: "
+			         "containers cannot be given the guard's socket",
+			         cfg.pod_dir);
+		gd_audit(&s, "start", "runner folders in %s, which the daemon sees as %s",
+		         cfg.pod_dir, cfg.daemon_pod_dir);
+	}
 	int probe = gd_unix_connect(cfg.upstream);
 	if (probe < 0)
 		gd_audit(&s, "warning", "upstream %s is not reachable yet: %s", cfg.upstream,
@@ -141,6 +170,13 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 		gd_audit(&s, "cleanup", "removed %d objects of %s %s", removed,
 		         cfg.session ? "session" : "tenant", cfg.session ? cfg.session : cfg.tenant);
 	}
+	if (pods_open) {
+		/* The containers are gone (or kept): their pins go, and with --cleanup-on-exit the
+		 * pod's folders too. */
+		gd_up_use_pods(&up, NULL);
+		gd_podfs_close(&pods, rc == 0 && cfg.cleanup_on_exit);
+		pods_open = false;
+	}
 	gd_audit(&s, "stop", "stopped by signal %d (%lu connections, %lu requests; daemon "
 	         "connections: %lu opened, %lu reused; %lu heads read after their answer; %lu "
 	         "event batches found by polling)",
@@ -154,6 +190,8 @@ out:
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	if (pods_open)
+		gd_podfs_close(&pods, false);
 	gd_up_clear(&up);
 	gd_policy_clear(&pol);
 	return rc;

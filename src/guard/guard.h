@@ -61,6 +61,10 @@ typedef struct gd_resolver {
 	int (*volume_create)(void *ctx, const char *name, gd_obj *out);
 	/* Image id (and, when ref is set, that reference) pulled by this tenant. */
 	bool (*image_recorded)(void *ctx, const char *id, const char *ref);
+	/* A bind source in the runner pod's folders (see podfs.h): 1 with *out the daemon's
+	 * path, 0 when it is not one of them, -1 refused with *why (both owned). *group ties the
+	 * pins it makes to this request (0: allocate). NULL: no pod folders. */
+	int (*bind_source)(void *ctx, const char *src, unsigned *group, char **out, char **why);
 } gd_resolver;
 
 typedef struct gd_ctx {
@@ -122,6 +126,7 @@ typedef struct gd_decision {
 	gd_post post;
 	char *post_arg;     /* owned */
 	const char *field;  /* for the audit line */
+	unsigned pin_group; /* bind pins made for this request (podfs), settled on its answer */
 } gd_decision;
 
 void gd_decision_clear(gd_decision *d);
@@ -161,6 +166,9 @@ typedef struct gd_config {
 	const char *policy_file;
 	const char *state_dir;
 	char **allow_bind;
+	const char *pod_dir;        /* the runner pod's folder as the guard sees it, or NULL */
+	const char *daemon_pod_dir; /* ... as the daemon sees it */
+	char **pod_maps;            /* "RUNNER_PATH=FOLDER" (NULL: the runner's defaults) */
 	bool cleanup_on_exit;
 	bool keep_volumes;
 	bool log_json;

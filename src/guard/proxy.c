@@ -746,6 +746,10 @@ apply_decision(gd_server *s, gd_conn *c, bool body_consumed)
 	                  strcmp(c->req.method, "HEAD") != 0))
 		audit_decision(s, c);
 	if (d->status) {
+		if (d->pin_group) { /* refused after some of its binds were pinned */
+			gd_up_settle_pins(s->up, d->pin_group, false);
+			d->pin_group = 0;
+		}
 		if (has_body && !body_consumed)
 			c->close_after = true;
 		if (d->local_json)
@@ -755,6 +759,10 @@ apply_decision(gd_server *s, gd_conn *c, bool body_consumed)
 		return;
 	}
 	if (ensure_upstream(s, c) < 0) {
+		if (d->pin_group) {
+			gd_up_settle_pins(s->up, d->pin_group, false);
+			d->pin_group = 0;
+		}
 		c->close_after = true;
 		deny_answer(s, c, 502, "cannot connect to the Docker daemon", false);
 		return;
@@ -929,6 +937,10 @@ finish_response(gd_server *s, gd_conn *c)
 		gd_up_record(s->up, c->dec.post, c->dec.post_arg, f->head.status,
 		             c->capture && c->rbody.data ? c->rbody.data : "",
 		             c->capture ? c->rbody.len : 0);
+	}
+	if (c->dec.pin_group) {
+		gd_up_settle_pins(s->up, c->dec.pin_group, f->head.status / 100 == 2);
+		c->dec.pin_group = 0;
 	}
 	c->resp_done = true;
 	c->rss = RS_IDLE;

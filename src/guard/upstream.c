@@ -3,6 +3,7 @@
  * and only the decision of a request waits for them. */
 #include "lib/common.h"
 #include "guard/upstream.h"
+#include "guard/podfs.h"
 #include "guard/gjson.h"
 
 #include <dirent.h>
@@ -11,8 +12,8 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
+#include <sys/un.h>
 
 #define RESP_MAX (64u * 1024 * 1024)
 
@@ -643,8 +644,9 @@ gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *bo
 	}
 }
 
-static int
-list_ids(gd_up *u, const char *what, const char *key, const char *field, char ***ids, dr_err **err)
+/* GET a list scoped to the tenant (and the session) by label; the parsed answer (new ref). */
+static json_t *
+list_own(gd_up *u, const char *what, dr_err **err)
 {
 	_cleanup_json_ json_t *f = json_pack("{s:{}}", "label");
 	_cleanup_free_ char *t = dr_xasprintf("%s=%s", GD_LABEL_TENANT, u->tenant);
@@ -658,11 +660,23 @@ list_ids(gd_up *u, const char *what, const char *key, const char *field, char **
 	_cleanup_free_ char *target = dr_xasprintf("%s%sfilters=%s", what, strchr(what, '?') ? "&" : "?", enc);
 	_cleanup_buf_ dr_buf resp = DR_BUF_INIT(RESP_MAX);
 	int st;
-	if (gd_up_call(u, "GET", target, NULL, 0, &st, &resp) < 0 || st != 200)
-		return dr_fail(err, DR_EXIT_FAIL, "list %s for cleanup: the daemon did not answer (%d)",
-		               what, st);
+	if (gd_up_call(u, "GET", target, NULL, 0, &st, &resp) < 0 || st != 200) {
+		dr_fail(err, DR_EXIT_FAIL, "list %s: the daemon did not answer (%d)", what, st);
+		return NULL;
+	}
 	json_error_t je;
-	_cleanup_json_ json_t *j = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
+	json_t *j = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
+	if (!j)
+		dr_fail(err, DR_EXIT_FAIL, "list %s: the daemon's answer is not JSON", what);
+	return j;
+}
+
+static int
+list_ids(gd_up *u, const char *what, const char *key, const char *field, char ***ids, dr_err **err)
+{
+	_cleanup_json_ json_t *j = list_own(u, what, err);
+	if (!j)
+		return -1;
 	json_t *arr = key ? json_object_get(j, key) : j;
 	*ids = dr_xcalloc(1, sizeof(char *));
 	size_t i;
@@ -703,4 +717,61 @@ gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err)
 		}
 	}
 	return rc;
+}
+
+/* ---- the pod's folders (podfs) ---- */
+
+void
+gd_up_sweep_pins(gd_up *u, long long grace_ms)
+{
+	if (!u->pods)
+		return;
+	dr_err *err = NULL;
+	_cleanup_json_ json_t *j = list_own(u, "/containers/json?all=1", &err);
+	if (!j) {
+		dr_err_free(err);
+		return; /* the pins stay until a later sweep can ask */
+	}
+	_cleanup_strv_ char **in_use = dr_xcalloc(1, sizeof(char *));
+	size_t i, k;
+	json_t *c, *m;
+	json_array_foreach(j, i, c) {
+		json_array_foreach(json_object_get(c, "Mounts"), k, m) {
+			const char *src = json_string_value(json_object_get(m, "Source"));
+			if (src && gd_podfs_is_pin(u->pods, src))
+				dr_strv_push(&in_use, src);
+		}
+	}
+	gd_podfs_sweep(u->pods, in_use, grace_ms);
+}
+
+void
+gd_up_settle_pins(gd_up *u, unsigned group, bool ok)
+{
+	if (u->pods)
+		gd_podfs_settle(u->pods, group, ok);
+}
+
+static int
+res_bind_source(void *ctx, const char *src, unsigned *group, char **out, char **why)
+{
+	gd_up *u = ctx;
+	*out = *why = NULL;
+	if (!u->pods)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	/* Before the first pin of a request, at most every 2 s: pins of containers that are gone
+	 * (removed, or --rm ones that ended) are let go. */
+	if (*group == 0 && now - u->pods->last_sweep_ms > 2000)
+		gd_up_sweep_pins(u, 5000);
+	return (int)gd_podfs_map(u->pods, src, group, out, why);
+}
+
+void
+gd_up_use_pods(gd_up *u, gd_podfs *pods)
+{
+	u->pods = pods;
+	u->res.bind_source = pods ? res_bind_source : NULL;
 }

@@ -25,6 +25,7 @@ typedef struct gd_up {
 	size_t ncache, capcache;
 	json_t *state;       /* owned: {"volumes":{name:1},"images":{id:[refs]}} */
 	long long state_mtime;
+	struct gd_podfs *pods; /* the runner pod's folders, or NULL */
 	gd_resolver res;
 } gd_up;
 
@@ -40,6 +41,12 @@ int gd_up_call(gd_up *u, const char *method, const char *target, const char *bod
 /* Learn from a forwarded request's answer (created containers, execs, pulled images). */
 void gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *body,
                   size_t len);
+/* Map bind sources in the runner pod's folders from now on (NULL: stop). */
+void gd_up_use_pods(gd_up *u, struct gd_podfs *pods);
+/* Let go of the pins no container of the session uses (made more than grace_ms ago). */
+void gd_up_sweep_pins(gd_up *u, long long grace_ms);
+/* The request that made pin group `group` was answered: ok (201) keeps its pins. */
+void gd_up_settle_pins(gd_up *u, unsigned group, bool ok);
 /* Remove the tenant's (or the session's) containers, networks and volumes. */
 int gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err);
 
