@@ -56,6 +56,14 @@ record_cluster(dr_config *c, void *arg, dr_err **err)
 	(void)err;
 	dr_cluster_free(c->cluster);
 	c->cluster = arg ? dr_cluster_copy(arg) : NULL;
+	/* kind with the host's Docker socket: that daemon sees the cache root at the host
+	 * directory behind it (docker-socket binds of the runner's folders go there). */
+	const dr_cluster *cl = arg;
+	if (cl && cl->provider == DR_PROVIDER_KIND && cl->docker_socket && cl->host_cache_dir) {
+		size_t i;
+		if (dr_settings_lookup("daemon-cache-root", &i) == 0)
+			dr_settings_set(&c->settings, i, cl->host_cache_dir);
+	}
 	return 0;
 }
 

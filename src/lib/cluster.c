@@ -164,6 +164,10 @@ dr_kind_config(const dr_cluster *c, const dr_settings *s)
 		json_t *m = json_object();
 		json_object_set_new(m, "hostPath", json_string(c->host_cache_dir));
 		json_object_set_new(m, "containerPath", json_string(s->cache_root));
+		/* The guards' pins of the runner's folders (src/guard/podfs.h) must reach the host,
+		 * whose daemon mounts them when the host's socket is the node's. */
+		if (c->docker_socket)
+			json_object_set_new(m, "propagation", json_string("Bidirectional"));
 		json_array_append_new(mounts, m);
 	}
 	if (c->docker_socket) {

@@ -242,21 +242,49 @@ dr_docker_client_env(const dr_scale_set *ss, json_t *env, const char *docker_hos
 
 /* ---- the guard sidecar ---- */
 
+/* A mount of one of the pod's folders (<cache-root>/pods/<pod>/<sub>): subPathExpr on the
+ * deskrun-pods volume, expanded from the container's POD_NAME. */
+static void
+pod_folder_mount(json_t *mounts, const char *sub, const char *path, bool read_only)
+{
+	dr_k8s_mount(mounts, "deskrun-pods", path, read_only, NULL);
+	_cleanup_free_ char *expr = dr_xasprintf("$(POD_NAME)/%s", sub);
+	json_object_set_new(json_array_get(mounts, json_array_size(mounts) - 1), "subPathExpr",
+	                    json_string(expr));
+}
+
+static void
+pod_name_env(json_t *c)
+{
+	json_t *env = json_object_get(c, "env");
+	if (!env) {
+		env = json_array();
+		json_object_set_new(c, "env", env);
+	}
+	dr_k8s_env_field(env, "POD_NAME", "metadata.name");
+}
+
 void
 dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const char *upstream,
-                 const char *upstream_volume, const char *upstream_dir)
+                 const char *upstream_volume, const char *upstream_dir, const char *daemon_root)
 {
 	json_t *g = dr_k8s_container("guard", dr_runner_guard_image(ss->runner));
+	_cleanup_free_ char *daemon_dir = dr_xasprintf("%s/pods/$(POD_NAME)", daemon_root);
 	json_object_set_new(g, "command",
 	                    dr_json_strs(DR_HELPER_BINARY, "guard", "--upstream", upstream,
 	                                 "--listen", "/run/deskrun/docker.sock", "--tenant",
 	                                 ss->name, "--session", "$(POD_NAME)", "--state-dir",
 	                                 "/var/lib/deskrun/guard", "--cleanup-on-exit",
 	                                 /* the runner image's docker group (as ARC's dind) */
-	                                 "--socket-group", "123", NULL));
-	json_t *env = json_array();
-	dr_k8s_env_field(env, "POD_NAME", "metadata.name");
-	json_object_set_new(g, "env", env);
+	                                 "--socket-group", "123",
+	                                 /* the runner's folders, as the daemon sees them */
+	                                 "--pod-dir", DR_PODS_DIR "/$(POD_NAME)",
+	                                 "--daemon-pod-dir", daemon_dir, NULL));
+	pod_name_env(g);
+	/* Privileged for one reason: the bind mounts that pin the runner's folders for the
+	 * daemon (src/guard/podfs.h) must reach the node through Bidirectional propagation. The
+	 * guard already holds the node daemon's socket. */
+	json_object_set_new(g, "securityContext", json_pack("{s:b}", "privileged", 1));
 	json_object_set_new(g, "restartPolicy", json_string("Always"));
 	json_object_set_new(
 		g, "startupProbe",
@@ -265,14 +293,37 @@ dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const ch
 		          "initialDelaySeconds", 0, "failureThreshold", 30, "periodSeconds", 2));
 	json_t *mounts = json_array();
 	dr_k8s_mount(mounts, upstream_volume, upstream_dir, false, NULL);
-	dr_k8s_mount(mounts, "deskrun-run", DR_GUARD_SOCKET_DIR, false, NULL);
+	dr_k8s_mount(mounts, "deskrun-pods", DR_PODS_DIR, false, "Bidirectional");
+	pod_folder_mount(mounts, "run", DR_GUARD_SOCKET_DIR, false);
 	dr_k8s_mount(mounts, "guard-state", "/var/lib/deskrun/guard", false, NULL);
 	json_object_set_new(g, "volumeMounts", mounts);
 	json_array_append_new(init, g);
 
-	dr_k8s_volume_empty(volumes, "deskrun-run");
+	/* The runner image's externals, copied where the daemon sees them (ARC's dind init
+	 * container does the same for its sidecar): job containers bind them at /__e. */
+	json_t *x = dr_k8s_container("externals", dr_runner_image(ss->runner));
+	json_object_set_new(x, "command", dr_json_strs("cp", "-r", "/home/runner/externals/.",
+	                                               "/home/runner/tmpDir/", NULL));
+	pod_name_env(x);
+	json_t *xm = json_array();
+	pod_folder_mount(xm, "externals", "/home/runner/tmpDir", false);
+	json_object_set_new(x, "volumeMounts", xm);
+	json_array_append_new(init, x);
+
+	_cleanup_free_ char *pods = dr_xasprintf("%s/pods", ss->settings->cache_root);
+	dr_k8s_volume_host(volumes, "deskrun-pods", pods, "DirectoryOrCreate");
 	_cleanup_free_ char *state = dr_xasprintf("%s/guard/%s", ss->settings->cache_root, ss->name);
 	dr_k8s_volume_host(volumes, "guard-state", state, "DirectoryOrCreate");
+}
+
+void
+dr_guarded_runner(json_t *runner)
+{
+	pod_name_env(runner);
+	json_t *mounts = json_object_get(runner, "volumeMounts");
+	pod_folder_mount(mounts, "work", "/home/runner/_work", false);
+	/* Read-only: the socket there is what job containers get as /var/run/docker.sock. */
+	pod_folder_mount(mounts, "run", DR_GUARD_SOCKET_DIR, true);
 }
 
 /* ---- the cache pool ---- */
@@ -412,6 +463,10 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 		dr_k8s_mount(mounts, "docker-storage", "/var/lib/docker", false, NULL);
 	dr_k8s_mount(mounts, "docker-socket", DR_DAEMONSET_SOCKET_DIR, false, NULL);
 	dr_k8s_mount(mounts, "dockerd-config", DR_DOCKERD_CONFIG_DIR, true, NULL);
+	/* The runner pods' folders at the node's own path, with the guards' pins as they come
+	 * (src/guard/podfs.h): job containers bind the runner's work folder through them. */
+	_cleanup_free_ char *pods = dr_xasprintf("%s/pods", s->cache_root);
+	dr_k8s_mount(mounts, "runner-pods", pods, false, "HostToContainer");
 	json_object_set_new(c, "volumeMounts", mounts);
 	_cleanup_free_ char *data = dr_xasprintf("%s/daemonset/docker", s->cache_root);
 	_cleanup_free_ char *sock = dr_xasprintf("%s/daemonset/sock", s->cache_root);
@@ -428,6 +483,7 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 	else
 		dr_k8s_volume_host(volumes, "docker-storage", data, "DirectoryOrCreate");
 	dr_k8s_volume_host(volumes, "docker-socket", sock, "DirectoryOrCreate");
+	dr_k8s_volume_host(volumes, "runner-pods", pods, "DirectoryOrCreate");
 	dr_k8s_volume_configmap(volumes, "dockerd-config", cm);
 	json_t *pod = json_object();
 	json_object_set_new(pod, "automountServiceAccountToken", json_false());

@@ -44,11 +44,21 @@ json_t *dr_ars_proxy(const dr_scale_set *ss);
 /* DOCKER_HOST etc. for the runner container of a Docker mode. */
 void dr_docker_client_env(const dr_scale_set *ss, json_t *env, const char *docker_host);
 
-/* The guard as a native sidecar: serves DR_GUARD_SOCKET on the deskrun-run emptyDir and
- * forwards to `upstream` (unix:///...), whose directory `upstream_volume` is mounted at
- * `upstream_dir`. Appends the init container and its volumes. */
+/* The runner pods' folders on the node (<cache-root>/pods/<pod>/{work,externals,run,pins}),
+ * as the guard sees them; see src/guard/podfs.h. */
+#define DR_PODS_DIR "/var/lib/deskrun/pods"
+
+/* The guard as a native sidecar: serves DR_GUARD_SOCKET in the pod's folder run/ and forwards
+ * to `upstream` (unix:///...), whose directory `upstream_volume` is mounted at
+ * `upstream_dir`; binds of the runner's folders become the pod's folder under daemon_root
+ * (the cache root as the daemon sees it). Appends the guard and the externals copy to init,
+ * and their volumes. */
 void dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const char *upstream,
-                      const char *upstream_volume, const char *upstream_dir);
+                      const char *upstream_volume, const char *upstream_dir,
+                      const char *daemon_root);
+/* The runner container of a guarded pod: its work folder and the guard's socket from the
+ * pod's folder on the node. */
+void dr_guarded_runner(json_t *runner);
 
 /* --cache-pool: an init container that copies deskrun out of the helper image into the
  * emptyDir deskrun-bin (mounted at DR_BIN_DIR), so upstream images stay unchanged. */

@@ -32,13 +32,13 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	_cleanup_free_ char *sock = dr_xasprintf("%s/daemonset/sock", ss->settings->cache_root);
 	dr_k8s_volume_host(volumes, "dind-socket", sock, "DirectoryOrCreate");
 	json_t *init = json_array();
+	/* The DaemonSet's dockerd mounts <cache-root>/pods at the node's own path. */
 	dr_guard_sidecar(ss, init, volumes, "unix://" DR_DAEMONSET_SOCKET_DIR "/docker.sock",
-	                 "dind-socket", DR_DAEMONSET_SOCKET_DIR);
+	                 "dind-socket", DR_DAEMONSET_SOCKET_DIR, ss->settings->cache_root);
 	json_object_set_new(spec, "initContainers", init);
 	json_t *runner = dr_runner_container(ss);
 	dr_docker_client_env(ss, json_object_get(runner, "env"), DR_GUARD_SOCKET);
-	json_t *mounts = json_object_get(runner, "volumeMounts");
-	dr_k8s_mount(mounts, "deskrun-run", DR_GUARD_SOCKET_DIR, false, NULL);
+	dr_guarded_runner(runner);
 	dr_runner_only_pod(ss, spec, runner, volumes);
 }
 

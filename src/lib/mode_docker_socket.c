@@ -32,11 +32,13 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 		dr_k8s_mount(mounts, "docker-sock", "/var/run/docker.sock", false, NULL);
 	} else {
 		json_t *init = json_array();
+		/* The node's daemon resolves the runner's folders on the node, or (kind with the
+		 * host's socket) on the host: daemon-cache-root says where. */
 		dr_guard_sidecar(ss, init, volumes, "unix:///var/run/docker.sock", "docker-sock",
-		                 "/var/run/docker.sock");
+		                 "/var/run/docker.sock", dr_settings_daemon_cache_root(ss->settings));
 		json_object_set_new(spec, "initContainers", init);
 		dr_docker_client_env(ss, env, DR_GUARD_SOCKET);
-		dr_k8s_mount(mounts, "deskrun-run", DR_GUARD_SOCKET_DIR, false, NULL);
+		dr_guarded_runner(runner);
 	}
 	dr_runner_only_pod(ss, spec, runner, volumes);
 }

@@ -463,8 +463,16 @@ void
 dr_runner_only_pod(const dr_scale_set *ss, json_t *spec, json_t *runner, json_t *volumes)
 {
 	json_t *mounts = json_object_get(runner, "volumeMounts");
-	dr_k8s_volume_empty(volumes, "work");
-	dr_k8s_mount(mounts, "work", "/home/runner/_work", false, NULL);
+	bool has_work = false; /* guarded pods keep it in the pod's folder on the node */
+	size_t i;
+	json_t *m;
+	json_array_foreach(mounts, i, m)
+		has_work |= dr_streq(json_string_value(json_object_get(m, "mountPath")),
+		                     "/home/runner/_work");
+	if (!has_work) {
+		dr_k8s_volume_empty(volumes, "work");
+		dr_k8s_mount(mounts, "work", "/home/runner/_work", false, NULL);
+	}
 	dr_cache_volumes(ss, volumes, mounts);
 	dr_mount_volumes(ss, volumes, mounts);
 	json_t *containers = json_array();

@@ -576,7 +576,16 @@ static const struct {
 	{ "controller_service_account", "controller-service-account", SF(controller_sa),
 	  DR_DEFAULT_CONTROLLER_SA,
 	  "ServiceAccount of the ARC controller, the subject of each manager RoleBinding" },
+	{ "daemon_cache_root", "daemon-cache-root", SF(daemon_cache_root), "",
+	  "the cache root as docker-socket's node daemon sees it (empty: cache-root; kind "
+	  "--docker-socket sets the host directory)" },
 };
+
+const char *
+dr_settings_daemon_cache_root(const dr_settings *s)
+{
+	return s->daemon_cache_root && *s->daemon_cache_root ? s->daemon_cache_root : s->cache_root;
+}
 
 size_t
 dr_settings_count(void)

@@ -112,7 +112,12 @@ typedef struct dr_settings {
 	char *cache_root;           /* owned */
 	char *controller_namespace; /* owned */
 	char *controller_sa;        /* owned */
+	char *daemon_cache_root;    /* owned: "" = cache_root (see dr_settings_daemon_cache_root) */
 } dr_settings;
+
+/* The cache root as the node's Docker daemon of docker-socket mode sees it: the setting
+ * daemon-cache-root, else cache-root (kind with the host's socket: the host directory). */
+const char *dr_settings_daemon_cache_root(const dr_settings *s);
 
 dr_runner *dr_runner_new(const char *name);
 void dr_runner_free(dr_runner *r);

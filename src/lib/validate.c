@@ -834,6 +834,14 @@ dr_validate_settings(const dr_settings *s, dr_err **err)
 		return -1;
 	if (strcmp(s->cache_root, "/") == 0)
 		return dr_fail(err, USAGE, "cache-root must not be / itself");
+	if (s->daemon_cache_root && *s->daemon_cache_root) {
+		if (dr_validate_source("daemon-cache-root", s->daemon_cache_root, s->daemon_cache_root,
+		                       err) < 0)
+			return -1;
+		if (strcmp(s->daemon_cache_root, "/") == 0)
+			return dr_fail(err, USAGE, "daemon-cache-root must not be / itself: give the "
+			               "directory behind cache-root as the node's daemon sees it");
+	}
 	if (!dr_is_dns_label(s->controller_namespace))
 		return dr_fail(err, USAGE,
 		               "controller-namespace \"%s\": not a valid namespace name",
