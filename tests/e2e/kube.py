@@ -5,6 +5,8 @@ provides and podman does not:
 
   * the node's disk: hostPath paths are moved under --hostroot (the test's "node"), and
     --map SRC=DST points a node path (a socket) at the test's own daemon;
+  * subPath/subPathExpr mounts of hostPath volumes become hostPath volumes of their own
+    (podman has no subPathExpr);
   * emptyDir volumes become directories under --hostroot/emptydir/POD/NAME (podman 4.3 shares
     named volumes across pods by name, which two pods of one test must not do);
   * ConfigMap and Secret volumes become directories holding their keys, from the objects the
@@ -121,6 +123,19 @@ def main():
 
         def expand(s):
             return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), s)
+        # subPath / subPathExpr of a hostPath volume: the kubelet bind-mounts that folder
+        # (made if missing); here it becomes a hostPath volume of its own.
+        for m in c.get("volumeMounts", []):
+            sub = m.pop("subPathExpr", None)
+            sub = expand(sub) if sub is not None else m.pop("subPath", None)
+            if sub is None:
+                continue
+            vol = next(v for v in spec["volumes"] if v["name"] == m["name"])
+            path = os.path.join(vol["hostPath"]["path"], sub)
+            os.makedirs(path, exist_ok=True)
+            vname = "%s-sub%d" % (m["name"], len(spec["volumes"]))
+            spec["volumes"].append({"name": vname, "hostPath": {"path": path, "type": "Directory"}})
+            m["name"] = vname
         for key in ("command", "args"):
             if key in c:
                 c[key] = [expand(x) for x in c[key]]

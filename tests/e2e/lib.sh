@@ -83,7 +83,20 @@ e2e_setup() {
 _e2e_cleanup() {
 	local p
 	for p in "${_e2e_pods[@]}"; do P pod rm -f -t 5 "$p" >/dev/null 2>&1; done
-	_dockerd_stop_all
+	_dockerd_stop_all_but_rm
+	[ -n "${_e2e_shared:-}" ] && umount -R "$_e2e_shared" 2>/dev/null
+	rm -rf "$TMP"
+}
+
+# The node's pods folder (<cache-root>/pods), where docker-socket and dind-daemonset pods keep
+# the runner's folders: a shared mount, as / is on a systemd node, so the guard's pins
+# (Bidirectional) reach the node's mount namespace and the daemon. Also says where the
+# docker-socket daemon (this machine's) sees the cache root.
+e2e_pods_folder() {
+	_e2e_shared=$HOSTROOT/node/var/lib/deskrun/cache/pods
+	mkdir -p "$_e2e_shared"
+	mount --bind "$_e2e_shared" "$_e2e_shared" && mount --make-rshared "$_e2e_shared" || return 1
+	dr config set daemon-cache-root "$HOSTROOT/node/var/lib/deskrun/cache" >/dev/null
 }
 
 dr() { "$DESKRUN" "$@"; }
@@ -171,4 +184,32 @@ cache_hits() { # "CACHED CACHEABLE": steps taken from the cache, and the Dockerf
 	labels=$(printf '%s\n' "$BUILD_OUT" | grep -c '^Step [0-9]*/[0-9]* : LABEL io\.deskrun\.')
 	cached=$(printf '%s\n' "$BUILD_OUT" | grep -c 'Using cache')
 	echo "$cached $((${total:-0} - froms - labels))"
+}
+
+# runner_binds POD: the runner's own binds (runner-docker.md sections 1, 2 and 4) from POD's
+# runner container: its work folder, externals and /var/run/docker.sock, as the runner names
+# them, reach the containers it starts; nested docker in a job container is the pod's guard;
+# a symlink planted in the workspace is refused. The daemon must have $RUNNER_IMAGE (a job
+# image with the docker CLI) and $BASE_IMAGE.
+runner_binds() {
+	local pod=$1
+	pexec "$pod" runner sh -c 'mkdir -p /home/runner/_work/r/r && echo ws-marker >/home/runner/_work/r/r/marker'
+	pexec "$pod" runner docker run --rm -v /home/runner/_work/r/r:/src "$BASE_IMAGE" cat /src/marker
+	check "docker run -v \$GITHUB_WORKSPACE:/src sees the checkout" eq "$OUT" ws-marker
+	pexec "$pod" runner docker run --rm -v "/home/runner/_work":"/__w" -v "/home/runner/externals":"/__e":ro \
+		"$BASE_IMAGE" sh -c 'cat /__w/r/r/marker /__e/README && echo from-job >/__w/r/r/out'
+	check "the work folder and the runner's externals, as a container job binds them" \
+		eq "$OUT" "$(printf '%s\n' ws-marker "stand-in for the runner's externals")"
+	pexec "$pod" runner cat /home/runner/_work/r/r/out
+	check "a file the container wrote is in the runner's workspace" eq "$OUT" from-job
+	pexec "$pod" runner docker run --rm -v "/var/run/docker.sock":"/var/run/docker.sock" "$RUNNER_IMAGE" \
+		docker info --format '{{.ID}} {{.Containers}}'
+	check "the job container's /var/run/docker.sock answers" eq "$RC" 0
+	check "  and it is the guard (its counts are the guard's, not the node's)" contains "$OUT" " 0"
+	pexec "$pod" runner docker run --rm -v "/var/run/docker.sock":"/var/run/docker.sock" "$RUNNER_IMAGE" \
+		docker run --rm --privileged "$BASE_IMAGE" true
+	check "docker run --privileged from inside a job container is refused by the guard" contains "$ERR" "deskrun guard:"
+	pexec "$pod" runner sh -c 'ln -sfn / /home/runner/_work/r/escape'
+	pexec "$pod" runner docker run --rm -v /home/runner/_work/r/escape:/x "$BASE_IMAGE" ls /x/etc
+	check "a symlink planted in the workspace is not followed to the node's /" contains "$ERR" "symbolic link"
 }

@@ -11,6 +11,7 @@
 e2e_require
 e2e_setup || { not_ok "the e2e images are built and loaded"; done_testing; exit 1; }
 printf 'ghp_e2e\n' >"$TMP/pat" && chmod 600 "$TMP/pat"
+e2e_pods_folder || not_ok "the node's pods folder is a shared mount"
 
 for s in a b; do
 	run dr add "$s" --repository https://github.com/o/r --mode dind-daemonset \
@@ -58,6 +59,9 @@ for s in a b; do
 done
 
 workflow e2e-dds-a runner a/app:1
+# The runner's own binds reach job containers through the guard and the DaemonSet's daemon.
+P exec -i "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock load -q <"$E2E_DIR/images/runner.tar" >/dev/null
+runner_binds e2e-dds-a
 read -r cached steps < <(cache_hits)
 check "a builds from scratch ($cached of $steps steps cached)" eq "$cached $steps" "0 4"
 check "a's image is on the shared daemon, labelled for a" \
@@ -119,6 +123,8 @@ pexec e2e-dds-b runner docker run --rm "$BASE_IMAGE" echo b-ok
 check "b keeps working" eq "$OUT" b-ok
 unplay e2e-dds-b
 check "when b's pod ends too, the guards have left no container on the daemon" eq "$(nd ps -aq | wc -l)" 0
+check "the pods' folders are removed with the pods" eq "$(ls "$cache_root/pods")" ""
+check "no pin is left mounted on the node" eq "$(grep -c " $cache_root/pods/" /proc/self/mountinfo)" 0
 unplay "$DAEMON"
 check "the shared layers stay on the node's disk" test -d "$cache_root/daemonset/docker/overlay2"
 done_testing

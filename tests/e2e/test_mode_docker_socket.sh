@@ -11,6 +11,7 @@
 e2e_require
 e2e_setup || { not_ok "the e2e images are built and loaded"; done_testing; exit 1; }
 printf 'ghp_e2e\n' >"$TMP/pat" && chmod 600 "$TMP/pat"
+e2e_pods_folder || not_ok "the node's pods folder is a shared mount"
 
 start_dockerd node || { not_ok "the node's dockerd starts"; done_testing; exit 1; }
 NODE_SOCK=$TMP/d-node/docker.sock
@@ -52,6 +53,10 @@ check "a tag outside the set's namespace is refused with the guard's reason" con
 workflow e2e-sock-s1 runner s1/app:1
 check "s1's image is on the node, labelled for s1" \
 	eq "$(nd image inspect --format '{{index .Config.Labels "io.deskrun.tenant"}}' s1/app:1 2>&1)" s1
+
+# The runner's own binds reach job containers through the guard (lib.sh runner_binds).
+nd load -q -i "$E2E_DIR/images/runner.tar" >/dev/null
+runner_binds e2e-sock-s1
 
 # Isolation: s1 runs a container; s2 cannot see it, and touching it answers as for a
 # container that does not exist (compared with the answer for a made-up ID).
@@ -105,4 +110,6 @@ check "when s1's pod ends, its containers are gone from the node" \
 pexec e2e-sock-s2 runner docker info --format ok
 check "s2 keeps working" eq "$OUT" ok
 unplay e2e-sock-s2
+check "the pods' folders are removed with the pods" eq "$(ls "$HOSTROOT/node/var/lib/deskrun/cache/pods")" ""
+check "no pin is left mounted on the node" eq "$(grep -c " $HOSTROOT/node/var/lib/deskrun/cache/pods/" /proc/self/mountinfo)" 0
 done_testing

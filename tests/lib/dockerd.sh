@@ -19,9 +19,12 @@ dockerd_available() {
 	[ "$(id -u)" -eq 0 ] && command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1
 }
 
-_dockerd_stop_all() {
+_dockerd_stop_all_but_rm() {
 	local n
 	for n in "${_dockerd_names[@]}"; do stop_dockerd "$n"; done
+}
+_dockerd_stop_all() {
+	_dockerd_stop_all_but_rm
 	rm -rf "$TMP"
 }
 trap _dockerd_stop_all EXIT
