@@ -176,6 +176,26 @@ check "and removes the pod's folder (--cleanup-on-exit)" test ! -e "$PODS/p1"
 check "the other pod's folder stays" test -d "$PODS/p2/work"
 stop_guard p2
 
+# 20 pods come and go, half of them killed (SIGKILL: no cleanup, pins left mounted); the next
+# guard on the node sweeps what the killed ones left. Nothing leaks.
+for i in $(seq 1 20); do
+	pod_guard "k$i" >/dev/null || not_ok "guard k$i starts"
+	mkdir -p "$PODS/k$i/work/ws"
+	gp "k$i" create -v /home/runner/_work/ws:/ws tiny:1 true >/dev/null
+	eval "pid=\$GPID_k$i"
+	if [ $((i % 2)) = 0 ]; then kill -KILL "$pid"; else kill -TERM "$pid"; fi
+	wait "$pid" 2>/dev/null
+done
+killed_pins=$(grep -c " $PODS/k[0-9]*/pins/" /proc/self/mountinfo)
+check "10 killed guards left their pins mounted ($killed_pins)" eq "$killed_pins" 10
+check "and their folders; the 10 stopped ones removed theirs" eq "$(ls -d "$PODS"/k* 2>/dev/null | wc -l)" 10
+touch -d '-10 min' "$PODS"/k*/.lock
+check "the next pod's guard starts" pod_guard next
+check "it swept the folders of the killed pods" eq "$(ls -d "$PODS"/k* 2>/dev/null | wc -l)" 0
+check "and their pins" eq "$(grep -c " $PODS/k[0-9]*/" /proc/self/mountinfo)" 0
+stop_guard next
+d ps -aq --filter label=io.deskrun.tenant=t1 | xargs -r docker -H "unix://$RAW" rm -f >/dev/null
+
 # Without the mount privilege the guard refuses binds below the roots rather than pass them.
 if command -v setpriv >/dev/null; then
 	mkdir -p "$PODS/p3/work/repo" && echo p3 >"$PODS/p3/work/repo/marker"
