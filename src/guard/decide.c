@@ -2,32 +2,16 @@
  * brief); every object named in a path or body is resolved to its owner; bodies of the
  * guarded endpoints are decoded the daemon's way (gjson.c), checked field by field against
  * allowlists, given the tenant's labels and re-serialized; list, event and prune filters get
- * the tenant's label filter; the forwarded target is rebuilt from what was checked. */
-#include "lib/common.h"
-#include "guard/guard.h"
-#include "guard/gjson.h"
+ * the tenant's label filter; the forwarded target is rebuilt from what was checked.
+ *
+ * This file: the route table, the checks every route goes through, the dispatcher gd_decide
+ * and the helpers shared by the families (decide.h). The routes of each family are decided in
+ * decide_containers.c, decide_images.c, decide_netvol.c and decide_exec.c. */
+#include "guard/decide.h"
 
 #include "lib/buf.h"
 
 #include <ctype.h>
-#include <strings.h>
-
-enum {
-	R_UNKNOWN = 0,
-	R_AREA_DENIED,
-	R_PING, R_VERSION, R_INFO, R_EVENTS, R_DF, R_AUTH,
-	R_C_LIST, R_C_CREATE, R_C_PRUNE, R_C_INSPECT, R_C_TOP, R_C_LOGS, R_C_CHANGES,
-	R_C_EXPORT, R_C_STATS, R_C_RESIZE, R_C_START, R_C_STOP, R_C_RESTART, R_C_KILL,
-	R_C_UPDATE, R_C_RENAME, R_C_PAUSE, R_C_UNPAUSE, R_C_ATTACH, R_C_ATTACH_WS, R_C_WAIT,
-	R_C_DELETE, R_C_ARCHIVE_HEAD, R_C_ARCHIVE_GET, R_C_ARCHIVE_PUT, R_C_EXEC,
-	R_COMMIT, R_E_START, R_E_RESIZE, R_E_INSPECT,
-	R_I_LIST, R_BUILD, R_BUILD_PRUNE, R_I_CREATE, R_I_INSPECT, R_I_HISTORY, R_I_PUSH,
-	R_I_TAG, R_I_DELETE, R_I_SEARCH, R_I_PRUNE, R_I_GET_ONE, R_I_GET, R_I_LOAD,
-	R_DISTRIBUTION,
-	R_N_LIST, R_N_INSPECT, R_N_CREATE, R_N_CONNECT, R_N_DISCONNECT, R_N_DELETE, R_N_PRUNE,
-	R_V_LIST, R_V_CREATE, R_V_INSPECT, R_V_DELETE, R_V_PRUNE, R_V_UPDATE,
-	R_SESSION, R_GRPC,
-};
 
 typedef struct rdef {
 	int id;
@@ -300,10 +284,7 @@ gd_route_match(const char *m, const char *path, gd_route *out)
 
 /* ---- answers ---- */
 
-static int
-deny(gd_decision *d, int status, const char *field, const char *fmt, ...) DR_PRINTF(4, 5);
-
-static int
+int
 deny(gd_decision *d, int status, const char *field, const char *fmt, ...)
 {
 	va_list ap;
@@ -317,11 +298,7 @@ deny(gd_decision *d, int status, const char *field, const char *fmt, ...)
 	return 0;
 }
 
-/* The daemon's own answer for a missing object (a foreign one looks the same). */
-static int
-missing(gd_decision *d, const char *fmt, ...) DR_PRINTF(2, 3);
-
-static int
+int
 missing(gd_decision *d, const char *fmt, ...)
 {
 	va_list ap;
@@ -335,14 +312,20 @@ missing(gd_decision *d, const char *fmt, ...)
 	return 0;
 }
 
-static int
+int
 upstream_failed(gd_decision *d)
 {
 	deny(d, 502, "upstream", "cannot reach the Docker daemon to check ownership");
 	return -1;
 }
 
-static void
+int
+route_not_allowed(const gd_req *r, gd_decision *d)
+{
+	return deny(d, 403, "route", "%s %s: route not allowed", r->method, r->path);
+}
+
+void
 set_target(const gd_req *r, gd_decision *d, const char *path)
 {
 	dr_buf b = DR_BUF_INIT(0);
@@ -362,7 +345,7 @@ set_target(const gd_req *r, gd_decision *d, const char *path)
 	d->target = dr_buf_steal(&b);
 }
 
-static void
+void
 set_body(gd_decision *d, json_t *j)
 {
 	free(d->body);
@@ -399,7 +382,7 @@ gd_looks_like_id(const char *s)
 	return true;
 }
 
-static bool
+bool
 in_list(char *const *v, const char *s)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -408,7 +391,7 @@ in_list(char *const *v, const char *s)
 	return false;
 }
 
-static bool
+bool
 in_static(const char *const *v, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
@@ -426,7 +409,7 @@ name_has_prefix(const char *name, const char *t)
 
 /* Names of containers, networks and volumes: never in another tenant's prefix; with
  * require_name_prefix, always in the tenant's own. */
-static int
+int
 check_name(const gd_ctx *c, gd_decision *d, const char *what, const char *name)
 {
 	if (!name || !*name)
@@ -454,7 +437,7 @@ check_name(const gd_ctx *c, gd_decision *d, const char *what, const char *name)
 /* Check and rewrite a labels object: no client key in the io.deskrun. namespace; add the
  * tenant's label, and the session's when the object is one --cleanup-on-exit removes
  * (session_scoped). */
-static int
+int
 own_labels(const gd_ctx *c, gd_decision *d, json_t *parent, const char *key, const char *what,
            bool session_scoped)
 {
@@ -480,20 +463,20 @@ own_labels(const gd_ctx *c, gd_decision *d, json_t *parent, const char *key, con
 	return 0;
 }
 
-static const char *
+const char *
 jstr(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
 }
 
-static bool
+bool
 jtrue(json_t *o, const char *k)
 {
 	return json_is_true(json_object_get(o, k));
 }
 
-static bool
+bool
 jempty(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
@@ -530,7 +513,7 @@ tenant_filter(const char *tenant)
 }
 
 /* Replace the `filters` parameter by a canonical one that also requires the tenant label. */
-static int
+int
 scope_filters(const gd_ctx *c, gd_req *r, gd_decision *d, bool add_label)
 {
 	const char *f = gd_query_get(&r->query, "filters");
@@ -604,7 +587,7 @@ scope_filters(const gd_ctx *c, gd_req *r, gd_decision *d, bool add_label)
 
 /* ---- references to objects ---- */
 
-static int
+int
 own_container(const gd_ctx *c, gd_decision *d, const char *ref, gd_obj *o)
 {
 	if (c->res->container(c->res->ctx, ref, o) < 0)
@@ -614,904 +597,7 @@ own_container(const gd_ctx *c, gd_decision *d, const char *ref, gd_obj *o)
 	return 0;
 }
 
-/* "container:<ref>" namespace modes: the container must be the tenant's; rewritten to its ID. */
-static int
-container_mode(const gd_ctx *c, gd_decision *d, json_t *hc, const char *key, const char *field)
-{
-	const char *v = jstr(hc, key);
-	if (!dr_startswith(v, "container:"))
-		return 0;
-	gd_obj o;
-	int k = own_container(c, d, v + 10, &o);
-	if (k)
-		return k < 0 ? -1 : (d->field = field, 1);
-	_cleanup_free_ char *nv = dr_xasprintf("container:%s", o.id);
-	json_object_set_new(hc, key, json_string(nv));
-	return 0;
-}
-
-static int
-check_network_ref(const gd_ctx *c, gd_decision *d, const char *net, const char *field,
-                  bool *owned)
-{
-	*owned = false;
-	static const char *const ok[] = { "", "default", "bridge", "none" };
-	if (in_static(ok, DR_ARRAY_LEN(ok), net))
-		return 0;
-	if (strcmp(net, "host") == 0)
-		return deny(d, 403, field, "%s \"host\": the host network is not allowed", field), 1;
-	gd_obj o;
-	if (c->res->network(c->res->ctx, net, &o) < 0)
-		return upstream_failed(d);
-	if (o.predefined && strcmp(o.name, "host") == 0)
-		return deny(d, 403, field, "%s \"%s\": the host network is not allowed", field, net), 1;
-	if (o.own == GD_MINE) {
-		*owned = true;
-		return 0;
-	}
-	if (o.predefined && strcmp(o.name, "bridge") == 0)
-		return 0;
-	if (o.predefined && strcmp(o.name, "none") == 0)
-		return 0;
-	return missing(d, "network %s not found", net), 1;
-}
-
-/* A named volume used by a container: the tenant's, or created now with its labels. */
-static int
-check_volume_use(const gd_ctx *c, gd_decision *d, const char *name, const char *field,
-                 bool create_missing)
-{
-	gd_obj o;
-	if (c->res->volume(c->res->ctx, name, &o) < 0)
-		return upstream_failed(d);
-	if (o.own == GD_MINE)
-		return 0;
-	if (o.own == GD_MISSING) {
-		if (check_name(c, d, field, name))
-			return 1;
-		if (!create_missing)
-			return 0;
-		if (!c->res->volume_create || c->res->volume_create(c->res->ctx, name, &o) < 0)
-			return upstream_failed(d);
-		if (o.own == GD_MINE)
-			return 0;
-	}
-	return deny(d, 403, field, "%s \"%s\": volume not owned by this tenant", field, name), 1;
-}
-
-/* Host path allowed as a bind source: under an --allow-bind prefix, no ".." component. */
-static bool
-bind_allowed(const gd_ctx *c, const char *src)
-{
-	if (src[0] != '/' || strstr(src, "/../") || dr_endswith(src, "/..") || strstr(src, "//"))
-		return false;
-	for (size_t i = 0; c->policy->allow_bind && c->policy->allow_bind[i]; i++) {
-		const char *p = c->policy->allow_bind[i];
-		size_t n = strlen(p);
-		while (n > 1 && p[n - 1] == '/')
-			n--;
-		if (strncmp(src, p, n) == 0 && (src[n] == '\0' || src[n] == '/' || n == 1))
-			return true;
-	}
-	return false;
-}
-
-/* A bind source in the runner pod's folders: 1 with *mapped the daemon's path, 0 when it is
- * not one of them, -1 refused (answer in d). */
-static int
-map_pod_path(const gd_ctx *c, gd_decision *d, const char *src, char **mapped, const char *field,
-             const char *shown)
-{
-	if (!c->res->bind_source)
-		return 0;
-	_cleanup_free_ char *why = NULL;
-	int k = c->res->bind_source(c->res->ctx, src, &d->pin_group, mapped, &why);
-	if (k < 0)
-		return deny(d, 403, field, "%s: %s", shown, why ? why : "refused"), -1;
-	return k;
-}
-
-static int
-check_bind_opts(gd_decision *d, const char *opts, const char *field, const char *entry)
-{
-	static const char *const ok[] = { "ro", "rw", "nocopy", "private", "rprivate",
-		                          "consistent", "cached", "delegated" };
-	_cleanup_free_ char *o = dr_xstrdup(opts);
-	for (char *p = o, *e; p; p = e ? e + 1 : NULL) {
-		e = strchr(p, ',');
-		if (e)
-			*e = '\0';
-		if (!in_static(ok, DR_ARRAY_LEN(ok), p))
-			return deny(d, 403, field, "%s \"%s\": mount option \"%s\" is not allowed", field,
-			            entry, p),
-			       1;
-	}
-	return 0;
-}
-
-static int
-check_binds(const gd_ctx *c, gd_decision *d, json_t *hc)
-{
-	json_t *b = json_object_get(hc, "Binds");
-	size_t i;
-	json_t *e;
-	json_array_foreach(b, i, e) {
-		const char *s = json_string_value(e);
-		_cleanup_free_ char *dup = dr_xstrdup(s);
-		char *c1 = strchr(dup, ':');
-		if (!c1)
-			continue; /* "/path": an anonymous volume at that path */
-		*c1 = '\0';
-		char *c2 = strchr(c1 + 1, ':');
-		if (c2) {
-			*c2 = '\0';
-			int k = check_bind_opts(d, c2 + 1, "HostConfig.Binds", s);
-			if (k)
-				return k;
-		}
-		if (dup[0] == '/') {
-			_cleanup_free_ char *mapped = NULL;
-			_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Binds \"%s\"", s);
-			int k = map_pod_path(c, d, dup, &mapped, "HostConfig.Binds", shown);
-			if (k < 0)
-				return 1;
-			if (k > 0) {
-				/* The same entry with the daemon's path of the runner's folder. */
-				_cleanup_free_ char *nv = dr_xasprintf("%s:%s%s%s", mapped, c1 + 1,
-				                                       c2 ? ":" : "", c2 ? c2 + 1 : "");
-				json_array_set_new(b, i, json_string(nv));
-				continue;
-			}
-			if (!bind_allowed(c, dup))
-				return deny(d, 403, "HostConfig.Binds",
-				            "HostConfig.Binds \"%s\": host bind mounts are not allowed, use a "
-				            "named volume",
-				            s),
-				       1;
-			continue;
-		}
-		int k = check_volume_use(c, d, dup, "HostConfig.Binds", true);
-		if (k)
-			return k;
-	}
-	return 0;
-}
-
-static bool
-tmpfs_opt_ok(const char *o)
-{
-	static const char *const flags[] = { "rw", "ro", "noexec", "exec", "nosuid", "nodev",
-		                             "noatime", "relatime", "strictatime", "nodiratime" };
-	static const char *const keys[] = { "size", "mode", "uid", "gid", "nr_inodes", "nr_blocks" };
-	const char *eq = strchr(o, '=');
-	if (!eq)
-		return in_static(flags, DR_ARRAY_LEN(flags), o);
-	_cleanup_free_ char *k = dr_xstrndup(o, (size_t)(eq - o));
-	return in_static(keys, DR_ARRAY_LEN(keys), k);
-}
-
-static int
-check_tmpfs_map(gd_decision *d, json_t *hc)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(hc, "Tmpfs"), k, v) {
-		_cleanup_free_ char *o = dr_xstrdup(json_string_value(v));
-		for (char *p = o, *e; p && *p; p = e ? e + 1 : NULL) {
-			e = strchr(p, ',');
-			if (e)
-				*e = '\0';
-			if (!tmpfs_opt_ok(p))
-				return deny(d, 403, "HostConfig.Tmpfs",
-				            "HostConfig.Tmpfs \"%s\": option \"%s\" is not allowed", k, p),
-				       1;
-		}
-	}
-	return 0;
-}
-
-static int
-check_mounts(const gd_ctx *c, gd_decision *d, json_t *hc)
-{
-	size_t i;
-	json_t *m;
-	json_array_foreach(json_object_get(hc, "Mounts"), i, m) {
-		const char *type = jstr(m, "Type");
-		const char *src = jstr(m, "Source");
-		if (strcmp(type, "volume") == 0) {
-			json_t *vo = json_object_get(m, "VolumeOptions");
-			if (vo && !json_is_null(vo)) {
-				json_t *dc = json_object_get(vo, "DriverConfig");
-				if (dc && !json_is_null(dc) &&
-				    ((*jstr(dc, "Name") && strcmp(jstr(dc, "Name"), "local") != 0) ||
-				     !jempty(dc, "Options")))
-					return deny(d, 403, "HostConfig.Mounts",
-					            "HostConfig.Mounts[%zu].VolumeOptions.DriverConfig: volume "
-					            "drivers and driver options are not allowed",
-					            i),
-					       1;
-				const char *sp = jstr(vo, "Subpath");
-				if (strstr(sp, "..") || sp[0] == '/')
-					return deny(d, 403, "HostConfig.Mounts",
-					            "HostConfig.Mounts[%zu].VolumeOptions.Subpath \"%s\": not "
-					            "allowed",
-					            i, sp),
-					       1;
-			} else {
-				vo = json_object();
-				json_object_set_new(m, "VolumeOptions", vo);
-			}
-			if (*src) {
-				int k = check_volume_use(c, d, src, "HostConfig.Mounts", false);
-				if (k)
-					return k;
-			}
-			if (own_labels(c, d, vo, "Labels", "HostConfig.Mounts.VolumeOptions.Labels",
-			               true))
-				return 1;
-		} else if (strcmp(type, "tmpfs") == 0) {
-			json_t *to = json_object_get(m, "TmpfsOptions");
-			size_t j;
-			json_t *o;
-			json_array_foreach(json_object_get(to, "Options"), j, o) {
-				_cleanup_free_ char *opt =
-					json_array_size(o) == 2
-						? dr_xasprintf("%s=%s", json_string_value(json_array_get(o, 0)),
-						               json_string_value(json_array_get(o, 1)))
-						: dr_xstrdup(json_array_size(o) == 1
-						                     ? json_string_value(json_array_get(o, 0))
-						                     : "?");
-				if (!tmpfs_opt_ok(opt))
-					return deny(d, 403, "HostConfig.Mounts",
-					            "HostConfig.Mounts[%zu].TmpfsOptions: option \"%s\" is not "
-					            "allowed",
-					            i, opt),
-					       1;
-			}
-		} else if (strcmp(type, "bind") == 0) {
-			_cleanup_free_ char *mapped = NULL;
-			_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Mounts[%zu] bind", i);
-			int k = map_pod_path(c, d, src, &mapped, "HostConfig.Mounts", shown);
-			if (k < 0)
-				return 1;
-			if (k > 0)
-				json_object_set_new(m, "Source", json_string(mapped));
-			else if (!bind_allowed(c, src))
-				return deny(d, 403, "HostConfig.Mounts",
-				            "HostConfig.Mounts[%zu] bind \"%s\": host bind mounts are not "
-				            "allowed, use a named volume",
-				            i, src),
-				       1;
-			json_t *bo = json_object_get(m, "BindOptions");
-			const char *prop = jstr(bo, "Propagation");
-			if (jtrue(bo, "CreateMountpoint") ||
-			    (*prop && strcmp(prop, "private") != 0 && strcmp(prop, "rprivate") != 0))
-				return deny(d, 403, "HostConfig.Mounts",
-				            "HostConfig.Mounts[%zu].BindOptions: propagation and "
-				            "CreateMountpoint are not allowed",
-				            i),
-				       1;
-		} else {
-			return deny(d, 403, "HostConfig.Mounts",
-			            "HostConfig.Mounts[%zu].Type \"%s\": only volume, tmpfs and allowed "
-			            "bind mounts",
-			            i, type),
-			       1;
-		}
-	}
-	return 0;
-}
-
-static const char *const default_caps[] = {
-	"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
-	"SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
-};
-
-/* An ASCII capability name, uppercased, without "CAP_"; NULL when not plain ASCII. */
-static char *
-cap_name(const char *s)
-{
-	char *u = dr_xstrdup(s);
-	for (char *p = u; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (!(isalnum(ch) || ch == '_') || ch >= 0x80) {
-			free(u);
-			return NULL;
-		}
-		*p = (char)toupper(ch);
-	}
-	if (dr_startswith(u, "CAP_"))
-		memmove(u, u + 4, strlen(u + 4) + 1);
-	return u;
-}
-
-static int
-check_caps(const gd_ctx *c, gd_decision *d, json_t *hc)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(hc, "CapAdd"), i, e) {
-		_cleanup_free_ char *n = cap_name(json_string_value(e));
-		if (!n || (!in_static(default_caps, DR_ARRAY_LEN(default_caps), n) &&
-		           !in_list(c->policy->capabilities, n)))
-			return deny(d, 403, "HostConfig.CapAdd",
-			            "HostConfig.CapAdd \"%s\": capability not allowed",
-			            json_string_value(e)),
-			       1;
-	}
-	json_array_foreach(json_object_get(hc, "CapDrop"), i, e) {
-		_cleanup_free_ char *n = cap_name(json_string_value(e));
-		if (!n)
-			return deny(d, 400, "HostConfig.CapDrop", "HostConfig.CapDrop \"%s\": invalid",
-			            json_string_value(e)),
-			       1;
-	}
-	return 0;
-}
-
-/* Resources: shared by create (inside HostConfig) and update (top level). */
-static int
-check_resources(const gd_ctx *c, gd_decision *d, json_t *o, const char *pfx)
-{
-	(void)c;
-	static const char *const must_be_empty[] = {
-		"CgroupParent", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
-		"BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices", "DeviceCgroupRules",
-		"DeviceRequests", "CpuRealtimePeriod", "CpuRealtimeRuntime",
-	};
-	for (size_t i = 0; i < DR_ARRAY_LEN(must_be_empty); i++)
-		if (!jempty(o, must_be_empty[i]))
-			return deny(d, 403, must_be_empty[i], "%s%s: not allowed (host devices, cgroups "
-			            "and realtime scheduling stay with the node)",
-			            pfx, must_be_empty[i]),
-			       1;
-	if (jtrue(o, "OomKillDisable"))
-		return deny(d, 403, "OomKillDisable", "%sOomKillDisable: not allowed", pfx), 1;
-	json_t *pl = json_object_get(o, "PidsLimit");
-	if (json_is_integer(pl) && json_integer_value(pl) < 0)
-		return deny(d, 403, "PidsLimit", "%sPidsLimit %lld: an unlimited PID count is not "
-		            "allowed",
-		            pfx, (long long)json_integer_value(pl)),
-		       1;
-	return 0;
-}
-
-static int
-check_restart(const gd_ctx *c, gd_decision *d, json_t *rp, const char *pfx)
-{
-	const char *n = jstr(rp, "Name");
-	if (!*n || strcmp(n, "no") == 0 || strcmp(n, "on-failure") == 0)
-		return 0;
-	if (c->policy->restart_always && (strcmp(n, "always") == 0 || strcmp(n, "unless-stopped") == 0))
-		return 0;
-	return deny(d, 403, "RestartPolicy", "%sRestartPolicy \"%s\": containers must not outlive "
-	            "the job (use \"no\" or \"on-failure\")",
-	            pfx, n),
-	       1;
-}
-
-static int
-check_ports(const gd_ctx *c, gd_decision *d, json_t *hc)
-{
-	if (jtrue(hc, "PublishAllPorts") && !c->policy->publish_all_interfaces)
-		return deny(d, 403, "HostConfig.PublishAllPorts",
-		            "HostConfig.PublishAllPorts: publishing on every interface is not allowed, "
-		            "use -p 127.0.0.1:PORT:PORT"),
-		       1;
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(hc, "PortBindings"), k, v) {
-		size_t i;
-		json_t *b;
-		json_array_foreach(v, i, b) {
-			const char *ip = jstr(b, "HostIp");
-			if (c->policy->publish_all_interfaces)
-				continue;
-			if (!*ip) {
-				json_object_set_new(b, "HostIp", json_string("127.0.0.1"));
-				continue;
-			}
-			if (strcmp(ip, "127.0.0.1") != 0 && strcmp(ip, "::1") != 0)
-				return deny(d, 403, "HostConfig.PortBindings",
-				            "HostConfig.PortBindings \"%s\" on %s: only loopback host "
-				            "addresses are allowed",
-				            k, ip),
-				       1;
-		}
-	}
-	return 0;
-}
-
-static int
-check_image_read(const gd_ctx *c, gd_decision *d, const char *ref, const char *field)
-{
-	if (!*ref)
-		return 0;
-	gd_obj o;
-	if (c->res->image(c->res->ctx, ref, &o) < 0)
-		return upstream_failed(d);
-	if (o.own == GD_FOREIGN)
-		return missing(d, "No such image: %s", ref), d->field = field, 1;
-	return 0;
-}
-
-static int
-check_hostconfig(const gd_ctx *c, gd_decision *d, json_t *hc)
-{
-	if (jtrue(hc, "Privileged"))
-		return deny(d, 403, "HostConfig.Privileged",
-		            "HostConfig.Privileged: privileged containers are not allowed"),
-		       1;
-	int k;
-	if ((k = check_binds(c, d, hc)) || (k = check_mounts(c, d, hc)) ||
-	    (k = check_tmpfs_map(d, hc)) || (k = check_caps(c, d, hc)) ||
-	    (k = check_resources(c, d, hc, "HostConfig.")) ||
-	    (k = check_restart(c, d, json_object_get(hc, "RestartPolicy"), "HostConfig.")) ||
-	    (k = check_ports(c, d, hc)))
-		return k;
-	size_t i;
-	json_t *e;
-	json_t *vf = json_object_get(hc, "VolumesFrom");
-	json_array_foreach(vf, i, e) {
-		const char *s = json_string_value(e);
-		const char *colon = strchr(s, ':');
-		_cleanup_free_ char *name = colon ? dr_xstrndup(s, (size_t)(colon - s)) : dr_xstrdup(s);
-		if (colon && strcmp(colon, ":ro") != 0 && strcmp(colon, ":rw") != 0)
-			return deny(d, 400, "HostConfig.VolumesFrom", "HostConfig.VolumesFrom \"%s\": "
-			            "invalid mode", s),
-			       1;
-		gd_obj o;
-		if ((k = own_container(c, d, name, &o)))
-			return d->field = "HostConfig.VolumesFrom", k;
-		_cleanup_free_ char *nv = dr_xasprintf("%s%s", o.id, colon ? colon : "");
-		json_array_set_new(vf, i, json_string(nv));
-	}
-	json_array_foreach(json_object_get(hc, "Links"), i, e) {
-		const char *s = json_string_value(e);
-		const char *colon = strchr(s, ':');
-		_cleanup_free_ char *name = colon ? dr_xstrndup(s, (size_t)(colon - s)) : dr_xstrdup(s);
-		gd_obj o;
-		if ((k = own_container(c, d, name[0] == '/' ? name + 1 : name, &o)))
-			return d->field = "HostConfig.Links", k;
-	}
-	const struct { const char *key; const char *const *ok; size_t n; bool cmode; } modes[] = {
-		{ "PidMode", (const char *const[]){ "" }, 1, true },
-		{ "IpcMode", (const char *const[]){ "", "private", "shareable", "none" }, 4, true },
-		{ "UTSMode", (const char *const[]){ "" }, 1, false },
-		{ "UsernsMode", (const char *const[]){ "" }, 1, false },
-		{ "CgroupnsMode", (const char *const[]){ "", "private" }, 2, false },
-		{ "Cgroup", (const char *const[]){ "" }, 1, false },
-		{ "Isolation", (const char *const[]){ "", "default" }, 2, false },
-		{ "VolumeDriver", (const char *const[]){ "", "local" }, 2, false },
-	};
-	for (size_t m = 0; m < DR_ARRAY_LEN(modes); m++) {
-		const char *v = jstr(hc, modes[m].key);
-		if (in_static(modes[m].ok, modes[m].n, v))
-			continue;
-		if (modes[m].cmode && dr_startswith(v, "container:")) {
-			if ((k = container_mode(c, d, hc, modes[m].key, modes[m].key)))
-				return k;
-			continue;
-		}
-		return deny(d, 403, modes[m].key, "HostConfig.%s \"%s\": not allowed (host namespaces "
-		            "and other tenants' containers are off limits)",
-		            modes[m].key, v),
-		       1;
-	}
-	const char *nm = jstr(hc, "NetworkMode");
-	if (dr_startswith(nm, "container:")) {
-		if ((k = container_mode(c, d, hc, "NetworkMode", "HostConfig.NetworkMode")))
-			return k;
-	} else {
-		bool owned;
-		if ((k = check_network_ref(c, d, nm, "HostConfig.NetworkMode", &owned)))
-			return k;
-	}
-	json_array_foreach(json_object_get(hc, "SecurityOpt"), i, e) {
-		static const char *const ok[] = { "no-new-privileges", "no-new-privileges=true",
-			                          "no-new-privileges:true" };
-		if (!in_static(ok, DR_ARRAY_LEN(ok), json_string_value(e)))
-			return deny(d, 403, "HostConfig.SecurityOpt",
-			            "HostConfig.SecurityOpt \"%s\": only no-new-privileges is allowed",
-			            json_string_value(e)),
-			       1;
-	}
-	static const char *const must_be_null[] = { "MaskedPaths", "ReadonlyPaths" };
-	for (size_t m = 0; m < DR_ARRAY_LEN(must_be_null); m++) {
-		json_t *v = json_object_get(hc, must_be_null[m]);
-		if (v && !json_is_null(v))
-			return deny(d, 403, must_be_null[m], "HostConfig.%s: overriding the masked and "
-			            "read-only /proc and /sys paths is not allowed",
-			            must_be_null[m]),
-			       1;
-	}
-	static const char *const must_be_empty[] = { "Annotations", "StorageOpt" };
-	for (size_t m = 0; m < DR_ARRAY_LEN(must_be_empty); m++)
-		if (!jempty(hc, must_be_empty[m]))
-			return deny(d, 403, must_be_empty[m], "HostConfig.%s: not allowed",
-			            must_be_empty[m]),
-			       1;
-	const char *sk;
-	json_t *sv;
-	json_object_foreach(json_object_get(hc, "Sysctls"), sk, sv) {
-		if (!in_list(c->policy->sysctls, sk))
-			return deny(d, 403, "HostConfig.Sysctls", "HostConfig.Sysctls \"%s\": not allowed",
-			            sk),
-			       1;
-	}
-	const char *rt = jstr(hc, "Runtime");
-	if (*rt && strcmp(rt, "runc") != 0 && !in_list(c->policy->runtimes, rt))
-		return deny(d, 403, "HostConfig.Runtime", "HostConfig.Runtime \"%s\": not allowed", rt), 1;
-	if (jempty(hc, "OomScoreAdj") == false && json_integer_value(json_object_get(hc, "OomScoreAdj")) < 0)
-		return deny(d, 403, "HostConfig.OomScoreAdj",
-		            "HostConfig.OomScoreAdj %lld: a negative OOM score is not allowed",
-		            (long long)json_integer_value(json_object_get(hc, "OomScoreAdj"))),
-		       1;
-	json_t *lc = json_object_get(hc, "LogConfig");
-	const char *lt = jstr(lc, "Type");
-	static const char *const log_ok[] = { "", "json-file", "local", "none" };
-	if (!in_static(log_ok, DR_ARRAY_LEN(log_ok), lt) && !in_list(c->policy->log_drivers, lt))
-		return deny(d, 403, "HostConfig.LogConfig", "HostConfig.LogConfig.Type \"%s\": log "
-		            "driver not allowed",
-		            lt),
-		       1;
-	json_object_foreach(json_object_get(lc, "Config"), sk, sv) {
-		static const char *const ok[] = { "max-size", "max-file", "compress", "mode",
-			                          "max-buffer-size", "labels", "env", "tag" };
-		if (!in_static(ok, DR_ARRAY_LEN(ok), sk))
-			return deny(d, 403, "HostConfig.LogConfig", "HostConfig.LogConfig.Config \"%s\": "
-			            "option not allowed",
-			            sk),
-			       1;
-	}
-	return 0;
-}
-
-static int
-check_endpoint(gd_decision *d, json_t *ep, const char *net, bool owned)
-{
-	if (!jempty(ep, "DriverOpts"))
-		return deny(d, 403, "EndpointConfig.DriverOpts", "network \"%s\": endpoint driver "
-		            "options are not allowed",
-		            net),
-		       1;
-	json_t *ipam = json_object_get(ep, "IPAMConfig");
-	if (!owned && ((ipam && !jempty(ipam, "IPv4Address")) ||
-	               (ipam && !jempty(ipam, "IPv6Address")) || !jempty(ep, "MacAddress")))
-		return deny(d, 403, "EndpointConfig.IPAMConfig", "network \"%s\": static addresses "
-		            "are allowed only on the tenant's own networks",
-		            net),
-		       1;
-	return 0;
-}
-
-static int
-decide_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
-{
-	int k;
-	if (check_name(c, d, "container name", gd_query_get(&r->query, "name")))
-		return 0;
-	if (own_labels(c, d, b, "Labels", "Labels", true))
-		return 0;
-	if ((k = check_image_read(c, d, jstr(b, "Image"), "Image")))
-		return k < 0 ? -1 : 0;
-	json_t *hc = json_object_get(b, "HostConfig");
-	if (hc && !json_is_null(hc) && (k = check_hostconfig(c, d, hc)))
-		return k < 0 ? -1 : 0;
-	const char *net;
-	json_t *ep;
-	json_object_foreach(json_object_get(json_object_get(b, "NetworkingConfig"), "EndpointsConfig"),
-	                    net, ep) {
-		bool owned;
-		if ((k = check_network_ref(c, d, net, "NetworkingConfig.EndpointsConfig", &owned)))
-			return k < 0 ? -1 : 0;
-		if ((k = check_endpoint(d, ep, net, owned)))
-			return 0;
-	}
-	set_body(d, b);
-	d->post = GD_POST_CONTAINER_CREATED;
-	set_target(r, d, "/containers/create");
-	return 0;
-}
-
-/* Image references that the tenant writes (tags, build -t, commit, import): its namespace. */
-bool
-gd_ref_mine(const gd_ctx *c, const char *ref)
-{
-	gd_ref r;
-	if (gd_ref_parse(ref, &r) < 0)
-		return false;
-	size_t n = strlen(c->tenant);
-	bool mine = strncmp(r.path, c->tenant, n) == 0 && r.path[n] == '/';
-	_cleanup_free_ char *full = dr_xasprintf("%s/%s", r.domain, r.path);
-	for (size_t i = 0; !mine && c->policy->image_namespaces && c->policy->image_namespaces[i]; i++)
-		mine = dr_startswith(full, c->policy->image_namespaces[i]);
-	gd_ref_clear(&r);
-	return mine;
-}
-
-static int
-check_write_ref(const gd_ctx *c, gd_decision *d, const char *ref, const char *field)
-{
-	gd_ref r;
-	if (gd_ref_parse(ref, &r) < 0)
-		return deny(d, 400, field, "%s \"%s\": invalid reference format", field, ref), 1;
-	gd_ref_clear(&r);
-	if (!gd_ref_mine(c, ref))
-		return deny(d, 403, field, "%s \"%s\": images made here must be tagged in the tenant's "
-		            "namespace, e.g. %s/NAME:TAG",
-		            field, ref, c->tenant),
-		       1;
-	return 0;
-}
-
-static int
-check_changes(const gd_ctx *c, gd_req *r, gd_decision *d)
-{
-	(void)c;
-	for (size_t i = 0; i < r->query.n; i++) {
-		if (strcmp(r->query.v[i].key, "changes") != 0)
-			continue;
-		_cleanup_free_ char *f = gd_fold_key(r->query.v[i].value);
-		if (strstr(f, GD_LABEL_PREFIX))
-			return deny(d, 403, "changes", "changes: labels in the " GD_LABEL_PREFIX
-			            " namespace are set by the guard"),
-			       1;
-	}
-	return 0;
-}
-
-static int
-decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
-{
-	int k;
-	const char *remote = gd_query_get(&r->query, "remote");
-	if (remote && *remote)
-		return deny(d, 403, "remote", "build remote: the daemon would fetch the context from "
-		            "the node's network; send the context instead"),
-		       0;
-	const char *v = gd_query_get(&r->query, "version");
-	if (v && strcmp(v, "1") != 0 && !(c->policy->buildkit && strcmp(v, "2") == 0))
-		return deny(d, 403, "version", "build version %s: BuildKit is off for this tenant, use "
-		            "DOCKER_BUILDKIT=0",
-		            v),
-		       0;
-	const char *nm = gd_query_get(&r->query, "networkmode");
-	if (nm && *nm && strcmp(nm, "default") != 0 && strcmp(nm, "none") != 0 &&
-	    strcmp(nm, "bridge") != 0)
-		return deny(d, 403, "networkmode", "build networkmode \"%s\": not allowed", nm), 0;
-	static const char *const empty[] = { "cgroupparent", "securityopt", "outputs" };
-	for (size_t i = 0; i < DR_ARRAY_LEN(empty); i++) {
-		const char *e = gd_query_get(&r->query, empty[i]);
-		if (e && *e && strcmp(e, "null") != 0 && strcmp(e, "[]") != 0)
-			return deny(d, 403, empty[i], "build %s: not allowed", empty[i]), 0;
-	}
-	const char *iso = gd_query_get(&r->query, "isolation");
-	if (iso && *iso && strcmp(iso, "default") != 0)
-		return deny(d, 403, "isolation", "build isolation \"%s\": not allowed", iso), 0;
-	for (size_t i = 0; i < r->query.n; i++)
-		if (strcmp(r->query.v[i].key, "t") == 0 &&
-		    check_write_ref(c, d, r->query.v[i].value, "build tag"))
-			return 0;
-	const char *cf = gd_query_get(&r->query, "cachefrom");
-	if (cf && *cf) {
-		json_error_t je;
-		_cleanup_json_ json_t *a = json_loads(cf, 0, &je);
-		if (!json_is_array(a))
-			return deny(d, 400, "cachefrom", "build cachefrom: expected a JSON array"), 0;
-		size_t i;
-		json_t *e;
-		json_array_foreach(a, i, e) {
-			if (!json_is_string(e))
-				return deny(d, 400, "cachefrom", "build cachefrom: expected strings"), 0;
-			if ((k = check_image_read(c, d, json_string_value(e), "cachefrom")))
-				return k < 0 ? -1 : 0;
-		}
-	}
-	const char *ls = gd_query_get(&r->query, "labels");
-	char *why = NULL;
-	_cleanup_json_ json_t *labels = ls && *ls ? gd_json_object(ls, strlen(ls), &why) : json_object();
-	if (!labels) {
-		deny(d, 400, "labels", "build labels: %s", why);
-		free(why);
-		return 0;
-	}
-	json_t *holder = json_object();
-	json_object_set(holder, "labels", labels);
-	/* Not session-scoped: --cleanup-on-exit leaves images, and the legacy builder turns every
-	 * label into a LABEL step of its own, a container committed on every build (the final
-	 * stage changes each job, so never cached): a session label would only cost a step. */
-	int bad = own_labels(c, d, holder, "labels", "build labels", false);
-	if (!bad) {
-		_cleanup_free_ char *s = gd_json_dump(json_object_get(holder, "labels"));
-		gd_query_set(&r->query, "labels", s);
-	}
-	json_decref(holder);
-	if (bad)
-		return 0;
-	const char *ba = gd_query_get(&r->query, "buildargs");
-	if (ba && *ba) {
-		_cleanup_json_ json_t *j = gd_json_object(ba, strlen(ba), &why);
-		if (!j) {
-			deny(d, 400, "buildargs", "build buildargs: %s", why);
-			free(why);
-			return 0;
-		}
-	}
-	set_target(r, d, "/build");
-	return 0;
-}
-
-static int
-decide_image_create(const gd_ctx *c, gd_req *r, gd_decision *d)
-{
-	const char *src = gd_query_get(&r->query, "fromSrc");
-	const char *img = gd_query_get(&r->query, "fromImage");
-	const char *tag = gd_query_get(&r->query, "tag");
-	if (check_changes(c, r, d))
-		return 0;
-	if (src && *src) {
-		if (strcmp(src, "-") != 0)
-			return deny(d, 403, "fromSrc", "import from a URL: the daemon would fetch it from "
-			            "the node's network; send the tar instead"),
-			       0;
-		const char *repo = gd_query_get(&r->query, "repo");
-		if (!repo || !*repo)
-			return deny(d, 403, "repo", "import: give a repository in the tenant's namespace "
-			            "(%s/NAME)",
-			            c->tenant),
-			       0;
-		if (check_write_ref(c, d, repo, "import repo"))
-			return 0;
-		set_target(r, d, "/images/create");
-		return 0;
-	}
-	if (!img || !*img)
-		return deny(d, 400, "fromImage", "images/create: fromImage or fromSrc is required"), 0;
-	if (r->has_body)
-		return deny(d, 400, "body", "image pull takes no request body"), 0;
-	_cleanup_free_ char *full = tag && *tag && !strchr(img, '@')
-	                                    ? dr_xasprintf("%s%s%s", img, tag[0] == '@' ? "" : ":", tag)
-	                                    : dr_xstrdup(img);
-	gd_ref ref;
-	if (gd_ref_parse(full, &ref) < 0)
-		return deny(d, 400, "fromImage", "pull \"%s\": invalid reference format", full), 0;
-	bool allowed_reg = !c->policy->registries || in_list(c->policy->registries, ref.domain) ||
-	                   in_list(c->policy->registries, "*");
-	_cleanup_free_ char *dom = dr_xstrdup(ref.domain);
-	_cleanup_free_ char *path = dr_xstrdup(ref.path);
-	gd_ref_clear(&ref);
-	if (!allowed_reg)
-		return deny(d, 403, "fromImage", "pull \"%s\": registry %s is not allowed", full, dom), 0;
-	if (!gd_ref_mine(c, full)) {
-		_cleanup_strv_ char **others = c->res->tenants ? c->res->tenants(c->res->ctx) : NULL;
-		for (size_t i = 0; others && others[i]; i++)
-			if (strcmp(others[i], c->tenant) != 0 && dr_startswith(path, others[i]) &&
-			    path[strlen(others[i])] == '/')
-				return deny(d, 403, "fromImage", "pull \"%s\": the name is in another "
-				            "tenant's namespace",
-				            full),
-				       0;
-		if (!strchr(full, '@')) {
-			gd_obj o;
-			if (c->res->image(c->res->ctx, full, &o) < 0)
-				return upstream_failed(d);
-			if (o.own == GD_FOREIGN)
-				return deny(d, 403, "fromImage", "pull \"%s\": would replace an image of "
-				            "another tenant",
-				            full),
-				       0;
-		}
-	}
-	d->post = GD_POST_PULLED;
-	d->post_arg = dr_xstrdup(full);
-	set_target(r, d, "/images/create");
-	return 0;
-}
-
-static int
-decide_commit(const gd_ctx *c, gd_req *r, gd_decision *d)
-{
-	const char *cont = gd_query_get(&r->query, "container");
-	if (!cont || !*cont)
-		return deny(d, 400, "container", "commit: container is required"), 0;
-	gd_obj o;
-	int k = own_container(c, d, cont, &o);
-	if (k)
-		return k < 0 ? -1 : 0;
-	gd_query_set(&r->query, "container", o.id);
-	const char *repo = gd_query_get(&r->query, "repo");
-	if (repo && *repo && check_write_ref(c, d, repo, "commit repo"))
-		return 0;
-	if (check_changes(c, r, d))
-		return 0;
-	if (r->body_len) {
-		json_t *b = NULL;
-		int st;
-		char *why = NULL;
-		if (gd_canon_decode(r->body, r->body_len, &gd_schema_config, &b, &st, &why) < 0) {
-			deny(d, st, "body", "%s", why);
-			free(why);
-			return 0;
-		}
-		if (!own_labels(c, d, b, "Labels", "Labels", true))
-			set_body(d, b);
-		json_decref(b);
-		if (d->status)
-			return 0;
-	}
-	set_target(r, d, "/commit");
-	return 0;
-}
-
-static int
-decide_network_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
-{
-	const char *name = jstr(b, "Name");
-	if (!*name)
-		return deny(d, 400, "Name", "network create: Name is required"), 0;
-	if (check_name(c, d, "network name", name))
-		return 0;
-	const char *drv = jstr(b, "Driver");
-	if (*drv && strcmp(drv, "bridge") != 0)
-		return deny(d, 403, "Driver", "network driver \"%s\": only bridge networks", drv), 0;
-	const char *scope = jstr(b, "Scope");
-	if (*scope && strcmp(scope, "local") != 0)
-		return deny(d, 403, "Scope", "network scope \"%s\": only local", scope), 0;
-	static const char *const no[] = { "Attachable", "Ingress", "ConfigOnly" };
-	for (size_t i = 0; i < DR_ARRAY_LEN(no); i++)
-		if (jtrue(b, no[i]))
-			return deny(d, 403, no[i], "network %s: not allowed", no[i]), 0;
-	if (!jempty(b, "ConfigFrom"))
-		return deny(d, 403, "ConfigFrom", "network ConfigFrom: not allowed"), 0;
-	json_t *ipam = json_object_get(b, "IPAM");
-	const char *id = jstr(ipam, "Driver");
-	if (*id && strcmp(id, "default") != 0)
-		return deny(d, 403, "IPAM.Driver", "network IPAM driver \"%s\": not allowed", id), 0;
-	if (!jempty(ipam, "Options"))
-		return deny(d, 403, "IPAM.Options", "network IPAM options: not allowed"), 0;
-	const char *ok;
-	json_t *ov;
-	json_object_foreach(json_object_get(b, "Options"), ok, ov) {
-		if (strcmp(ok, "com.docker.network.driver.mtu") != 0)
-			return deny(d, 403, "Options", "network option \"%s\": not allowed", ok), 0;
-	}
-	if (own_labels(c, d, b, "Labels", "Labels", true))
-		return 0;
-	json_object_set_new(b, "CheckDuplicate", json_true());
-	set_body(d, b);
-	set_target(r, d, "/networks/create");
-	return 0;
-}
-
-static int
-decide_volume_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
-{
-	const char *name = jstr(b, "Name");
-	const char *drv = jstr(b, "Driver");
-	if (*drv && strcmp(drv, "local") != 0)
-		return deny(d, 403, "Driver", "volume driver \"%s\": only local volumes", drv), 0;
-	if (!jempty(b, "DriverOpts"))
-		return deny(d, 403, "DriverOpts", "volume DriverOpts: driver options (bind, device, "
-		            "nfs) are not allowed"),
-		       0;
-	if (*name) {
-		if (check_name(c, d, "volume name", name))
-			return 0;
-		gd_obj o;
-		if (c->res->volume(c->res->ctx, name, &o) < 0)
-			return upstream_failed(d);
-		if (o.own != GD_MISSING && o.own != GD_MINE)
-			return deny(d, 403, "Name", "volume \"%s\": the name is in use by another tenant",
-			            name),
-			       0;
-	}
-	if (own_labels(c, d, b, "Labels", "Labels", true))
-		return 0;
-	set_body(d, b);
-	set_target(r, d, "/volumes/create");
-	return 0;
-}
+/* ---- the dispatcher ---- */
 
 static const gd_schema *
 body_schema(int id)
@@ -1588,25 +674,35 @@ gd_strip_version(gd_req *r, const gd_ctx *c, gd_decision *d)
 	return 0;
 }
 
+/* Lists, events and prunes: only what carries the tenant's label (its label filter is merged
+ * into a canonical `filters`, whatever the client asked for). */
+static int
+decide_scoped(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
+{
+	if (rt->id == R_C_LIST) {
+		static const char *const refs[] = { "before", "since" };
+		for (size_t i = 0; i < 2; i++) {
+			const char *v = gd_query_get(&r->query, refs[i]);
+			gd_obj o;
+			int k;
+			if (v && *v && (k = own_container(c, d, v, &o)))
+				return k < 0 ? -1 : 0;
+		}
+	}
+	if (scope_filters(c, r, d, true) < 0)
+		return 0;
+	set_target(r, d, r->path);
+	return 0;
+}
+
 int
 gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (rt->id == R_UNKNOWN)
-		return deny(d, 403, "route", "%s %s: route not allowed", r->method, r->path);
-	if (rt->id == R_AREA_DENIED && strcmp(r->method, "GET") == 0 &&
-	    strncmp(r->path, "/plugins/", 9) == 0) {
-		/* `docker inspect NAME` tries each object type in turn and goes on only after a
-		 * 404: a tenant has no plugins, so any plugin is missing, as the daemon says it. */
-		const char *n = r->path + 9;
-		const char *slash = strchr(n, '/');
-		if (slash && slash > n && strcmp(slash, "/json") == 0)
-			return missing(d, "plugin \"%.*s\" not found", (int)(slash - n), n);
-	}
+		return route_not_allowed(r, d);
 	if (rt->id == R_AREA_DENIED)
-		return deny(d, 403, "route", "%s: swarm, services, nodes, secrets, configs, plugins and "
-		            "debug are not available to tenants",
-		            r->path);
+		return decide_area_denied(r, d);
 	const char *ct = gd_head_get(r->head, "Content-Type");
 	if (gd_media_is(ct, "application/x-www-form-urlencoded") || gd_media_is(ct, "multipart/form-data"))
 		return deny(d, 400, "Content-Type", "%s: form bodies are not accepted", rt->name);
@@ -1629,26 +725,15 @@ gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 		}
 	}
 	_cleanup_json_ json_t *body = b;
-	const char *ref = rt->ref;
-	gd_obj o;
-	int k = 0;
-	_cleanup_free_ char *path = NULL;
 	switch (rt->id) {
 	case R_PING:
 	case R_VERSION:
 	case R_AUTH:
-	case R_I_SEARCH:
-	case R_DISTRIBUTION:
-		set_target(r, d, r->path);
-		return 0;
 	case R_INFO:
-		d->post = GD_POST_INFO;
-		set_target(r, d, r->path);
-		return 0;
 	case R_DF:
-		d->post = GD_POST_SYSTEM_DF;
-		set_target(r, d, r->path);
-		return 0;
+	case R_SESSION:
+	case R_GRPC:
+		return decide_system(c, rt, r, d);
 	case R_EVENTS:
 	case R_C_LIST:
 	case R_C_PRUNE:
@@ -1657,30 +742,8 @@ gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 	case R_N_PRUNE:
 	case R_V_LIST:
 	case R_V_PRUNE:
-		if (rt->id == R_C_LIST) {
-			static const char *const refs[] = { "before", "since" };
-			for (size_t i = 0; i < 2; i++) {
-				const char *v = gd_query_get(&r->query, refs[i]);
-				if (v && *v && (k = own_container(c, d, v, &o)))
-					return k < 0 ? -1 : 0;
-			}
-		}
-		if (scope_filters(c, r, d, true) < 0)
-			return 0;
-		set_target(r, d, r->path);
-		return 0;
-	case R_I_LIST:
-		if (scope_filters(c, r, d, false) < 0)
-			return 0;
-		d->post = GD_POST_IMAGES_LIST;
-		set_target(r, d, r->path);
-		return 0;
-	case R_BUILD_PRUNE:
-		d->status = 200;
-		d->local_json = dr_xstrdup("{\"CachesDeleted\":null,\"SpaceReclaimed\":0}");
-		return 0;
+		return decide_scoped(c, rt, r, d);
 	case R_C_CREATE:
-		return decide_create(c, r, d, body);
 	case R_C_INSPECT:
 	case R_C_TOP:
 	case R_C_LOGS:
@@ -1703,162 +766,41 @@ gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 	case R_C_ARCHIVE_HEAD:
 	case R_C_ARCHIVE_GET:
 	case R_C_ARCHIVE_PUT:
-	case R_C_EXEC: {
-		if ((k = own_container(c, d, ref, &o)))
-			return k < 0 ? -1 : 0;
-		const char *slash = strchr(r->path + 1 + strlen("containers/"), '/');
-		if (slash && slash[1] == '\0')
-			slash = NULL;
-		path = dr_xasprintf("/containers/%s%s", o.id, slash ? slash : "");
-		if (rt->id == R_C_RENAME &&
-		    check_name(c, d, "container name", gd_query_get(&r->query, "name")))
-			return 0;
-		if (rt->id == R_C_UPDATE) {
-			if ((k = check_resources(c, d, body, "")) ||
-			    (k = check_restart(c, d, json_object_get(body, "RestartPolicy"), "")))
-				return 0;
-			set_body(d, body);
-		}
-		if (rt->id == R_C_EXEC) {
-			if (jtrue(body, "Privileged"))
-				return deny(d, 403, "Privileged", "exec Privileged: privileged exec is not "
-				            "allowed");
-			set_body(d, body);
-			d->post = GD_POST_EXEC_CREATED;
-			d->post_arg = dr_xstrdup(o.id);
-		}
-		set_target(r, d, path);
-		return 0;
-	}
+	case R_COMMIT:
+		return decide_containers(c, rt, r, d, body);
+	case R_C_EXEC:
 	case R_E_START:
 	case R_E_RESIZE:
-	case R_E_INSPECT: {
-		if (c->res->exec(c->res->ctx, ref, &o) < 0)
-			return upstream_failed(d);
-		if (o.own != GD_MINE)
-			return missing(d, "No such exec instance: %s", ref);
-		const char *slash = strrchr(r->path, '/');
-		_cleanup_free_ char *eid = gd_pct_encode(ref, false);
-		path = dr_xasprintf("/exec/%s%s", eid, slash);
-		if (body)
-			set_body(d, body);
-		set_target(r, d, path);
-		return 0;
-	}
-	case R_COMMIT:
-		return decide_commit(c, r, d);
+	case R_E_INSPECT:
+		return decide_exec(c, rt, r, d, body);
+	case R_I_LIST:
 	case R_BUILD:
-		return decide_build(c, r, d);
+	case R_BUILD_PRUNE:
 	case R_I_CREATE:
-		return decide_image_create(c, r, d);
 	case R_I_INSPECT:
 	case R_I_HISTORY:
-	case R_I_GET_ONE:
 	case R_I_PUSH:
 	case R_I_TAG:
-	case R_I_DELETE: {
-		if (c->res->image(c->res->ctx, ref, &o) < 0)
-			return upstream_failed(d);
-		if (o.own == GD_FOREIGN)
-			return missing(d, "No such image: %s", ref);
-		if (rt->id == R_I_PUSH) {
-			const char *tag = gd_query_get(&r->query, "tag");
-			_cleanup_free_ char *full = tag && *tag ? dr_xasprintf("%s:%s", ref, tag) : dr_xstrdup(ref);
-			if (check_write_ref(c, d, full, "push"))
-				return 0;
-		}
-		if (rt->id == R_I_TAG) {
-			const char *repo = gd_query_get(&r->query, "repo");
-			const char *tag = gd_query_get(&r->query, "tag");
-			if (!repo || !*repo)
-				return deny(d, 400, "repo", "tag: repo is required");
-			_cleanup_free_ char *full = tag && *tag ? dr_xasprintf("%s:%s", repo, tag) : dr_xstrdup(repo);
-			if (check_write_ref(c, d, full, "tag"))
-				return 0;
-		}
-		if (rt->id == R_I_DELETE && o.own != GD_MISSING) {
-			bool by_name = !gd_looks_like_id(ref);
-			if (by_name ? !gd_ref_mine(c, ref) : !(o.own == GD_MINE && o.labeled))
-				return deny(d, 403, "image", "remove image \"%s\": shared images can only be "
-				            "removed on the node; untag your own %s/... tags instead",
-				            ref, c->tenant);
-		}
-		_cleanup_free_ char *enc = gd_pct_encode(ref, true);
-		const char *suffix = strrchr(r->path, '/');
-		path = rt->id == R_I_DELETE ? dr_xasprintf("/images/%s", enc)
-		                            : dr_xasprintf("/images/%s%s", enc, suffix);
-		set_target(r, d, path);
-		return 0;
-	}
+	case R_I_DELETE:
+	case R_I_SEARCH:
+	case R_I_GET_ONE:
 	case R_I_GET:
-		for (size_t i = 0; i < r->query.n; i++) {
-			if (strcmp(r->query.v[i].key, "names") != 0)
-				continue;
-			if ((k = check_image_read(c, d, r->query.v[i].value, "names")))
-				return k < 0 ? -1 : 0;
-		}
-		set_target(r, d, r->path);
-		return 0;
 	case R_I_LOAD:
-		return deny(d, 403, "images.load", "docker load: loading image archives is not "
-		            "allowed (their tags could replace shared images); push to a registry and "
-		            "pull, or build");
+	case R_DISTRIBUTION:
+		return decide_images(c, rt, r, d);
 	case R_N_INSPECT:
-	case R_N_DELETE:
-	case R_N_CONNECT:
-	case R_N_DISCONNECT: {
-		if (c->res->network(c->res->ctx, ref, &o) < 0)
-			return upstream_failed(d);
-		bool owned = o.own == GD_MINE;
-		if (!owned && !(o.predefined && (rt->id == R_N_INSPECT ||
-		                                 ((rt->id == R_N_CONNECT || rt->id == R_N_DISCONNECT) &&
-		                                  strcmp(o.name, "bridge") == 0))))
-			return missing(d, "network %s not found", ref);
-		if (rt->id == R_N_CONNECT || rt->id == R_N_DISCONNECT) {
-			gd_obj co;
-			const char *cref = jstr(body, "Container");
-			if ((k = own_container(c, d, cref, &co)))
-				return k < 0 ? -1 : 0;
-			json_object_set_new(body, "Container", json_string(co.id));
-			json_t *ep = json_object_get(body, "EndpointConfig");
-			if (ep && !json_is_null(ep) && check_endpoint(d, ep, ref, owned))
-				return 0;
-			set_body(d, body);
-		}
-		if (o.predefined && rt->id == R_N_INSPECT)
-			d->post = GD_POST_NETWORK_INSPECT;
-		const char *slash = strchr(r->path + strlen("/networks/"), '/');
-		path = dr_xasprintf("/networks/%s%s", o.id, slash ? slash : "");
-		set_target(r, d, path);
-		return 0;
-	}
 	case R_N_CREATE:
-		return decide_network_create(c, r, d, body);
+	case R_N_CONNECT:
+	case R_N_DISCONNECT:
+	case R_N_DELETE:
+		return decide_networks(c, rt, r, d, body);
 	case R_V_CREATE:
-		return decide_volume_create(c, r, d, body);
 	case R_V_INSPECT:
-	case R_V_DELETE: {
-		if (c->res->volume(c->res->ctx, ref, &o) < 0)
-			return upstream_failed(d);
-		if (o.own != GD_MINE)
-			return missing(d, "get %s: no such volume", ref);
-		_cleanup_free_ char *enc = gd_pct_encode(o.id, false);
-		path = dr_xasprintf("/volumes/%s", enc);
-		set_target(r, d, path);
-		return 0;
-	}
+	case R_V_DELETE:
 	case R_V_UPDATE:
-		return deny(d, 403, "volumes.update", "cluster volumes are not available to tenants");
-	case R_SESSION:
-	case R_GRPC:
-		if (!c->policy->buildkit)
-			return deny(d, 403, rt->name, "%s: BuildKit is off for this tenant (its requests "
-			            "cannot be checked); use DOCKER_BUILDKIT=0",
-			            r->path);
-		set_target(r, d, r->path);
-		return 0;
+		return decide_volumes(c, rt, r, d, body);
 	default:
 		break;
 	}
-	return deny(d, 403, "route", "%s %s: route not allowed", r->method, r->path);
+	return route_not_allowed(r, d);
 }
