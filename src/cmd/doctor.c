@@ -568,6 +568,51 @@ check_listener(doctor *d, const live *l, const dr_scale_set *ss, const char *gro
 	             "no listener pod: the controller has not started one", fix);
 }
 
+/* Guarded modes: each running guard checked at start that the daemon sees the pod's folder
+ * and its pins (src/guard/podfs.h); its "paths:" log line says how that went. */
+static void
+check_runner_paths(doctor *d, const dr_scale_set *ss, json_t *pods, const char *group)
+{
+	size_t i, asked = 0;
+	json_t *p;
+	_cleanup_free_ char *first_ok = NULL;
+	json_array_foreach(json_object_get(pods, "items"), i, p) {
+		if (!dr_streq(json_string_value(json_object_get(json_object_get(p, "status"), "phase")),
+		              "Running"))
+			continue;
+		_cleanup_strv_ char **la = dr_argv("logs", "--namespace", ss->namespace, dr_obj_name(p),
+		                                   "-c", "guard", NULL);
+		_cleanup_spawn_ dr_spawn_result res = { 0 };
+		_cleanup_err_ dr_err *le = NULL;
+		dr_call call = { .allow_fail = true, .timeout_ms = 20000 };
+		if (dr_kubectl(d->c->cluster, la, &call, &res, &le) < 0 || res.status != 0)
+			continue;
+		const char *line = NULL;
+		for (const char *q = res.out; q && (q = strstr(q, " paths: ")); q++)
+			line = q + 8;
+		if (!line)
+			continue;
+		asked++;
+		_cleanup_free_ char *what = dr_xstrndup(line, strcspn(line, "\n"));
+		if (dr_startswith(what, "ok")) {
+			if (!first_ok)
+				first_ok = dr_xasprintf("pod %s: %s", dr_obj_name(p), what);
+			continue;
+		}
+		_cleanup_free_ char *s2 = dr_xasprintf("pod %s: %s", dr_obj_name(p), what);
+		dr_check_add(d->checks, group, "runner-paths", DR_CHECK_FAIL, s2,
+		             "container jobs and actions bind the runner's folders through this "
+		             "path: see 'deskrun config set daemon-cache-root' and docs/guard.md");
+		return;
+	}
+	if (first_ok)
+		dr_check_add(d->checks, group, "runner-paths", DR_CHECK_OK, first_ok, NULL);
+	else if (!asked)
+		dr_check_add(d->checks, group, "runner-paths", DR_CHECK_WARN,
+		             "no running runner pod's guard has checked the runner's folders yet",
+		             "start a runner (its guard checks that the daemon sees the pod's folder)");
+}
+
 static void
 check_pods(doctor *d, const dr_scale_set *ss, const char *group)
 {
@@ -605,6 +650,8 @@ check_pods(doctor *d, const dr_scale_set *ss, const char *group)
 		_cleanup_free_ char *s = dr_xasprintf("%zu runner pod(s), none failing", n);
 		dr_check_add(d->checks, group, "runner-pods", DR_CHECK_OK, s, NULL);
 	}
+	if (ss->runner->mode->guard && !ss->runner->no_guard)
+		check_runner_paths(d, ss, pods, group);
 }
 
 /* The hook extension ConfigMaps the scale set renders: on the cluster, and mounted by the

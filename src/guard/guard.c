@@ -153,6 +153,16 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 		         strerror(errno));
 	else
 		close(probe);
+	if (pods_open) {
+		/* `deskrun doctor` reads this line from the guard's log. */
+		_cleanup_free_ char *why = probe >= 0 ? gd_up_check_pods(&up) : NULL;
+		if (probe < 0)
+			gd_audit(&s, "paths", "not checked: the daemon is not reachable yet");
+		else if (why && *why)
+			gd_audit(&s, "paths", "FAIL: %s", why);
+		else
+			gd_audit(&s, "paths", "ok: the daemon sees the pod's folder and the guard's pins");
+	}
 	gd_audit(&s, "start", "listening on %s for %s (session %s, state %s)", cfg.listen,
 	         cfg.upstream, cfg.session ? cfg.session : "-", cfg.state_dir ? cfg.state_dir : "-");
 	rc = gd_serve(&s, err);

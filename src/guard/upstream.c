@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -774,4 +775,87 @@ gd_up_use_pods(gd_up *u, gd_podfs *pods)
 {
 	u->pods = pods;
 	u->res.bind_source = pods ? res_bind_source : NULL;
+}
+
+/* Does the daemon see daemon_path? It validates a bind source before it looks up the image,
+ * so a create with an image that cannot exist answers 404 (no such image) when the path is
+ * there and 400 (bind source path does not exist) when it is not: nothing is created. */
+static int
+daemon_sees(gd_up *u, const char *daemon_path, bool *seen)
+{
+	_cleanup_json_ json_t *body = json_pack(
+		"{s:s, s:{s:[{s:s, s:s, s:s}]}}", "Image", "deskrun-probe.invalid/none:absent",
+		"HostConfig", "Mounts", "Type", "bind", "Source", daemon_path, "Target", "/probe");
+	_cleanup_free_ char *b = gd_json_dump(body);
+	_cleanup_buf_ dr_buf resp = DR_BUF_INIT(RESP_MAX);
+	int st;
+	if (gd_up_call(u, "POST", "/containers/create", b, strlen(b), &st, &resp) < 0)
+		return -1;
+	if (st / 100 == 2) { /* an image by that name after all: remove what was made */
+		json_error_t je;
+		_cleanup_json_ json_t *j = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
+		const char *id = json_string_value(json_object_get(j, "Id"));
+		if (id) {
+			_cleanup_free_ char *t = dr_xasprintf("/containers/%s?force=1", id);
+			_cleanup_buf_ dr_buf r2 = DR_BUF_INIT(RESP_MAX);
+			gd_up_call(u, "DELETE", t, NULL, 0, &st, &r2);
+		}
+		*seen = true;
+		return 0;
+	}
+	*seen = st == 404;
+	return 0;
+}
+
+char *
+gd_up_check_pods(gd_up *u)
+{
+	if (!u->pods)
+		return NULL;
+	char nonce[32];
+	snprintf(nonce, sizeof(nonce), "probe-%ld-%d", (long)time(NULL), (int)getpid());
+	char *msg = NULL;
+	/* A folder only the pin shows: run/<nonce>/inner, pinned as pins/<k>; the daemon must
+	 * see <daemon-pod-dir>/run/<nonce> (the mapping) and .../pins/<k>/inner (propagation). */
+	_cleanup_free_ char *src = dr_xasprintf("%s/run/%s", u->pods->dir, nonce);
+	_cleanup_free_ char *inner = dr_xasprintf("%s/inner", src);
+	if (mkdir(src, 0700) < 0 || mkdir(inner, 0700) < 0)
+		return dr_xasprintf("cannot make a probe folder in %s/run: %s", u->pods->dir,
+		                    strerror(errno));
+	_cleanup_free_ char *dsrc = dr_xasprintf("%s/run/%s", u->pods->daemon_dir, nonce);
+	bool seen = false;
+	if (daemon_sees(u, dsrc, &seen) < 0) {
+		msg = dr_xasprintf("the daemon did not answer the path probe");
+	} else if (!seen) {
+		msg = dr_xasprintf("the daemon does not see the pod's folder at %s: set "
+		                   "daemon-cache-root to the cache root as the node's daemon sees it",
+		                   u->pods->daemon_dir);
+	} else if (!u->pods->can_mount) {
+		msg = dr_xasprintf("the pod's folder is seen by the daemon, but the guard cannot pin "
+		                   "folders below the runner's roots");
+	} else {
+		/* Pin it as a bind of the runner's would be, through a temporary root. */
+		_cleanup_free_ char *pin = dr_xasprintf("%s/pins/%s", u->pods->dir, nonce);
+		if (mkdir(pin, 0700) < 0 || mount(src, pin, NULL, MS_BIND, NULL) < 0) {
+			msg = dr_xasprintf("cannot pin a folder (%s): run the guard privileged",
+			                   strerror(errno));
+			if (errno == EPERM)
+				u->pods->can_mount = false;
+		} else {
+			_cleanup_free_ char *dpin = dr_xasprintf("%s/pins/%s/inner", u->pods->daemon_dir,
+			                                         nonce);
+			if (daemon_sees(u, dpin, &seen) < 0)
+				msg = dr_xasprintf("the daemon did not answer the pin probe");
+			else if (!seen)
+				msg = dr_xasprintf("the daemon does not see the guard's pins: mount %s/pods "
+				                   "with Bidirectional propagation (on the node a shared "
+				                   "mount; kind: the cache root's extraMount Bidirectional)",
+				                   u->pods->daemon_dir);
+			umount2(pin, MNT_DETACH);
+		}
+		rmdir(pin);
+	}
+	rmdir(inner);
+	rmdir(src);
+	return msg ? msg : dr_xstrdup("");
 }

@@ -47,6 +47,10 @@ void gd_up_use_pods(gd_up *u, struct gd_podfs *pods);
 void gd_up_sweep_pins(gd_up *u, long long grace_ms);
 /* The request that made pin group `group` was answered: ok (201) keeps its pins. */
 void gd_up_settle_pins(gd_up *u, unsigned group, bool ok);
+/* Check end to end that the daemon sees the pod's folder and the guard's pins there (a
+ * container create that fails on its image, so nothing is made): "" when it does, else what
+ * is wrong (owned); NULL without pod folders. */
+char *gd_up_check_pods(gd_up *u);
 /* Remove the tenant's (or the session's) containers, networks and volumes. */
 int gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err);
 

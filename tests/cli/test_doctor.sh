@@ -224,6 +224,24 @@ run dk doctor --no-network sock
 check "docker-socket on a kind node without the host socket: fail" eq "$(status_of cluster/node-runtime)" fail
 check "saying so" contains "$(line_of cluster/node-runtime)" "mode docker-socket uses the host's Docker through the node: the socket is NOT mounted"
 check "with the fix" contains "$(fix_of cluster/node-runtime)" "deskrun cluster delete && deskrun cluster create"
+# The runner's folders: each running guard logs at start whether the daemon sees them.
+dk up >/dev/null 2>&1
+run dk doctor --no-network sock
+check "no running guard yet: a warning" eq "$(status_of 'runner sock/runner-paths')" warn
+set_state "
+lab = lambda n: {'name': n, 'namespace': 'arc-runners', 'labels': {'deskrun.io/runner': 'sock', 'deskrun.io/scale-set': 'sock'}}
+s['pods'] = [{'kind': 'Pod', 'metadata': lab('sock-x-runner-%d' % i), 'status': {'phase': 'Running', 'containerStatuses': [{'name': 'runner', 'state': {'running': {}}}]}} for i in (1, 2)]
+s['logs'] = {'sock-x-runner-1': 'deskrun guard: tenant=sock start: listening\ndeskrun guard: tenant=sock paths: ok: the daemon sees the pod\'s folder and the guard\'s pins',
+             'sock-x-runner-2': 'deskrun guard: tenant=sock paths: FAIL: the daemon does not see the pod\'s folder at /var/lib/deskrun/cache/pods/sock-x-runner-2: set daemon-cache-root'}
+"
+run dk doctor --no-network sock
+check "a guard whose daemon does not see the pod's folder: fail" eq "$(status_of 'runner sock/runner-paths')" fail
+check "naming the pod and the guard's reason" contains "$(line_of 'runner sock/runner-paths')" "pod sock-x-runner-2: FAIL: the daemon does not see the pod's folder"
+check "the guard's log was read" contains "$(calls | grep ' logs ')" "logs --namespace arc-runners sock-x-runner-2 -c guard"
+set_state "s['logs']['sock-x-runner-2'] = s['logs']['sock-x-runner-1']"
+run dk doctor --no-network sock
+check "all guards see their folders: ok" eq "$(status_of 'runner sock/runner-paths')" ok
+set_state "s['pods'] = []; s['logs'] = {}"
 dk remove sock >/dev/null 2>&1
 
 # ---- output contracts ----

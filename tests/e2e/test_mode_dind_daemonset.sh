@@ -62,6 +62,8 @@ workflow e2e-dds-a runner a/app:1
 # The runner's own binds reach job containers through the guard and the DaemonSet's daemon.
 P exec -i "$DAEMON-dockerd" docker -H unix:///var/run/dind/docker.sock load -q <"$E2E_DIR/images/runner.tar" >/dev/null
 runner_binds e2e-dds-a
+check "its guard checked at start that the daemon sees the pod's folder and pins" \
+	contains "$(P logs e2e-dds-a-guard 2>&1 | grep ' paths: ')" "paths: ok"
 read -r cached steps < <(cache_hits)
 check "a builds from scratch ($cached of $steps steps cached)" eq "$cached $steps" "0 4"
 check "a's image is on the shared daemon, labelled for a" \

@@ -57,6 +57,8 @@ check "s1's image is on the node, labelled for s1" \
 # The runner's own binds reach job containers through the guard (lib.sh runner_binds).
 nd load -q -i "$E2E_DIR/images/runner.tar" >/dev/null
 runner_binds e2e-sock-s1
+check "its guard checked at start that the daemon sees the pod's folder and pins" \
+	contains "$(P logs e2e-sock-s1-guard 2>&1 | grep ' paths: ')" "paths: ok"
 
 # Isolation: s1 runs a container; s2 cannot see it, and touching it answers as for a
 # container that does not exist (compared with the answer for a made-up ID).

@@ -51,6 +51,9 @@ check "the guard starts with --pod-dir" pod_guard p1
 check "it swept the folder of a pod whose guard is gone" test ! -e "$PODS/dead"
 check "and kept the one whose guard holds its lock" test -d "$PODS/alive/work"
 kill "$holder" 2>/dev/null
+check "the guard checked that the daemon sees the pod's folder and its pins" \
+	contains "$(cat "$TMP/g-p1.log")" "paths: ok"
+check "  without leaving a container behind" eq "$(d ps -aq | wc -l)" 0
 check "work, externals, run and pins are made" \
 	test -d "$PODS/p1/work" -a -d "$PODS/p1/externals" -a -d "$PODS/p1/run" -a -d "$PODS/p1/pins"
 check "work is writable by the runner's user, as an emptyDir" eq "$(stat -c %a "$PODS/p1/work")" 777
@@ -195,6 +198,12 @@ check "it swept the folders of the killed pods" eq "$(ls -d "$PODS"/k* 2>/dev/nu
 check "and their pins" eq "$(grep -c " $PODS/k[0-9]*/" /proc/self/mountinfo)" 0
 stop_guard next
 d ps -aq --filter label=io.deskrun.tenant=t1 | xargs -r docker -H "unix://$RAW" rm -f >/dev/null
+
+# A guard told the wrong daemon path says so in its log (doctor reads that line).
+pod_guard wrong --daemon-pod-dir /nonexistent/pods/wrong >/dev/null
+check "a wrong --daemon-pod-dir is reported at start" \
+	contains "$(cat "$TMP/g-wrong.log")" "paths: FAIL: the daemon does not see the pod's folder at /nonexistent/pods/wrong"
+stop_guard wrong
 
 # Without the mount privilege the guard refuses binds below the roots rather than pass them.
 if command -v setpriv >/dev/null; then
