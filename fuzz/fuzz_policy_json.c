@@ -53,7 +53,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t e = data[0] % DR_ARRAY_LEN(eps);
 	const char *body = (const char *)data + 1;
 	size_t len = size - 1;
-	gd_policy pol = { .min_api_minor = 41, .max_body = 1 << 20 };
+	/* "subnets" set, so that IPAM.Config addresses are parsed and compared, not only refused */
+	static char s4[] = "10.201.0.0/16", s6[] = "fd00:0:0:1::/64";
+	static char *subnets[] = { s4, s6, NULL };
+	gd_policy pol = { .min_api_minor = 41, .max_body = 1 << 20, .subnets = subnets };
 	gd_ctx c = { .tenant = "t", .session = "s", .policy = &pol, .res = &res };
 	char *target = NULL;
 	bool in_query = dr_endswith(eps[e].t, "=");

@@ -3,6 +3,8 @@
  * name one (the tenant's own; the predefined networks where that is harmless). */
 #include "guard/decide.h"
 
+#include "lib/buf.h"
+
 int
 check_network_ref(const gd_ctx *c, gd_decision *d, const char *net, const char *field,
                   bool *owned)
@@ -27,6 +29,63 @@ check_network_ref(const gd_ctx *c, gd_decision *d, const char *net, const char *
 	if (o.predefined && strcmp(o.name, "none") == 0)
 		return 0;
 	return missing(d, "network %s not found", net), 1;
+}
+
+/* One address or CIDR of IPAM.Config: inside a subnet the policy lists. A tenant's bridge
+ * whose subnet overlaps the node's, the pods' or the services' network takes their routes on
+ * the node; without "subnets" in the policy the daemon picks from its own pools. */
+static int
+check_ipam_addr(const gd_ctx *c, gd_decision *d, size_t i, const char *field, const char *v,
+                bool prefix)
+{
+	if (!*v)
+		return 0;
+	char *const *allowed = c->policy->subnets;
+	if (!allowed || !allowed[0])
+		return deny(d, 403, "IPAM.Config", "network IPAM.Config[%zu].%s \"%s\": subnets are "
+		            "chosen by the daemon unless the policy lists them (\"subnets\")",
+		            i, field, v),
+		       1;
+	gd_cidr in;
+	if (gd_cidr_parse(v, prefix, &in) < 0)
+		return deny(d, 403, "IPAM.Config", "network IPAM.Config[%zu].%s \"%s\": not a plain %s "
+		            "(IPv4 a.b.c.d or IPv6 hex groups%s)",
+		            i, field, v, prefix ? "CIDR" : "address", prefix ? ", then /N" : ""),
+		       1;
+	_cleanup_buf_ dr_buf list = DR_BUF_INIT(0);
+	for (size_t j = 0; allowed[j]; j++) {
+		gd_cidr net;
+		if (gd_cidr_parse(allowed[j], true, &net) == 0 && gd_cidr_contains(&net, &in))
+			return 0;
+		dr_buf_puts(&list, j ? ", " : "");
+		dr_buf_puts(&list, allowed[j]);
+	}
+	return deny(d, 403, "IPAM.Config", "network IPAM.Config[%zu].%s \"%s\": outside the subnets "
+	            "the policy allows (\"subnets\": %s)",
+	            i, field, v, dr_buf_str(&list)),
+	       1;
+}
+
+static int
+check_ipam_config(const gd_ctx *c, gd_decision *d, json_t *ipam)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(ipam, "Config"), i, e) {
+		if (check_ipam_addr(c, d, i, "Subnet", jstr(e, "Subnet"), true) ||
+		    check_ipam_addr(c, d, i, "IPRange", jstr(e, "IPRange"), true) ||
+		    check_ipam_addr(c, d, i, "Gateway", jstr(e, "Gateway"), false))
+			return 1;
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(e, "AuxiliaryAddresses"), k, v) {
+			_cleanup_free_ char *f = dr_xasprintf("AuxiliaryAddresses[\"%s\"]", k);
+			const char *a = json_string_value(v);
+			if (check_ipam_addr(c, d, i, f, a ? a : "", false))
+				return 1;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -55,6 +114,8 @@ decide_network_create(const gd_ctx *c, gd_req *r, gd_decision *d, json_t *b)
 		return deny(d, 403, "IPAM.Driver", "network IPAM driver \"%s\": not allowed", id), 0;
 	if (!jempty(ipam, "Options"))
 		return deny(d, 403, "IPAM.Options", "network IPAM options: not allowed"), 0;
+	if (check_ipam_config(c, d, ipam))
+		return 0;
 	const char *ok;
 	json_t *ov;
 	json_object_foreach(json_object_get(b, "Options"), ok, ov) {

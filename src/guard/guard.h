@@ -25,6 +25,7 @@ typedef struct gd_policy {
 	char **image_namespaces;  /* reference prefixes that count as the tenant's own */
 	char **registries;        /* pull allowlist (NULL: any) */
 	char **reserved_prefixes; /* name prefixes of other tenants */
+	char **subnets;           /* CIDRs network create may ask for in IPAM.Config (NULL: none) */
 	bool publish_all_interfaces;
 	bool restart_always;
 	bool buildkit;
@@ -156,6 +157,21 @@ void gd_ref_clear(gd_ref *r);
 /* Is this reference (a name, not an ID) inside the tenant's namespace? */
 bool gd_ref_mine(const gd_ctx *c, const char *ref);
 bool gd_looks_like_id(const char *s);
+
+/* ---- addresses (policy "subnets", IPAM.Config of network create) ---- */
+typedef struct gd_cidr {
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];  /* network byte order; 4 bytes used for AF_INET */
+	unsigned bits;           /* prefix length; 32 or 128 for a single address */
+} gd_cidr;
+/* Parse an address ("10.1.2.3", "fd00::1") or, with prefix, a CIDR ("10.1.0.0/16",
+ * "fd00::/64"), strictly: dotted-quad IPv4 without leading zeros, IPv6 in hex groups only (an
+ * embedded IPv4 part such as ::ffff:10.0.0.1 is refused: Go, the daemon's language, may take it
+ * for IPv4), no zone, a prefix length in decimal without leading zeros. Returns 0 or -1. */
+int gd_cidr_parse(const char *s, bool prefix, gd_cidr *out);
+/* Is every address of inner inside outer (same family, prefix at least as long, same leading
+ * bits)? Host bits past a prefix do not matter. */
+bool gd_cidr_contains(const gd_cidr *outer, const gd_cidr *inner);
 
 /* ---- the running guard ---- */
 typedef struct gd_config {

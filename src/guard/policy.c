@@ -5,7 +5,9 @@
 #include "guard/guard.h"
 #include "guard/gjson.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <sys/socket.h>
 
 static char **
 strv_from_json(json_t *a, const char *key, dr_err **err, int *bad)
@@ -41,6 +43,7 @@ gd_policy_clear(gd_policy *p)
 	dr_strv_free(p->image_namespaces);
 	dr_strv_free(p->registries);
 	dr_strv_free(p->reserved_prefixes);
+	dr_strv_free(p->subnets);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -74,6 +77,7 @@ policy_load(gd_policy *p, const char *file, dr_err **err)
 		{ "sysctls", &p->sysctls }, { "runtimes", &p->runtimes },
 		{ "log_drivers", &p->log_drivers }, { "image_namespaces", &p->image_namespaces },
 		{ "registries", &p->registries }, { "reserved_name_prefixes", &p->reserved_prefixes },
+		{ "subnets", &p->subnets },
 	};
 	const struct { const char *key; bool *v; } flags[] = {
 		{ "publish_all_interfaces", &p->publish_all_interfaces },
@@ -129,6 +133,25 @@ policy_load(gd_policy *p, const char *file, dr_err **err)
 			               "deskrun-guard(1))",
 			               file, k);
 	}
+	/* A subnet that does not parse, or with bits past its prefix (10.201.5.0/16: a typo for
+	 * /24, or for 10.201.0.0?), is an error now rather than a refusal at every create. */
+	for (size_t i = 0; p->subnets && p->subnets[i]; i++) {
+		gd_cidr n;
+		if (gd_cidr_parse(p->subnets[i], true, &n) < 0)
+			return dr_fail(err, DR_EXIT_USAGE, "--policy %s: \"subnets\": \"%s\" is not a CIDR "
+			               "such as \"10.201.0.0/16\" or \"fd00:0:0:1::/64\"",
+			               file, p->subnets[i]);
+		gd_cidr net = n;
+		for (unsigned b = net.bits; b < (net.family == AF_INET ? 32u : 128u); b++)
+			net.addr[b / 8] &= (unsigned char)~(0x80u >> (b % 8));
+		if (memcmp(net.addr, n.addr, sizeof(n.addr)) != 0) {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(net.family, net.addr, a, sizeof(a));
+			return dr_fail(err, DR_EXIT_USAGE, "--policy %s: \"subnets\": \"%s\" has bits set "
+			               "past its prefix length; the network is %s/%u",
+			               file, p->subnets[i], a, net.bits);
+		}
+	}
 	for (size_t i = 0; p->capabilities && p->capabilities[i]; i++) {
 		char *c = p->capabilities[i];
 		if (dr_startswith(c, "CAP_") || dr_startswith(c, "cap_"))
@@ -137,6 +160,66 @@ policy_load(gd_policy *p, const char *file, dr_err **err)
 			*x = (char)toupper((unsigned char)*x);
 	}
 	return 0;
+}
+
+/* ---- addresses ---- */
+
+int
+gd_cidr_parse(const char *s, bool prefix, gd_cidr *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *slash = strchr(s, '/');
+	if (prefix != (slash != NULL))
+		return -1;
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char a[INET6_ADDRSTRLEN];
+	if (n == 0 || n >= sizeof(a))
+		return -1;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	/* inet_pton reads IPv4 as four decimal octets, leading zeros refused, and IPv6 as hex
+	 * groups (no zone); an IPv4 tail in IPv6 is refused here too (see guard.h). */
+	if (strchr(a, ':')) {
+		if (strchr(a, '.') || inet_pton(AF_INET6, a, out->addr) != 1)
+			return -1;
+		out->family = AF_INET6;
+		out->bits = 128;
+	} else {
+		if (inet_pton(AF_INET, a, out->addr) != 1)
+			return -1;
+		out->family = AF_INET;
+		out->bits = 32;
+	}
+	if (!slash)
+		return 0;
+	const char *p = slash + 1;
+	size_t pl = strlen(p);
+	if (pl == 0 || pl > 3 || (p[0] == '0' && pl > 1))
+		return -1;
+	unsigned bits = 0;
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		bits = bits * 10 + (unsigned)(*p - '0');
+	}
+	if (bits > out->bits)
+		return -1;
+	out->bits = bits;
+	return 0;
+}
+
+bool
+gd_cidr_contains(const gd_cidr *outer, const gd_cidr *inner)
+{
+	if (outer->family != inner->family || inner->bits < outer->bits)
+		return false;
+	unsigned whole = outer->bits / 8, rest = outer->bits % 8;
+	if (memcmp(outer->addr, inner->addr, whole) != 0)
+		return false;
+	if (!rest)
+		return true;
+	unsigned char mask = (unsigned char)(0xffu << (8 - rest));
+	return (outer->addr[whole] & mask) == (inner->addr[whole] & mask);
 }
 
 /* ---- image references (docker/distribution grammar, simplified but strict) ---- */

@@ -24,6 +24,10 @@ check "... naming the key" contains "$ERR" "no_such_key"
 echo '{"capabilities":"NET_ADMIN"}' >"$TMP/p.json"
 run "$DESKRUN" guard --tenant t --policy "$TMP/p.json" --listen "$TMP/s.sock" --state-dir "$TMP/st"
 check "a policy value of the wrong type: exit 2" eq "$RC" 2
+echo '{"subnets":["10.201.0.0/16","10.201.0.0/33"]}' >"$TMP/p.json"
+run "$DESKRUN" guard --tenant t --policy "$TMP/p.json" --listen "$TMP/s.sock" --state-dir "$TMP/st"
+check "a policy with a bad CIDR in \"subnets\": exit 2" eq "$RC" 2
+check "... one line naming the key and the CIDR" bash -c '[ "$(printf "%s\n" "$0" | wc -l)" = 1 ] && case "$0" in *"\"subnets\": \"10.201.0.0/33\" is not a CIDR"*) true ;; *) false ;; esac' "$ERR"
 echo '{"a":1,"a":2}' >"$TMP/p.json"
 run "$DESKRUN" guard --tenant t --policy "$TMP/p.json" --listen "$TMP/s.sock" --state-dir "$TMP/st"
 check "a policy with a duplicate key: exit 2" eq "$RC" 2

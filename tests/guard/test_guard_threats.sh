@@ -160,6 +160,55 @@ req b PUT /v1.41/volumes/alpha-data; expect "T48 PUT volumes (cluster) is refuse
 req b DELETE /v1.41/volumes/alpha-data; expect "T48 removing another tenant's volume is 404" 404 "no such volume"
 check "T40-T48: alpha's network and volume still exist, alpha-web still runs" bash -c 'docker -H "unix://$0" network inspect alpha-net >/dev/null && docker -H "unix://$0" volume inspect alpha-data >/dev/null && [ "$(docker -H "unix://$0" inspect -f "{{.State.Running}}" alpha-web)" = true ]' "$RAW"
 
+# ---- T49: a network over the node's own addresses ----
+# A bridge whose subnet overlaps the node's network (or the pods', the services') takes its
+# routes on the node. IPAM.Config addresses need the policy's "subnets"; the tenant's subnet
+# here is the network of the machine's own first global address, read with `ip -o addr`.
+netof() { python3 -c 'import ipaddress,sys; print(ipaddress.ip_interface(sys.argv[1]).network)' "$1"; }
+NODE4=$(ip -o -4 addr show scope global | awk '{print $4; exit}')
+NODE6=$(ip -o -6 addr show scope global | awk '{print $4; exit}')
+[ -n "$NODE4" ] || NODE4=127.0.0.1/8
+NODE4_NET=$(netof "$NODE4")
+NETS_BEFORE=$(d network ls -q --no-trunc | sort)
+run g b network create --subnet "$NODE4_NET" bravo-hijack
+check "T49 docker network create --subnet $NODE4_NET (the node's network) is refused" contains "$ERR" "IPAM.Config[0].Subnet \"$NODE4_NET\": subnets are chosen by the daemon unless the policy lists them (\"subnets\")"
+if [ -n "$NODE6" ]; then
+	NODE6_NET=$(netof "$NODE6")
+	run g b network create --ipv6 --subnet "$NODE6_NET" bravo-hijack6
+	check "T49 ... and --ipv6 --subnet $NODE6_NET (the node's IPv6 network)" contains "$ERR" "IPAM.Config[0].Subnet \"$NODE6_NET\": subnets are chosen"
+else
+	skip "T49 ... and the node's IPv6 network" "this machine has no global IPv6 address"
+fi
+req b POST /v1.41/networks/create "{\"Name\":\"bravo-hijack\",\"IPAM\":{\"Driver\":\"default\",\"Config\":[{\"Subnet\":\"$NODE4_NET\"}]}}"
+expect "T49 raw HTTP: the same Subnet is refused" 403 "IPAM.Config[0].Subnet"
+req b POST /v1.41/networks/create "{\"Name\":\"bravo-hijack\",\"ipam\":{\"config\":[{\"subnet\":\"$NODE4_NET\"}]}}"
+expect "T49 raw HTTP: ... also with folded keys" 403 "IPAM.Config[0].Subnet"
+req b POST /v1.41/networks/create "{\"Name\":\"bravo-hijack\",\"IPAM\":{\"Config\":[{\"AuxiliaryAddresses\":{\"gw\":\"${NODE4%/*}\"}}]}}"
+expect "T49 raw HTTP: ... and an AuxiliaryAddresses entry alone" 403 "AuxiliaryAddresses"
+check "T49: the daemon's network list is unchanged" eq "$(d network ls -q --no-trunc | sort)" "$NETS_BEFORE"
+# With "subnets" in the policy: a subnet inside is created, the node's network still is not.
+# The allowed /16 is one that overlaps no address, route or network of this machine.
+FREE=$(python3 -c 'import ipaddress,subprocess,sys
+used = [ipaddress.ip_interface(l.split()[3]).network for l in subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout.splitlines()]
+used += [ipaddress.ip_network(l.split()[0]) for l in subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout.splitlines() if l.split()[0][0].isdigit()]
+used += [ipaddress.ip_network(s) for s in sys.argv[1:] if s and ":" not in s]
+for c in ("10.201.0.0/16", "10.202.0.0/16", "172.29.0.0/16", "192.168.201.0/24"):
+    if not any(ipaddress.ip_network(c).overlaps(u) for u in used):
+        print(c); break' $(d network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' $(d network ls -q)))
+printf '{"subnets":["%s"]}\n' "$FREE" >"$TMP/subnets.json"
+start_guard bs bravo --policy "$TMP/subnets.json" || exit 1
+SUB=$(python3 -c 'import ipaddress,sys; print(next(ipaddress.ip_network(sys.argv[1]).subnets(new_prefix=max(24, ipaddress.ip_network(sys.argv[1]).prefixlen + 1))))' "$FREE")
+run g bs network create --subnet "$SUB" bravo-sub
+check "T49 with \"subnets\": [\"$FREE\"] in the policy, --subnet $SUB is created" eq "$RC" 0
+check "T49 ... with that subnet and bravo's label" eq "$(d network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}} {{index .Labels "io.deskrun.tenant"}}' bravo-sub 2>&1)" "$SUB bravo"
+run g bs network create --subnet "$NODE4_NET" bravo-hijack
+check "T49 ... while the node's network is still refused, naming the allowed subnets" contains "$ERR" "IPAM.Config[0].Subnet \"$NODE4_NET\": outside the subnets the policy allows (\"subnets\": $FREE)"
+req bs POST /v1.41/networks/create "{\"Name\":\"bravo-gw\",\"IPAM\":{\"Config\":[{\"Subnet\":\"$SUB\",\"Gateway\":\"${NODE4%/*}\"}]}}"
+expect "T49 ... and so is a subnet inside with its Gateway on the node's address (raw HTTP)" 403 "IPAM.Config[0].Gateway"
+check "T49 ... saying it is outside the allowed subnets" contains "$RB" "${NODE4%/*}\\\": outside the subnets the policy allows"
+check "T49 ... and neither reached the daemon" eq "$(d network ls -q --filter name=bravo-hijack --filter name=bravo-gw)" ""
+g bs network rm bravo-sub >/dev/null
+
 # ---- §3.2 parser differentials (P01-P22) ----
 for k in '"hostconfig":{"Privileged":true}' '"HOSTCONFIG":{"Privileged":true}' '"ho\u017ftconfig":{"Privileged":true}' '"HostConfig":{"Bind\u017f":["/:/h"]}' '"HostConfig":{"Networ\u212aMode":"host"}' '"HostConfig":{"\u0050rivileged":true}'; do
 	create "{\"Image\":\"tiny:1\",$k}"; expect "P01 folded key {$k} is checked as the daemon reads it" 403

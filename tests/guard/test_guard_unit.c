@@ -407,11 +407,13 @@ static const gd_resolver stub = {
 	.exec = st_exec, .tenants = st_tenants, .volume_create = st_volume_create,
 };
 
+/* The policy decide() uses; a test may widen it and must put it back. */
+static gd_policy pol;
+
 /* Decide METHOD TARGET with BODY for tenant bravo; returns the status (0 = forwarded). */
 static int
 decide(const char *method, const char *target, const char *body, gd_decision *d)
 {
-	static gd_policy pol;
 	pol.min_api_minor = 41;
 	pol.max_body = 1 << 20;
 	gd_ctx c = { .tenant = "bravo", .policy = &pol, .res = &stub };
@@ -557,6 +559,168 @@ test_decide_routes(void **state)
 	gd_decision_clear(&d);
 }
 
+static void
+test_cidr(void **state)
+{
+	(void)state;
+	static const struct { const char *s; bool prefix; int ok; unsigned bits; } parse[] = {
+		{ "10.201.0.0/16", true, 0, 16 }, { "0.0.0.0/0", true, 0, 0 },
+		{ "10.1.2.3/32", true, 0, 32 }, { "10.1.2.3", false, 0, 32 },
+		{ "fd00:0:0:1::/64", true, 0, 64 }, { "::/0", true, 0, 0 }, { "FD00::1", false, 0, 128 },
+		{ "fd00::1/128", true, 0, 128 },
+		{ "10.1.2.3", true, -1, 0 },           /* a CIDR needs its /N */
+		{ "10.1.0.0/16", false, -1, 0 },       /* an address has none */
+		{ "10.1.0.0/33", true, -1, 0 }, { "fd00::/129", true, -1, 0 },
+		{ "10.1.0.0/024", true, -1, 0 },       /* leading zero in the prefix length */
+		{ "10.1.0.0/", true, -1, 0 }, { "/8", true, -1, 0 }, { "10.1.0.0/1a", true, -1, 0 },
+		{ "10.1.0.0/-1", true, -1, 0 }, { "10.1.0.0/+8", true, -1, 0 },
+		{ "010.1.0.0/16", true, -1, 0 },       /* octal-looking octet */
+		{ "10.1.0/24", true, -1, 0 }, { "10.1.0.256/32", true, -1, 0 },
+		{ " 10.1.0.0/16", true, -1, 0 }, { "10.1.0.0/16 ", true, -1, 0 },
+		{ "::ffff:10.1.0.0/120", true, -1, 0 }, /* IPv4 inside IPv6 */
+		{ "::10.1.0.1", false, -1, 0 }, { "fe80::1%eth0", false, -1, 0 },
+		{ "fd00:::1", false, -1, 0 }, { "fd00::12345", false, -1, 0 }, { "", false, -1, 0 },
+		{ "10.1.0.0/16/8", true, -1, 0 },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(parse); i++) {
+		gd_cidr c;
+		int r = gd_cidr_parse(parse[i].s, parse[i].prefix, &c);
+		if (r != parse[i].ok || (r == 0 && c.bits != parse[i].bits))
+			fail_msg("parse \"%s\": %d (/%u), want %d (/%u)", parse[i].s, r, c.bits,
+			         parse[i].ok, parse[i].bits);
+	}
+	static const struct { const char *outer, *inner; bool prefix, in; } rows[] = {
+		{ "10.201.0.0/16", "10.201.0.0/16", true, true },    /* the same subnet */
+		{ "10.201.0.0/16", "10.201.7.0/24", true, true },
+		{ "10.201.0.0/16", "10.201.255.255/32", true, true }, /* the last address */
+		{ "10.201.0.0/16", "10.200.0.0/15", true, false },   /* larger, around it */
+		{ "10.201.0.0/16", "10.201.0.0/15", true, false },   /* larger, spelt with its first bits */
+		{ "10.201.0.0/16", "10.201.0.0/8", true, false },
+		{ "fd00:0:0:1::/64", "fd00:0:0:1::/63", true, false },
+		{ "10.201.0.0/16", "10.202.0.0/24", true, false },   /* next door */
+		{ "10.201.0.0/16", "10.200.255.0/24", true, false },  /* just below */
+		{ "10.201.0.0/16", "10.201.9.9/24", true, true },     /* host bits: its network is inside */
+		{ "10.201.0.0/16", "10.201.0.1", false, true },
+		{ "10.201.0.0/16", "10.2.0.1", false, false },
+		{ "10.201.128.0/17", "10.201.127.1", false, false }, /* a prefix not on a byte */
+		{ "10.201.128.0/17", "10.201.200.1", false, true },
+		{ "0.0.0.0/0", "192.168.1.0/24", true, true },
+		{ "0.0.0.0/0", "fd00::/64", true, false },            /* families never mix */
+		{ "::/0", "10.0.0.0/8", true, false },
+		{ "fd00:0:0:1::/64", "fd00:0:0:1:8000::/65", true, true },
+		{ "fd00:0:0:1::/64", "fd00:0:0:2::/64", true, false },
+		{ "fd00:0:0:1::/64", "fd00::/48", true, false },
+		{ "fd00:0:0:1::/64", "fd00::1:0:0:0:1", false, true }, /* the same address, other spelling */
+		{ "fd00:0:0:1::/63", "fd00:0:0:0::1", false, true },
+		{ "fd00:0:0:2::/63", "fd00:0:0:1::1", false, false },
+		{ "10.1.2.3/32", "10.1.2.3", false, true },
+		{ "fd00::1/128", "fd00::1", false, true }, { "fd00::1/128", "fd00::2", false, false },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		gd_cidr o, n;
+		assert_int_equal(gd_cidr_parse(rows[i].outer, true, &o), 0);
+		assert_int_equal(gd_cidr_parse(rows[i].inner, rows[i].prefix, &n), 0);
+		if (gd_cidr_contains(&o, &n) != rows[i].in)
+			fail_msg("%s in %s: %d, want %d", rows[i].inner, rows[i].outer, !rows[i].in,
+			         rows[i].in);
+	}
+}
+
+/* Network create: IPAM.Config addresses only inside the policy's "subnets". */
+static void
+test_decide_subnets(void **state)
+{
+	(void)state;
+	gd_decision d;
+	const char *N = "/v1.41/networks/create";
+	/* no "subnets": the daemon picks the pool, anything the tenant names is refused */
+	assert_int_equal(decide("POST", N, "{\"Name\":\"bravo-n\"}", &d), 0);
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", N, "{\"Name\":\"bravo-n\",\"IPAM\":{\"Config\":[]}}", &d), 0);
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", N, "{\"Name\":\"bravo-n\",\"IPAM\":{\"Config\":[{}]}}", &d), 0);
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", N, "{\"Name\":\"bravo-n\",\"IPAM\":{\"Driver\":\"default\","
+	                                   "\"Config\":[{\"Subnet\":\"192.168.1.0/24\"}]}}", &d), 403);
+	assert_string_equal(d.message, "network IPAM.Config[0].Subnet \"192.168.1.0/24\": subnets are "
+	                               "chosen by the daemon unless the policy lists them (\"subnets\")");
+	assert_string_equal(d.field, "IPAM.Config");
+	gd_decision_clear(&d);
+	/* folded keys land on the same fields (ipam, config, subnet) */
+	assert_int_equal(decide("POST", N, "{\"Name\":\"bravo-n\",\"ipam\":{\"config\":"
+	                                   "[{\"subnet\":\"10.96.0.0/12\"}]}}", &d), 403);
+	gd_decision_clear(&d);
+
+	char s4[] = "10.201.0.0/16", s6[] = "fd00:0:0:1::/64";
+	char *subnets[] = { s4, s6, NULL };
+	pol.subnets = subnets;
+	static const struct { const char *cfg; int status; const char *msg; } rows[] = {
+		{ "{\"Subnet\":\"10.201.3.0/24\",\"IPRange\":\"10.201.3.128/25\",\"Gateway\":\"10.201.3.1\","
+		  "\"AuxiliaryAddresses\":{\"h\":\"10.201.3.2\"}}", 0, NULL },
+		{ "{\"Subnet\":\"10.201.0.0/16\"}", 0, NULL },
+		{ "{\"Subnet\":\"fd00:0:0:1:1::/80\"}", 0, NULL },
+		{ "{\"Subnet\":\"10.200.0.0/15\"}", 403,
+		  "network IPAM.Config[1].Subnet \"10.200.0.0/15\": outside the subnets the policy allows "
+		  "(\"subnets\": 10.201.0.0/16, fd00:0:0:1::/64)" },
+		{ "{\"Subnet\":\"10.201.3.0/24\",\"IPRange\":\"10.0.0.0/24\"}", 403, "IPRange" },
+		{ "{\"Subnet\":\"10.201.3.0/24\",\"Gateway\":\"10.0.0.1\"}", 403, "Gateway" },
+		{ "{\"Subnet\":\"10.201.3.0/24\",\"AuxiliaryAddresses\":{\"router\":\"192.168.0.1\"}}", 403,
+		  "IPAM.Config[1].AuxiliaryAddresses[\"router\"] \"192.168.0.1\"" },
+		{ "{\"Subnet\":\"::ffff:10.201.0.0/112\"}", 403, "not a plain CIDR" },
+		{ "{\"Subnet\":\"10.201.3.0\"}", 403, "not a plain CIDR" },
+		{ "{\"Gateway\":\"10.201.3.1/24\"}", 403, "not a plain address" },
+		{ "{\"Subnet\":\"fd00:0:0:2::/64\"}", 403, "outside" },
+		{ "{\"Subnet\":\"10.201.0.0/15\"}", 403, "outside" }, /* the daemon makes 10.200.0.0/15 */
+		{ "{\"Subnet\":\"10.201.0.0/24\",\"IPRange\":\"10.201.0.0/8\"}", 403, "IPRange" },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		/* the row's entry comes second, after one that is allowed */
+		char body[512];
+		snprintf(body, sizeof(body), "{\"Name\":\"bravo-n\",\"IPAM\":{\"Config\":[{\"Subnet\":"
+		         "\"10.201.9.0/24\"},%s]}}", rows[i].cfg);
+		int st = decide("POST", N, body, &d);
+		if (st != rows[i].status || (rows[i].msg && !strstr(d.message, rows[i].msg)))
+			fail_msg("row %zu: status %d, want %d: %s", i, st, rows[i].status,
+			         d.message ? d.message : "");
+		gd_decision_clear(&d);
+	}
+	pol.subnets = NULL;
+}
+
+static void
+test_policy_subnets(void **state)
+{
+	(void)state;
+	static const struct { const char *json; int rc; const char *msg; } rows[] = {
+		{ "{\"subnets\":[\"10.201.0.0/16\",\"fd00:0:0:1::/64\"]}", 0, NULL },
+		{ "{\"subnets\":[]}", 0, NULL },
+		{ "{\"subnets\":[\"10.201.0.0\"]}", -1, "\"subnets\": \"10.201.0.0\" is not a CIDR" },
+		{ "{\"subnets\":[\"10.201.0.0/16\",\"banana\"]}", -1, "\"banana\" is not a CIDR" },
+		{ "{\"subnets\":[\"10.201.5.0/16\"]}", -1, "the network is 10.201.0.0/16" },
+		{ "{\"subnets\":[\"fd00::1/64\"]}", -1, "the network is fd00::/64" },
+		{ "{\"subnets\":\"10.201.0.0/16\"}", -1, "\"subnets\": expected an array of strings" },
+	};
+	char path[] = "/tmp/guard-policy-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(rows[i].json, f);
+		fclose(f);
+		gd_policy p;
+		dr_err *err = NULL;
+		int rc = gd_policy_load(&p, path, &err);
+		if (rc != rows[i].rc || (rc < 0 && (err->code != DR_EXIT_USAGE ||
+		                                    !strstr(err->msg, rows[i].msg))))
+			fail_msg("row %zu: rc %d: %s", i, rc, err ? err->msg : "");
+		dr_err_free(err);
+		gd_policy_clear(&p);
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -571,6 +735,9 @@ main(void)
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_decide_create),
 		cmocka_unit_test(test_decide_routes),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_decide_subnets),
+		cmocka_unit_test(test_policy_subnets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
