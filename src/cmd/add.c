@@ -133,8 +133,8 @@ static const dr_opt add_opts[] = {
 	  "docker-socket, dind-daemonset: the guard sidecar's image (default: the helper image)",
 	  OPT_GUARD_IMAGE },
 	{ "no-guard", 0, NULL,
-	  "docker-socket: mount the node's raw Docker socket instead of the guard (every job then "
-	  "has root on the node)",
+	  "docker-socket: the guard checks nothing, it only maps the runner's folders (every job "
+	  "then has root on the node)",
 	  OPT_NO_GUARD },
 	{ "proxy", 0, "URL",
 	  "HTTP(S) proxy for the runner, the listener and the daemons: "
@@ -477,8 +477,9 @@ run_add(dr_cli *cli, int argc, char **argv, dr_err **err)
 		        "use --instances N for N runners with a cache each",
 		        runner->name);
 	if (runner->no_guard)
-		dr_warn("--no-guard: runner %s's jobs get the node's raw Docker socket, so every job "
-		        "has root on the node and can touch every container on it",
+		dr_warn("--no-guard: runner %s's jobs reach the node's Docker daemon unchecked (the "
+		        "guard only maps the runner's folders), so every job has root on the node and "
+		        "can touch every container on it",
 		        runner->name);
 	if (runner->proxy && strchr(runner->proxy, '@'))
 		dr_warn("--proxy carries credentials: they are in your shell history; deskrun keeps "

@@ -22,6 +22,7 @@ enum {
 	OPT_POD_DIR,
 	OPT_DAEMON_POD_DIR,
 	OPT_POD_MAP,
+	OPT_UNRESTRICTED,
 };
 
 static const dr_opt guard_opts[] = {
@@ -50,6 +51,8 @@ static const dr_opt guard_opts[] = {
 	  OPT_DAEMON_POD_DIR },
 	{ "pod-map", 0, "PATH=FOLDER", "a runner folder kept in the pod's folder (repeatable; "
 	  "default /home/runner/_work=work and /home/runner/externals=externals)", OPT_POD_MAP },
+	{ "unrestricted", 0, NULL, "check nothing, only map the runner's folders (what add's "
+	  "no-guard renders: jobs are root on the node)", OPT_UNRESTRICTED },
 	{ "busy-poll", 0, "USEC", "after traffic, poll up to USEC for the next event before "
 	  "sleeping (default 50, adaptive; 0 never polls)", OPT_BUSY_POLL },
 	{ NULL, 0, NULL, NULL, 0 },
@@ -136,6 +139,9 @@ run_guard(dr_cli *cli, int argc, char **argv, dr_err **err)
 				maps = dr_xcalloc(1, sizeof(char *));
 			dr_strv_push(&maps, v);
 			break;
+		case OPT_UNRESTRICTED:
+			cfg.unrestricted = true;
+			break;
 		case OPT_STATE_DIR:
 			cfg.state_dir = v;
 			break;
@@ -203,7 +209,7 @@ const dr_cmd dr_cmd_guard = {
 	.summary = "run the per-tenant Docker API guard (in pods)",
 	.synopsis = "--tenant ID [--session ID] [--upstream URL] [--listen PATH] [--policy FILE]\n"
 	            "[--allow-bind PREFIX]... [--pod-dir DIR [--daemon-pod-dir PATH] [--pod-map P=F]...]\n"
-	            "[--state-dir DIR] [--cleanup-on-exit [--keep-volumes]]\n"
+	            "[--state-dir DIR] [--cleanup-on-exit [--keep-volumes]] [--unrestricted]\n"
 	            "[--log-format text|json] [--busy-poll USEC]",
 	.description =
 		"Serve a unix socket for one tenant's jobs in front of a shared Docker daemon. Every "

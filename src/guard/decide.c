@@ -725,6 +725,8 @@ gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 		}
 	}
 	_cleanup_json_ json_t *body = b;
+	if (c->policy->unrestricted)
+		return decide_unrestricted(c, rt, r, d, body);
 	switch (rt->id) {
 	case R_PING:
 	case R_VERSION:

@@ -52,6 +52,9 @@ bool in_static(const char *const *v, size_t n, const char *s);
 int check_name(const gd_ctx *c, gd_decision *d, const char *what, const char *name);
 /* Refuse client labels in the io.deskrun. namespace and add the tenant's (and, when
  * session_scoped, the session's); 0, or -1 with a 403 in d. */
+/* --unrestricted: forward as asked, only the runner's folders mapped (decide_containers.c). */
+int decide_unrestricted(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d,
+                        json_t *body);
 int own_labels(const gd_ctx *c, gd_decision *d, json_t *parent, const char *key, const char *what,
                bool session_scoped);
 const char *jstr(json_t *o, const char *k);

@@ -130,6 +130,60 @@ check_bind_opts(gd_decision *d, const char *opts, const char *field, const char 
 	return 0;
 }
 
+/* --unrestricted (docker-socket --no-guard): no policy, but the runner's folders are still
+ * mapped to the pod's folder, so container jobs and actions see them. */
+static int
+map_binds_only(const gd_ctx *c, gd_decision *d, json_t *hc)
+{
+	size_t i;
+	json_t *e;
+	json_t *b = json_object_get(hc, "Binds");
+	json_array_foreach(b, i, e) {
+		_cleanup_free_ char *dup = dr_xstrdup(json_string_value(e));
+		char *c1 = strchr(dup, ':');
+		if (!c1 || dup[0] != '/')
+			continue;
+		*c1 = '\0';
+		_cleanup_free_ char *mapped = NULL;
+		_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Binds \"%s\"", json_string_value(e));
+		int k = map_pod_path(c, d, dup, &mapped, "HostConfig.Binds", shown);
+		if (k < 0)
+			return 1;
+		if (k > 0) {
+			_cleanup_free_ char *nv = dr_xasprintf("%s:%s", mapped, c1 + 1);
+			json_array_set_new(b, i, json_string(nv));
+		}
+	}
+	json_t *m;
+	json_array_foreach(json_object_get(hc, "Mounts"), i, m) {
+		if (strcmp(jstr(m, "Type"), "bind") != 0)
+			continue;
+		_cleanup_free_ char *mapped = NULL;
+		_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Mounts[%zu] bind", i);
+		int k = map_pod_path(c, d, jstr(m, "Source"), &mapped, "HostConfig.Mounts", shown);
+		if (k < 0)
+			return 1;
+		if (k > 0)
+			json_object_set_new(m, "Source", json_string(mapped));
+	}
+	return 0;
+}
+
+int
+decide_unrestricted(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d,
+                    json_t *body)
+{
+	if (rt->id == R_C_CREATE && body) {
+		/* Labelled, so the pins' sweep knows which containers use them. */
+		if (map_binds_only(c, d, json_object_get(body, "HostConfig")) ||
+		    own_labels(c, d, body, "Labels", "Labels", true))
+			return 0;
+		set_body(d, body);
+	}
+	set_target(r, d, r->path);
+	return 0;
+}
+
 static int
 check_binds(const gd_ctx *c, gd_decision *d, json_t *hc)
 {

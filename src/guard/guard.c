@@ -83,6 +83,7 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 			pol.allow_bind = dr_xcalloc(1, sizeof(char *));
 		dr_strv_push(&pol.allow_bind, cfg.allow_bind[i]);
 	}
+	pol.unrestricted = cfg.unrestricted;
 	_cleanup_free_ char *default_state = NULL;
 	if (!cfg.state_dir) {
 		default_state = dr_xasprintf("/var/lib/deskrun/cache/guard/%s", cfg.tenant);

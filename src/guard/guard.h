@@ -30,6 +30,7 @@ typedef struct gd_policy {
 	bool restart_always;
 	bool buildkit;
 	bool require_name_prefix;
+	bool unrestricted; /* --unrestricted: no checks, only the runner's folders mapped */
 	int min_api_minor; /* requests for API 1.x below this are refused */
 	size_t max_body;   /* cap for inspected bodies */
 } gd_policy;
@@ -186,6 +187,7 @@ typedef struct gd_config {
 	const char *daemon_pod_dir; /* ... as the daemon sees it */
 	char **pod_maps;            /* "RUNNER_PATH=FOLDER" (NULL: the runner's defaults) */
 	bool cleanup_on_exit;
+	bool unrestricted;
 	bool keep_volumes;
 	bool log_json;
 	int socket_mode;

@@ -266,7 +266,8 @@ pod_name_env(json_t *c)
 
 void
 dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const char *upstream,
-                 const char *upstream_volume, const char *upstream_dir, const char *daemon_root)
+                 const char *upstream_volume, const char *upstream_dir, const char *daemon_root,
+                 bool unrestricted)
 {
 	json_t *g = dr_k8s_container("guard", dr_runner_guard_image(ss->runner));
 	_cleanup_free_ char *daemon_dir = dr_xasprintf("%s/pods/$(POD_NAME)", daemon_root);
@@ -280,6 +281,8 @@ dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const ch
 	                                 /* the runner's folders, as the daemon sees them */
 	                                 "--pod-dir", DR_PODS_DIR "/$(POD_NAME)",
 	                                 "--daemon-pod-dir", daemon_dir, NULL));
+	if (unrestricted)
+		json_array_append_new(json_object_get(g, "command"), json_string("--unrestricted"));
 	pod_name_env(g);
 	/* Privileged for one reason: the bind mounts that pin the runner's folders for the
 	 * daemon (src/guard/podfs.h) must reach the node through Bidirectional propagation. The

@@ -51,11 +51,12 @@ void dr_docker_client_env(const dr_scale_set *ss, json_t *env, const char *docke
 /* The guard as a native sidecar: serves DR_GUARD_SOCKET in the pod's folder run/ and forwards
  * to `upstream` (unix:///...), whose directory `upstream_volume` is mounted at
  * `upstream_dir`; binds of the runner's folders become the pod's folder under daemon_root
- * (the cache root as the daemon sees it). Appends the guard and the externals copy to init,
+ * (the cache root as the daemon sees it); unrestricted (--no-guard) checks nothing else.
+ * Appends the guard and the externals copy to init,
  * and their volumes. */
 void dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, const char *upstream,
                       const char *upstream_volume, const char *upstream_dir,
-                      const char *daemon_root);
+                      const char *daemon_root, bool unrestricted);
 /* The runner container of a guarded pod: its work folder and the guard's socket from the
  * pod's folder on the node. */
 void dr_guarded_runner(json_t *runner);

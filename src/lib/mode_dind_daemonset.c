@@ -34,7 +34,7 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	json_t *init = json_array();
 	/* The DaemonSet's dockerd mounts <cache-root>/pods at the node's own path. */
 	dr_guard_sidecar(ss, init, volumes, "unix://" DR_DAEMONSET_SOCKET_DIR "/docker.sock",
-	                 "dind-socket", DR_DAEMONSET_SOCKET_DIR, ss->settings->cache_root);
+	                 "dind-socket", DR_DAEMONSET_SOCKET_DIR, ss->settings->cache_root, false);
 	json_object_set_new(spec, "initContainers", init);
 	json_t *runner = dr_runner_container(ss);
 	dr_docker_client_env(ss, json_object_get(runner, "env"), DR_GUARD_SOCKET);

@@ -2,7 +2,8 @@
  * kind with the host socket mounted) for its speed and shared layer cache, but never its raw
  * socket: deskrun's guard runs as a native sidecar, mounts /var/run/docker.sock (hostPath type
  * Socket) and serves the runner a per-pod socket on an emptyDir, enforcing per-tenant
- * ownership. --no-guard mounts the raw socket instead (every job then has root on the node).
+ * ownership. --no-guard runs it --unrestricted (it only maps the runner's folders; every
+ * job then has root on the node).
  * --cache and --mount go to the runner container. */
 #include "lib/common.h"
 #include "lib/docker.h"
@@ -26,20 +27,17 @@ pod_spec(const dr_scale_set *ss, json_t *spec)
 	dr_k8s_volume_host(volumes, "docker-sock", "/var/run/docker.sock", "Socket");
 	json_t *runner = dr_runner_container(ss);
 	json_t *env = json_object_get(runner, "env");
-	json_t *mounts = json_object_get(runner, "volumeMounts");
-	if (ss->runner->no_guard) {
-		dr_docker_client_env(ss, env, "unix:///var/run/docker.sock");
-		dr_k8s_mount(mounts, "docker-sock", "/var/run/docker.sock", false, NULL);
-	} else {
-		json_t *init = json_array();
-		/* The node's daemon resolves the runner's folders on the node, or (kind with the
-		 * host's socket) on the host: daemon-cache-root says where. */
-		dr_guard_sidecar(ss, init, volumes, "unix:///var/run/docker.sock", "docker-sock",
-		                 "/var/run/docker.sock", dr_settings_daemon_cache_root(ss->settings));
-		json_object_set_new(spec, "initContainers", init);
-		dr_docker_client_env(ss, env, DR_GUARD_SOCKET);
-		dr_guarded_runner(runner);
-	}
+	/* The node's daemon resolves the runner's folders on the node, or (kind with the host's
+	 * socket) on the host: daemon-cache-root says where. --no-guard runs the guard too, only
+	 * to map those folders (--unrestricted): without it container jobs would see empty
+	 * folders, and the job container would get the node's raw socket by its own path. */
+	json_t *init = json_array();
+	dr_guard_sidecar(ss, init, volumes, "unix:///var/run/docker.sock", "docker-sock",
+	                 "/var/run/docker.sock", dr_settings_daemon_cache_root(ss->settings),
+	                 ss->runner->no_guard);
+	json_object_set_new(spec, "initContainers", init);
+	dr_docker_client_env(ss, env, DR_GUARD_SOCKET);
+	dr_guarded_runner(runner);
 	dr_runner_only_pod(ss, spec, runner, volumes);
 }
 

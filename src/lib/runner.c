@@ -170,7 +170,7 @@ dr_runner_helper_images(const dr_runner *r, char ***images)
 {
 	if (r->cache_pool && !dr_strv_contains(*images, dr_runner_helper_image(r)))
 		dr_strv_push(images, dr_runner_helper_image(r));
-	if (r->mode->guard && !r->no_guard && !dr_strv_contains(*images, dr_runner_guard_image(r)))
+	if (r->mode->guard && !dr_strv_contains(*images, dr_runner_guard_image(r)))
 		dr_strv_push(images, dr_runner_guard_image(r));
 }
 

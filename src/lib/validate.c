@@ -683,8 +683,6 @@ validate_docker_options(const dr_runner *r, dr_err **err)
 		return not_for_mode(r, "--guard-image", MODE_FLAG(guard), err);
 	if (r->no_guard && !m->needs_node_docker)
 		return not_for_mode(r, "--no-guard", MODE_FLAG(needs_node_docker), err);
-	if (r->no_guard && r->guard_image)
-		return dr_fail(err, USAGE, "--no-guard and --guard-image contradict: give one");
 	if (r->cluster_builds && !m->cluster_builds)
 		return not_for_mode(r, "--cluster-builds", MODE_FLAG(cluster_builds), err);
 

@@ -199,6 +199,18 @@ check "and their pins" eq "$(grep -c " $PODS/k[0-9]*/" /proc/self/mountinfo)" 0
 stop_guard next
 d ps -aq --filter label=io.deskrun.tenant=t1 | xargs -r docker -H "unix://$RAW" rm -f >/dev/null
 
+# --unrestricted (docker-socket --no-guard): nothing checked, the runner's folders still mapped.
+check "an unrestricted guard starts" pod_guard open --unrestricted
+mkdir -p "$PODS/open/work/ws" && echo open-ws >"$PODS/open/work/ws/marker"
+run gp open run --rm -v /home/runner/_work/ws:/src tiny:1 cat /src/marker
+check "it maps a folder below the work folder" eq "$OUT" open-ws
+run gp open run --rm -v /etc/hostname:/h:ro tiny:1 cat /h
+check "and passes a node path unchecked" eq "$OUT" "$(cat /etc/hostname)"
+run gp open create --cap-add SYS_ADMIN tiny:1 true
+check "and options the guard refuses otherwise" eq "$RC" 0
+d rm -f "$OUT" >/dev/null 2>&1
+stop_guard open
+
 # A guard told the wrong daemon path says so in its log (doctor reads that line).
 pod_guard wrong --daemon-pod-dir /nonexistent/pods/wrong >/dev/null
 check "a wrong --daemon-pod-dir is reported at start" \
