@@ -28,8 +28,9 @@ pod_guard() {
 	eval "GPID_$name=$!"
 	mkdir -p "$TMP/guard"
 	local i
-	for i in $(seq 1 100); do
-		[ -S "$PODS/$name/run/docker.sock" ] && return 0
+	for i in $(seq 1 200); do
+		# Serving once it has logged its start (after the check of the folder's paths).
+		grep -q ' listening on ' "$TMP/g-$name.log" 2>/dev/null && return 0
 		sleep 0.05
 	done
 	echo "# guard $name did not start:" && sed 's/^/#   /' "$TMP/g-$name.log"
