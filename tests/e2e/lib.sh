@@ -189,8 +189,9 @@ cache_hits() { # "CACHED CACHEABLE": steps taken from the cache, and the Dockerf
 # runner_binds POD: the runner's own binds (runner-docker.md sections 1, 2 and 4) from POD's
 # runner container: its work folder, externals and /var/run/docker.sock, as the runner names
 # them, reach the containers it starts; nested docker in a job container is the pod's guard;
-# a symlink planted in the workspace is refused. The daemon must have $RUNNER_IMAGE (a job
-# image with the docker CLI) and $BASE_IMAGE.
+# a symlink planted in the workspace is refused, leaving the daemon as it was. The daemon must
+# have $RUNNER_IMAGE (a job image with the docker CLI) and $BASE_IMAGE; nd is the docker CLI on
+# the node's daemon itself.
 runner_binds() {
 	local pod=$1
 	pexec "$pod" runner sh -c 'mkdir -p /home/runner/_work/r/r && echo ws-marker >/home/runner/_work/r/r/marker'
@@ -209,7 +210,15 @@ runner_binds() {
 	pexec "$pod" runner docker run --rm -v "/var/run/docker.sock":"/var/run/docker.sock" "$RUNNER_IMAGE" \
 		docker run --rm --privileged "$BASE_IMAGE" true
 	check "docker run --privileged from inside a job container is refused by the guard" contains "$ERR" "deskrun guard:"
-	pexec "$pod" runner sh -c 'ln -sfn / /home/runner/_work/r/escape'
+	local before
+	before=$(nd ps -aq --no-trunc; nd volume ls -q)
+	pexec "$pod" runner sh -c 'ln -sfn / /home/runner/_work/r/escape && mkdir -p /home/runner/_work/r/d && ln -sfn /etc /home/runner/_work/r/d/etc'
 	pexec "$pod" runner docker run --rm -v /home/runner/_work/r/escape:/x "$BASE_IMAGE" ls /x/etc
 	check "a symlink planted in the workspace is not followed to the node's /" contains "$ERR" "symbolic link"
+	pexec "$pod" runner docker run --rm -v /home/runner/_work/r/d/etc/shadow:/x "$BASE_IMAGE" cat /x
+	check "nor one on the way to a file" contains "$ERR" "symbolic link"
+	pexec "$pod" runner docker run --rm -v /home/runner/_work/../../../etc:/x "$BASE_IMAGE" ls /x
+	check "a path with .. is refused" contains "$ERR" "clean absolute path"
+	check "the refusals left the node daemon's containers and volumes as they were" \
+		eq "$(nd ps -aq --no-trunc; nd volume ls -q)" "$before"
 }

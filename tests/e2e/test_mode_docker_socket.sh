@@ -60,6 +60,12 @@ runner_binds e2e-sock-s1
 check "its guard checked at start that the daemon sees the pod's folder and pins" \
 	contains "$(P logs e2e-sock-s1-guard 2>&1 | grep ' paths: ')" "paths: ok"
 
+# Another pod's runner folders: s2's work folder is its own; s1's is not a path s2 can name.
+pexec e2e-sock-s2 runner docker run --rm -v /home/runner/_work:/w "$BASE_IMAGE" ls /w
+check "s2's /home/runner/_work is its own pod's folder (s1's checkout is not there)" lacks "$OUT" "r"
+pexec e2e-sock-s2 runner docker run --rm -v "$HOSTROOT/node/var/lib/deskrun/cache/pods/e2e-sock-s1/work:/w" "$BASE_IMAGE" ls /w
+check "s1's folder by its node path is a host bind, refused" contains "$ERR" "host bind mounts are not allowed"
+
 # Isolation: s1 runs a container; s2 cannot see it, and touching it answers as for a
 # container that does not exist (compared with the answer for a made-up ID).
 pexec e2e-sock-s1 runner docker run -d --name s1-service "$BASE_IMAGE" sleep 600
