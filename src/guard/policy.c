@@ -445,6 +445,10 @@ gd_post_filter(const gd_ctx *c, gd_post post, const char *arg, int status, const
 		for (size_t i = 0; i < DR_ARRAY_LEN(counts); i++)
 			if (json_object_get(j, counts[i]))
 				json_object_set_new(j, counts[i], json_integer(0));
+		/* The daemon's data directory is a path on the node (its disk layout, where the other
+		 * tenants' layers and volumes live): blank, like the counts. */
+		if (json_object_get(j, "DockerRootDir"))
+			json_object_set_new(j, "DockerRootDir", json_string(""));
 		out = gd_json_dump(j);
 		break;
 	}

@@ -156,6 +156,9 @@ check "T46: the node is in no swarm" eq "$(d info -f '{{.Swarm.LocalNodeState}}'
 req b GET /v1.41/system/df; check "T47 system df shows no alpha object" lacks "$RB" "alpha"
 check "T47 ... but bravo's own network-free view still lists its image count" contains "$RB" '"Images":'
 req b GET /v1.41/info; check "T47 info counts are redacted" contains "$RB" '"Containers":0'
+check "T47 ... and DockerRootDir is blank" contains "$RB" '"DockerRootDir":""'
+check "T47 ... the node's data directory appears nowhere in it" lacks "$RB" "\"$(d info -f '{{.DockerRootDir}}')\""
+check "T47 ... nor in docker info through the guard" eq "$(g b info -f '[{{.DockerRootDir}}]' 2>&1)" "[]"
 req b PUT /v1.41/volumes/alpha-data; expect "T48 PUT volumes (cluster) is refused" 403
 req b DELETE /v1.41/volumes/alpha-data; expect "T48 removing another tenant's volume is 404" 404 "no such volume"
 check "T40-T48: alpha's network and volume still exist, alpha-web still runs" bash -c 'docker -H "unix://$0" network inspect alpha-net >/dev/null && docker -H "unix://$0" volume inspect alpha-data >/dev/null && [ "$(docker -H "unix://$0" inspect -f "{{.State.Running}}" alpha-web)" = true ]' "$RAW"

@@ -559,6 +559,27 @@ test_decide_routes(void **state)
 	gd_decision_clear(&d);
 }
 
+/* /info: counts zeroed, the node's data directory blanked (T47). */
+static void
+test_post_info(void **state)
+{
+	(void)state;
+	gd_ctx c = { .tenant = "bravo", .policy = &pol, .res = &stub };
+	const char *in = "{\"ID\":\"x\",\"Containers\":7,\"ContainersRunning\":3,\"Images\":9,"
+	                 "\"DockerRootDir\":\"/var/lib/deskrun/cache/daemonset/docker\",\"Driver\":\"overlay2\"}";
+	size_t n = 0;
+	char *out = gd_post_filter(&c, GD_POST_INFO, NULL, 200, in, strlen(in), &n);
+	assert_non_null(out);
+	assert_int_equal(n, strlen(out));
+	assert_string_equal(out, "{\"ID\":\"x\",\"Containers\":0,\"ContainersRunning\":0,\"Images\":0,"
+	                         "\"DockerRootDir\":\"\",\"Driver\":\"overlay2\"}");
+	free(out);
+	/* an answer without the field gets none added */
+	out = gd_post_filter(&c, GD_POST_INFO, NULL, 200, "{\"ID\":\"x\"}", 10, &n);
+	assert_string_equal(out, "{\"ID\":\"x\"}");
+	free(out);
+}
+
 static void
 test_cidr(void **state)
 {
@@ -735,6 +756,7 @@ main(void)
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_decide_create),
 		cmocka_unit_test(test_decide_routes),
+		cmocka_unit_test(test_post_info),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_decide_subnets),
 		cmocka_unit_test(test_policy_subnets),
