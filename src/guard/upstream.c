@@ -264,6 +264,19 @@ state_reload(gd_up *u)
 	u->state_mtime = mt;
 }
 
+/* Write the state (the caller holds the lock): a new file renamed over the old one. */
+static void
+state_save(gd_up *u)
+{
+	_cleanup_free_ char *p = state_path(u, "state.json");
+	_cleanup_free_ char *tmp = state_path(u, "state.json.tmp");
+	if (json_dump_file(u->state, tmp, JSON_INDENT(1)) == 0 && rename(tmp, p) == 0) {
+		struct stat st;
+		if (stat(p, &st) == 0)
+			u->state_mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	}
+}
+
 /* Apply one addition under the lock, re-reading what other guards of the tenant wrote. */
 static void
 state_add(gd_up *u, const char *section, const char *key, const char *value)
@@ -292,13 +305,26 @@ state_add(gd_up *u, const char *section, const char *key, const char *value)
 	} else {
 		json_object_set_new(sec, key, json_string(value ? value : ""));
 	}
-	_cleanup_free_ char *p = state_path(u, "state.json");
-	_cleanup_free_ char *tmp = state_path(u, "state.json.tmp");
-	if (json_dump_file(u->state, tmp, JSON_INDENT(1)) == 0 && rename(tmp, p) == 0) {
-		struct stat st;
-		if (stat(p, &st) == 0)
-			u->state_mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-	}
+	state_save(u);
+	flock(lfd, LOCK_UN);
+}
+
+/* Remove keys from a section, under the lock like state_add. */
+static void
+state_del(gd_up *u, const char *section, char *const *keys)
+{
+	if (!u->state_dir || !keys || !keys[0])
+		return;
+	_cleanup_free_ char *lp = state_path(u, "state.lock");
+	_cleanup_close_ int lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+		return;
+	u->state_mtime = -2;
+	state_reload(u);
+	json_t *sec = json_object_get(u->state, section);
+	for (size_t i = 0; keys[i]; i++)
+		json_object_del(sec, keys[i]);
+	state_save(u);
 	flock(lfd, LOCK_UN);
 }
 
@@ -586,6 +612,23 @@ gd_up_clear(gd_up *u)
 	u->fd = -1;
 }
 
+/* Is target the Target of a volume entry without Source in the container's HostConfig.Mounts
+ * (an anonymous volume asked for through the Mounts API)? */
+static bool
+unnamed_mount(json_t *ins, const char *target)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(json_object_get(ins, "HostConfig"), "Mounts"), i, m) {
+		const char *src = json_string_value(json_object_get(m, "Source"));
+		if (dr_streq(json_string_value(json_object_get(m, "Type")), "volume") &&
+		    (!src || !*src) && target &&
+		    dr_streq(json_string_value(json_object_get(m, "Target")), target))
+			return true;
+	}
+	return false;
+}
+
 void
 gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *body, size_t len)
 {
@@ -603,6 +646,11 @@ gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *bo
 		_cleanup_json_ json_t *ins = NULL;
 		if (inspect(u, "containers", id, "/json", &st, &ins) < 0 || !ins)
 			return;
+		/* The container's anonymous volumes, recorded for the session: those of the image's
+		 * VOLUME and of `-v /path` carry no label (the state is what makes them the
+		 * tenant's); those of a Mounts entry without a Source carry the labels the guard put
+		 * in its VolumeOptions, but are no less anonymous. The cleanup removes them even
+		 * with --keep-volumes, which keeps the volumes the tenant named. */
 		size_t i;
 		json_t *m;
 		json_array_foreach(json_object_get(ins, "Mounts"), i, m) {
@@ -610,7 +658,11 @@ gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *bo
 			if (!dr_streq(json_string_value(json_object_get(m, "Type")), "volume") || !name)
 				continue;
 			gd_obj o;
-			if (res_volume(u, name, &o) == 0 && o.own == GD_SHARED)
+			if (res_volume(u, name, &o) < 0)
+				continue;
+			if (o.own == GD_SHARED ||
+			    (o.own == GD_MINE &&
+			     unnamed_mount(ins, json_string_value(json_object_get(m, "Destination")))))
 				state_add(u, "volumes", name, u->session);
 		}
 		return;
@@ -690,6 +742,47 @@ list_ids(gd_up *u, const char *what, const char *key, const char *field, char **
 	return 0;
 }
 
+/* Remove the anonymous volumes recorded for the session (the tenant's, without --session).
+ * A container removed without v=1 (the runner's `docker rm --force`) leaves them behind, and
+ * most carry no label, so the lists by label never see them. Entries whose volume is gone are
+ * dropped from the state; a volume still in use (another session's container took it with
+ * VolumesFrom) stays recorded. */
+static void
+cleanup_anonymous(gd_up *u, int *removed)
+{
+	state_reload(u);
+	_cleanup_strv_ char **names = dr_xcalloc(1, sizeof(char *));
+	const char *name;
+	json_t *v;
+	json_object_foreach(json_object_get(u->state, "volumes"), name, v) {
+		if (!u->session || dr_streq(json_string_value(v), u->session))
+			dr_strv_push(&names, name);
+	}
+	_cleanup_strv_ char **gone = dr_xcalloc(1, sizeof(char *));
+	for (size_t i = 0; names[i]; i++) {
+		gd_obj o;
+		if (res_volume(u, names[i], &o) < 0)
+			continue;
+		if (o.own == GD_MISSING) {
+			dr_strv_push(&gone, names[i]);
+			continue;
+		}
+		if (o.own != GD_MINE)
+			continue;
+		_cleanup_free_ char *enc = gd_pct_encode(names[i], false);
+		_cleanup_free_ char *t = dr_xasprintf("/volumes/%s", enc);
+		_cleanup_buf_ dr_buf resp = DR_BUF_INIT(RESP_MAX);
+		int st;
+		if (gd_up_call(u, "DELETE", t, NULL, 0, &st, &resp) < 0)
+			continue;
+		if (st / 100 == 2)
+			(*removed)++;
+		if (st / 100 == 2 || st == 404)
+			dr_strv_push(&gone, names[i]);
+	}
+	state_del(u, "volumes", gone);
+}
+
 int
 gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err)
 {
@@ -717,6 +810,7 @@ gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err)
 				(*removed)++;
 		}
 	}
+	cleanup_anonymous(u, removed); /* after the containers that used them */
 	return rc;
 }
 

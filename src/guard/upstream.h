@@ -51,7 +51,8 @@ void gd_up_settle_pins(gd_up *u, unsigned group, bool ok);
  * container create that fails on its image, so nothing is made): "" when it does, else what
  * is wrong (owned); NULL without pod folders. */
 char *gd_up_check_pods(gd_up *u);
-/* Remove the tenant's (or the session's) containers, networks and volumes. */
+/* Remove the tenant's (or the session's) containers, networks and volumes (named ones unless
+ * keep_volumes; the anonymous ones recorded in the state always). */
 int gd_up_cleanup(gd_up *u, bool keep_volumes, int *removed, dr_err **err);
 
 #endif
