@@ -850,6 +850,15 @@ run_cache(dr_cli *cli, int argc, char **argv, dr_err **err)
 			return 0;
 		pool = def;
 	}
+	struct stat pst;
+	if (!name && stat(pool, &pst) < 0 && errno == ENOENT) {
+		/* A machine that has run no pool yet: nothing to list or prune, not an error. */
+		if (strcmp(output, "json") == 0)
+			printf("[]\n");
+		else if (!dr_quiet())
+			printf("no cache pool at %s yet: nothing to %s\n", pool, prune ? "prune" : "list");
+		return 0;
+	}
 	_cleanup_json_ json_t *rows = NULL;
 	_cleanup_json_ json_t *owners = set_owners(cli);
 	node_mounts nm = { 0 };

@@ -17,6 +17,17 @@ age() { find "$1" -exec touch -h -d "$2" {} +; }
 row() { printf '%s\n' "$OUT" | awk -v s="$1" '$2 == s || ($1 "/" $2) == s'; }
 prow() { printf '%s\n' "$OUT" | awk -v s="$1" '$2 == s'; }
 
+# A fresh machine: no cache root yet. Nothing to list or prune is not an error.
+run dk cache ls --pool "$TMP/none"
+check "ls on a machine without a cache root: exit 0, said so" eq "$RC:$OUT" "0:no cache pool at $TMP/none yet: nothing to list"
+run dk cache ls --pool "$TMP/none" --output json
+check "  in JSON: an empty list" eq "$RC:$OUT" "0:[]"
+run dk cache prune --all --pool "$TMP/none"
+check "prune too" eq "$RC:$OUT" "0:no cache pool at $TMP/none yet: nothing to prune"
+run dk cache prune --all --pool "$TMP/none" --output json
+check "  in JSON" eq "$RC:$OUT" "0:[]"
+check "  and nothing was made" test ! -e "$TMP/none"
+
 # web: 2 instances with a cache each; old: a definition since removed (its dirs stay).
 dk add web --repository https://github.com/acme/web --mode dind --instances 2 \
 	--cache /var/lib/docker --auth-value-file "$SRCDIR/tests/data/token" >/dev/null 2>&1
