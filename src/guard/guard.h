@@ -158,6 +158,8 @@ void gd_ref_clear(gd_ref *r);
 /* Is this reference (a name, not an ID) inside the tenant's namespace? */
 bool gd_ref_mine(const gd_ctx *c, const char *ref);
 bool gd_looks_like_id(const char *s);
+/* The runner's own tag for a Dockerfile action it builds: <hex6>:<hex32>. */
+bool gd_runner_action_ref(const gd_ref *r);
 
 /* ---- addresses (policy "subnets", IPAM.Config of network create) ---- */
 typedef struct gd_cidr {

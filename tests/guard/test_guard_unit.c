@@ -347,6 +347,15 @@ test_refs(void **state)
 	assert_false(gd_ref_mine(&c, "bravo:1"));
 	assert_false(gd_ref_mine(&c, "bravoo/app"));
 	assert_false(gd_ref_mine(&c, "node:18"));
+	assert_int_equal(gd_ref_parse("4d3f3a:0123456789abcdef0123456789abcdef", &r), 0);
+	assert_true(gd_runner_action_ref(&r));
+	gd_ref_clear(&r);
+	assert_int_equal(gd_ref_parse("ghcr.io/4d3f3a:0123456789abcdef0123456789abcdef", &r), 0);
+	assert_false(gd_runner_action_ref(&r));
+	gd_ref_clear(&r);
+	assert_int_equal(gd_ref_parse("4d3f3a:0123456789ABCDEF0123456789abcdef", &r), 0);
+	assert_false(gd_runner_action_ref(&r));
+	gd_ref_clear(&r);
 	assert_true(gd_valid_id("ci-2"));
 	assert_false(gd_valid_id("Ci"));
 	assert_false(gd_valid_id("-x"));
@@ -511,6 +520,10 @@ test_decide_routes(void **state)
 		{ "POST", "/v1.41/build/prune", NULL, 200 },                             /* T33 */
 		{ "POST", "/v1.41/images/tiny:1/tag?repo=node&tag=18", NULL, 403 },     /* T34 */
 		{ "POST", "/v1.41/build?t=node:18", NULL, 403 },                        /* T35 */
+		{ "POST", "/v1.41/build?t=4d3f3a:0123456789abcdef0123456789abcdef", NULL, 0 }, /* runner */
+		{ "POST", "/v1.41/build?t=4d3f3a:latest", NULL, 403 },
+		{ "POST", "/v1.41/build?t=4d3f3:0123456789abcdef0123456789abcdef", NULL, 403 },
+		{ "POST", "/v1.41/images/tiny:1/tag?repo=4d3f3a&tag=0123456789abcdef0123456789abcdef", NULL, 403 },
 		{ "POST", "/v1.41/images/load", NULL, 403 },                            /* T36 */
 		{ "DELETE", "/v1.41/images/tiny:1", NULL, 403 },                        /* T37 */
 		{ "POST", "/v1.41/images/alpha/app/push", NULL, 404 },                  /* T38 */
