@@ -277,18 +277,32 @@ state_save(gd_up *u)
 	}
 }
 
+/* Take the state's lock and re-read what other guards of the tenant wrote: the lock's fd
+ * (closing it unlocks), or -1 without state or when it cannot be had. */
+static int
+state_lock(gd_up *u)
+{
+	if (!u->state_dir)
+		return -1;
+	_cleanup_free_ char *lp = state_path(u, "state.lock");
+	int lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	u->state_mtime = -2;
+	state_reload(u);
+	return lfd;
+}
+
 /* Apply one addition under the lock, re-reading what other guards of the tenant wrote. */
 static void
 state_add(gd_up *u, const char *section, const char *key, const char *value)
 {
-	if (!u->state_dir)
+	_cleanup_close_ int lfd = state_lock(u);
+	if (lfd < 0)
 		return;
-	_cleanup_free_ char *lp = state_path(u, "state.lock");
-	_cleanup_close_ int lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
-		return;
-	u->state_mtime = -2;
-	state_reload(u);
 	json_t *sec = json_object_get(u->state, section);
 	if (strcmp(section, "images") == 0) {
 		json_t *refs = json_object_get(sec, key);
@@ -313,14 +327,11 @@ state_add(gd_up *u, const char *section, const char *key, const char *value)
 static void
 state_del(gd_up *u, const char *section, char *const *keys)
 {
-	if (!u->state_dir || !keys || !keys[0])
+	if (!keys || !keys[0])
 		return;
-	_cleanup_free_ char *lp = state_path(u, "state.lock");
-	_cleanup_close_ int lfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+	_cleanup_close_ int lfd = state_lock(u);
+	if (lfd < 0)
 		return;
-	u->state_mtime = -2;
-	state_reload(u);
 	json_t *sec = json_object_get(u->state, section);
 	for (size_t i = 0; keys[i]; i++)
 		json_object_del(sec, keys[i]);
