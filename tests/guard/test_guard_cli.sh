@@ -50,4 +50,24 @@ wait $pid
 check "SIGTERM stops the guard with status 0" eq "$?" 0
 check "... and removes its socket" bash -c '[ ! -e "$0" ]' "$TMP/s3.sock"
 check "the start-up warned about the unreachable daemon" contains "$(cat "$TMP/g.log")" "not reachable"
+
+# The runner pod's folders (--pod-dir): usage errors name the flag and the fix.
+run "$DESKRUN" guard --tenant t --pod-map /home/runner/_work=work
+check "--pod-map without --pod-dir: exit 2" eq "$RC" 2
+check "... naming both" contains "$ERR" "need --pod-dir"
+run "$DESKRUN" guard --tenant t --pod-dir /a/../b
+check "--pod-dir with ..: exit 2, one line" eq "$RC:$(printf '%s\n' "$ERR" | wc -l)" "2:1"
+run "$DESKRUN" guard --tenant t --pod-dir "$TMP/pod" --pod-map work
+check "--pod-map without =: exit 2 with an example" eq "$RC" 2
+check "... e.g." contains "$ERR" "e.g. /home/runner/_work=work"
+run "$DESKRUN" guard --tenant t --pod-dir "$TMP/pod" --pod-map /home/runner/_work=pins \
+	--listen "$TMP/s4.sock" --state-dir "$TMP/st4" --upstream "unix://$TMP/none.sock"
+check "--pod-map onto the guard's own pins folder: exit 2" eq "$RC" 2
+check "... saying which names are taken" contains "$ERR" "not run or pins"
+mkdir -p "$TMP/pod2"
+ln -s / "$TMP/pod2/work"
+run "$DESKRUN" guard --tenant t --pod-dir "$TMP/pod2" --listen "$TMP/s5.sock" --state-dir "$TMP/st5" \
+	--upstream "unix://$TMP/none.sock"
+check "a pod folder whose work is a symlink: exit 1" eq "$RC" 1
+check "... it must be a folder" contains "$ERR" "it must be a folder"
 done_testing
