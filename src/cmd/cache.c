@@ -851,8 +851,9 @@ run_cache(dr_cli *cli, int argc, char **argv, dr_err **err)
 		pool = def;
 	}
 	struct stat pst;
-	if (!name && stat(pool, &pst) < 0 && errno == ENOENT) {
-		/* A machine that has run no pool yet: nothing to list or prune, not an error. */
+	if (def && !name && stat(pool, &pst) < 0 && errno == ENOENT) {
+		/* A machine that has run no pool yet: nothing to list or prune, not an error (a
+		 * --pool DIR that does not exist still is: the user named it). */
 		if (strcmp(output, "json") == 0)
 			printf("[]\n");
 		else if (!dr_quiet())

@@ -18,15 +18,19 @@ row() { printf '%s\n' "$OUT" | awk -v s="$1" '$2 == s || ($1 "/" $2) == s'; }
 prow() { printf '%s\n' "$OUT" | awk -v s="$1" '$2 == s'; }
 
 # A fresh machine: no cache root yet. Nothing to list or prune is not an error.
-run dk cache ls --pool "$TMP/none"
+dk config set cache-root "$TMP/none" >/dev/null
+run dk cache ls
 check "ls on a machine without a cache root: exit 0, said so" eq "$RC:$OUT" "0:no cache pool at $TMP/none yet: nothing to list"
-run dk cache ls --pool "$TMP/none" --output json
+run dk cache ls --output json
 check "  in JSON: an empty list" eq "$RC:$OUT" "0:[]"
-run dk cache prune --all --pool "$TMP/none"
+run dk cache prune --all
 check "prune too" eq "$RC:$OUT" "0:no cache pool at $TMP/none yet: nothing to prune"
-run dk cache prune --all --pool "$TMP/none" --output json
+run dk cache prune --all --output json
 check "  in JSON" eq "$RC:$OUT" "0:[]"
 check "  and nothing was made" test ! -e "$TMP/none"
+run dk cache ls --pool "$TMP/none"
+check "a --pool DIR that does not exist is still an error (the user named it)" eq "$RC" 1
+dk config set cache-root /var/lib/deskrun/cache >/dev/null
 
 # web: 2 instances with a cache each; old: a definition since removed (its dirs stay).
 dk add web --repository https://github.com/acme/web --mode dind --instances 2 \
