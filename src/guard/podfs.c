@@ -14,7 +14,10 @@
 #include <time.h>
 
 #define PIN_PENDING_MAX_MS (10 * 60 * 1000LL)
-#define DEAD_LOCK_AGE_S 30
+/* A free .lock not touched for this long: its guard is gone. A live guard touches it every
+ * GD_PODFS_BEAT_S, so a guard restarting in its pod (a crash-looping sidecar waits at most 5
+ * minutes) keeps its folder. */
+#define DEAD_LOCK_AGE_S 600
 
 static long long
 now_ms(void)
@@ -422,7 +425,7 @@ gd_podfs_sweep_dead(const char *parent, const char *keep, dr_err **err)
 		if (dfd < 0)
 			continue;
 		/* No .lock: not a pod folder, or one being made. A .lock nobody holds, not touched
-		 * for a while: its guard is gone (killed with the pod). */
+		 * for DEAD_LOCK_AGE_S: its guard is gone (killed with the pod). */
 		_cleanup_close_ int lfd = openat(dfd, ".lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		struct stat st;
 		if (lfd < 0 || fstat(lfd, &st) < 0 || now - st.st_mtime < DEAD_LOCK_AGE_S ||
@@ -437,4 +440,11 @@ gd_podfs_sweep_dead(const char *parent, const char *keep, dr_err **err)
 	}
 	closedir(d);
 	return removed;
+}
+
+void
+gd_podfs_beat(gd_podfs *p)
+{
+	if (p->lockfd >= 0)
+		futimens(p->lockfd, NULL);
 }

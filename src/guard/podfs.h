@@ -29,8 +29,9 @@
  * guard cannot mount, binds below the roots are refused, never passed through.
  *
  * Pins are removed when no container of the session uses them any more (swept before each
- * container create and at exit), and the pod's folder when the guard stops; at start the
- * guard removes the folders of pods whose guard is gone (their .lock is free). */
+ * container create, every minute, and at exit), and the pod's folder when the guard stops; at
+ * start the guard removes the folders of pods whose guard is gone (their .lock is free and
+ * has not been touched for 10 minutes: a live guard touches it every minute). */
 #ifndef DESKRUN_GUARD_PODFS_H
 #define DESKRUN_GUARD_PODFS_H
 
@@ -99,8 +100,12 @@ bool gd_podfs_is_pin(const gd_podfs *p, const char *daemon_path);
  * or ".." components. */
 bool gd_path_clean(const char *path);
 
-/* Remove the folders of pods under parent whose guard is gone (not holding <pod>/.lock),
- * except keep (a folder name). Returns how many were removed. */
+/* The guard is alive: touch .lock (every GD_PODFS_BEAT_S). */
+#define GD_PODFS_BEAT_S 60
+void gd_podfs_beat(gd_podfs *p);
+
+/* Remove the folders of pods under parent whose guard is gone (not holding <pod>/.lock, and
+ * not touched for 10 minutes), except keep (a folder name). Returns how many were removed. */
 int gd_podfs_sweep_dead(const char *parent, const char *keep, dr_err **err);
 
 #endif

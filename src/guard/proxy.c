@@ -1559,6 +1559,7 @@ gd_serve(gd_server *s, dr_err **err)
 			r = next;
 		}
 		check_deadlines(s);
+		gd_up_tick(s->up);
 		free_dead(s);
 	}
 	while (s->conns)

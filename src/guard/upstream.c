@@ -852,6 +852,23 @@ gd_up_sweep_pins(gd_up *u, long long grace_ms)
 }
 
 void
+gd_up_tick(gd_up *u)
+{
+	if (!u->pods)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now - u->last_beat_ms < GD_PODFS_BEAT_S * 1000LL)
+		return;
+	u->last_beat_ms = now;
+	gd_podfs_beat(u->pods);
+	/* Pins of --rm containers that ended while no create came. */
+	if (u->pods->npins)
+		gd_up_sweep_pins(u, 5000);
+}
+
+void
 gd_up_settle_pins(gd_up *u, unsigned group, bool ok)
 {
 	if (u->pods)

@@ -26,6 +26,7 @@ typedef struct gd_up {
 	json_t *state;       /* owned: {"volumes":{name:1},"images":{id:[refs]}} */
 	long long state_mtime;
 	struct gd_podfs *pods; /* the runner pod's folders, or NULL */
+	long long last_beat_ms;
 	gd_resolver res;
 } gd_up;
 
@@ -45,6 +46,9 @@ void gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const cha
 void gd_up_use_pods(gd_up *u, struct gd_podfs *pods);
 /* Let go of the pins no container of the session uses (made more than grace_ms ago). */
 void gd_up_sweep_pins(gd_up *u, long long grace_ms);
+/* Called from the serve loop (at least every second): every minute, tell the node the
+ * guard is alive and let go of pins no container uses. */
+void gd_up_tick(gd_up *u);
 /* The request that made pin group `group` was answered: ok (201) keeps its pins. */
 void gd_up_settle_pins(gd_up *u, unsigned group, bool ok);
 /* Check end to end that the daemon sees the pod's folder and the guard's pins there (a

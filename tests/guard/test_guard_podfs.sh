@@ -42,8 +42,11 @@ daemon_state() { d ps -aq --no-trunc | sort | tr '\n' ' '; d volume ls -q | sort
 # A pod folder whose guard was killed long ago, and one whose guard is alive (lock held).
 mkdir -p "$PODS/dead/work/x" "$PODS/alive/work"
 echo old >"$PODS/dead/work/x/file"
-touch -d '-10 min' "$PODS/dead/.lock"
-touch -d '-10 min' "$PODS/alive/.lock"
+touch -d '-20 min' "$PODS/dead/.lock"
+touch -d '-20 min' "$PODS/alive/.lock"
+# ...and one whose guard is restarting (free lock, touched a minute ago: guards touch it
+# every minute), which must stay.
+mkdir -p "$PODS/restarting/work" && touch -d '-1 min' "$PODS/restarting/.lock"
 (exec 7>"$PODS/alive/.lock" && flock 7 && exec sleep 300) >/dev/null 2>&1 &
 holder=$!
 
@@ -51,6 +54,8 @@ mkdir -p "$TMP/guard"
 check "the guard starts with --pod-dir" pod_guard p1
 check "it swept the folder of a pod whose guard is gone" test ! -e "$PODS/dead"
 check "and kept the one whose guard holds its lock" test -d "$PODS/alive/work"
+check "and the one whose guard restarts (lock free, touched within 10 minutes)" test -d "$PODS/restarting/work"
+rm -rf "$PODS/restarting"
 kill "$holder" 2>/dev/null
 check "the guard checked that the daemon sees the pod's folder and its pins" \
 	contains "$(cat "$TMP/g-p1.log")" "paths: ok"
@@ -193,7 +198,7 @@ done
 killed_pins=$(grep -c " $PODS/k[0-9]*/pins/" /proc/self/mountinfo)
 check "10 killed guards left their pins mounted ($killed_pins)" eq "$killed_pins" 10
 check "and their folders; the 10 stopped ones removed theirs" eq "$(ls -d "$PODS"/k* 2>/dev/null | wc -l)" 10
-touch -d '-10 min' "$PODS"/k*/.lock
+touch -d '-20 min' "$PODS"/k*/.lock
 check "the next pod's guard starts" pod_guard next
 check "it swept the folders of the killed pods" eq "$(ls -d "$PODS"/k* 2>/dev/null | wc -l)" 0
 check "and their pins" eq "$(grep -c " $PODS/k[0-9]*/" /proc/self/mountinfo)" 0
