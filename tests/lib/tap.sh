@@ -2,6 +2,10 @@
 # Source it; it sets TMP (removed on exit), and provides:
 #   run CMD...           run CMD, capture OUT, ERR and RC
 #   ok/not_ok/skip/diag  emit TAP lines;  check NAME CMD... runs CMD as the test's condition
+#   todo_check NAME REASON CMD...   a known bug (TAP TODO): "not ok ... # TODO REASON" while CMD
+#                        fails, which fails nothing; once CMD passes, "ok ... # TODO", which
+#                        meson and scripts/test-summary.py count as a failure (an unexpected
+#                        pass): then make it a check
 #   done_testing         print the plan and exit non-zero if anything failed
 set -u
 _tap_n=0
@@ -37,6 +41,18 @@ check() {
 		ok "$name"
 	else
 		not_ok "$name"
+		diag "condition: $*" "rc: $RC" "stdout: $OUT" "stderr: $ERR"
+	fi
+}
+
+todo_check() {
+	local name=$1 why=$2
+	shift 2
+	_tap_n=$((_tap_n + 1))
+	if "$@"; then
+		echo "ok $_tap_n - $name # TODO $why"
+	else
+		echo "not ok $_tap_n - $name # TODO $why"
 		diag "condition: $*" "rc: $RC" "stdout: $OUT" "stderr: $ERR"
 	fi
 }
