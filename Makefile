@@ -3,11 +3,14 @@
 #   make check   install missing Debian packages, build (-Werror), run every test, and run
 #                the unit tests again under ASan+UBSan
 #   make e2e     only the engine tests (podman kube play of rendered pods)
+#   make clients build the docker buildx/compose plugins the guard's W07/W08 use (cached under
+#                /var/cache/deskrun-clients; `make check` uses them once built, or builds them
+#                itself with DESKRUN_BUILD_CLIENTS=1)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all build deps check test unit e2e demo clean install fuzz bench
+.PHONY: all build deps check test unit e2e demo clean install fuzz bench clients
 
 all: build
 
@@ -28,6 +31,9 @@ test: build
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+clients:
+	@tests/clients/build.sh
 
 # The engine tests alone: rendered pods under podman, Docker inside the job (root needed).
 e2e: deps build
