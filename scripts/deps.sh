@@ -4,7 +4,7 @@ set -eu
 pkgs="gcc meson ninja-build pkg-config libjansson-dev libyaml-dev libcmocka-dev
       libhttp-parser-dev libssl-dev openssl python3 python3-yaml python3-jsonschema scdoc
       clang libclang-rt-14-dev
-      docker.io containerd runc busybox-static docker-registry haproxy curl
+      docker.io containerd runc busybox-static docker-registry haproxy curl ca-certificates
       podman catatonit debootstrap iproute2 procps psmisc zsh"
 missing=""
 for p in $pkgs; do
