@@ -91,12 +91,16 @@ static int
 decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 {
 	int k;
+	const char *v = gd_query_get(&r->query, "version");
 	const char *remote = gd_query_get(&r->query, "remote");
-	if (remote && *remote)
+	/* BuildKit builds (version=2) name where the context comes from: the client's session
+	 * or an upload made before. Neither makes the daemon fetch anything. */
+	bool v2 = v && strcmp(v, "2") == 0 && c->policy->buildkit;
+	if (remote && *remote &&
+	    !(v2 && (strcmp(remote, "client-session") == 0 || strcmp(remote, "upload-request") == 0)))
 		return deny(d, 403, "remote", "build remote: the daemon would fetch the context from "
 		            "the node's network; send the context instead"),
 		       0;
-	const char *v = gd_query_get(&r->query, "version");
 	if (v && strcmp(v, "1") != 0 && !(c->policy->buildkit && strcmp(v, "2") == 0))
 		return deny(d, 403, "version", "build version %s: BuildKit is off for this tenant, use "
 		            "DOCKER_BUILDKIT=0",
