@@ -452,6 +452,7 @@ class State:
             "faults": self.faults,
             "adminEpoch": self.admin_epoch,
             "journalLength": len(self.journal),
+            "seq": self.seq,  # the last request number; journal entries after it are newer
         }
 
 
@@ -504,15 +505,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if data:
             self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
+        given = {k.lower() for k in (headers or {})}
         if self.kind == "rest":
             self.send_header("X-GitHub-Request-Id", "%04X:%s" % (self.seq, uuid.uuid4().hex[:12].upper()))
             with self.st.lock:
                 self.st.rest_calls += 1
                 used = self.st.rest_calls
-            self.send_header("X-RateLimit-Limit", "5000")
-            self.send_header("X-RateLimit-Remaining", str(max(0, 5000 - used)))
-            self.send_header("X-RateLimit-Used", str(used))
-            self.send_header("X-RateLimit-Reset", str(int(now()) + 3600))
+            for k, v in (("X-RateLimit-Limit", "5000"), ("X-RateLimit-Remaining", str(max(0, 5000 - used))),
+                         ("X-RateLimit-Used", str(used)), ("X-RateLimit-Reset", str(int(now()) + 3600))):
+                if k.lower() not in given:  # an injected rate limit sets its own
+                    self.send_header(k, v)
         elif self.kind in ("svc", "queue"):
             self.send_header("ActivityId", str(uuid.uuid4()))
         for k, v in (headers or {}).items():
@@ -1095,7 +1097,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(200, st.dump())
             if path == "/journal" and cmd == "GET":
                 since = int(self.query.get("since") or 0)
-                return self.send(200, [e for e in st.journal if e["seq"] > since])
+                # in arrival order (seq); the file has them in the order the answers went out
+                return self.send(200, sorted((e for e in st.journal if e["seq"] > since), key=lambda e: e["seq"]))
             if path == "/reset" and cmd == "POST":
                 st.reset()
                 st.cond.notify_all()
