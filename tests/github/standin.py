@@ -16,7 +16,8 @@ Standard library only.
 It listens on HOST:PORT (PORT 0: a free one) and writes D/url (e.g. https://127.0.0.1:4431) and
 D/port once it accepts connections. Without --cert/--key it makes a self-signed certificate with
 openssl (D/cert.pem, D/key.pem; SANs 127.0.0.1, localhost and every --san). Every request except
-the control API is appended as a JSON line to D/journal.jsonl (or --journal). A client points
+the control API is appended as a JSON line to D/journal.jsonl (or --journal) when its answer goes
+out (GET /_standin/journal returns them in arrival order, by "seq"). A client points
 its config URL at URL/<org>, URL/<owner>/<repo> or URL/enterprises/<ent>; the host is not a
 github.com host, so clients use GHES paths (§1.2): REST under /api/v3 (also served at the root).
 
@@ -190,6 +191,7 @@ class State:
         o = self.opt
         self.tenants = {}           # config path (lower) -> {"id", "url"}
         self.installation_tokens = {}   # token -> {"expires", "installation"}
+        self.expired_pats = set()       # PATs revoked with ghctl expire pat
         self.registration_tokens = {}   # token -> {"expires", "scope"}
         self.admin_epoch = 0        # bump to revoke every admin JWT issued so far
         self.groups = {1: {"id": 1, "name": "Default", "size": 0, "isDefaultGroup": True}}
@@ -1331,7 +1333,6 @@ def main():
     os.makedirs(opt.dir, exist_ok=True)
 
     st = State(opt)
-    st.expired_pats = set()
     Handler.st = st
     srv = Server((opt.host, opt.port), Handler)
     srv.journal_path = opt.journal or os.path.join(opt.dir, "journal.jsonl")
