@@ -14,6 +14,9 @@
 #   workflow POD CONTAINER TAG      a job's Docker steps: info, two-stage build, run, a service
 #                                   container over a user network; each step a TAP check
 #   cache_hits                      "N M": the last workflow build's cached steps, of M cacheable
+#   replay_reference / replay_in / replay_compare   the runner's own Docker calls replayed
+#                                   (tests/e2e/replay.sh) and compared with a reference run;
+#                                   see their section below
 #
 # Images: localhost/deskrun-e2e/{runner,dind,helper,base}:1. The podman store lives under
 # $BUILDDIR/e2e-podman so the tests of one build load the images once; the Debian rootfs is
@@ -82,6 +85,7 @@ e2e_setup() {
 
 _e2e_cleanup() {
 	local p
+	_replay_stop_all
 	for p in "${_e2e_pods[@]}"; do P pod rm -f -t 5 "$p" >/dev/null 2>&1; done
 	_dockerd_stop_all_but_rm
 	[ -n "${_e2e_shared:-}" ] && umount -R "$_e2e_shared" 2>/dev/null
@@ -221,4 +225,215 @@ runner_binds() {
 	check "a path with .. is refused" contains "$ERR" "clean absolute path"
 	check "the refusals left the node daemon's containers and volumes as they were" \
 		eq "$(nd ps -aq --no-trunc; nd volume ls -q)" "$before"
+}
+
+# ---- The runner's own Docker calls, replayed (tests/e2e/replay.sh) ------------------------
+#   replay_reference               once per test: replay.sh against a private dockerd that sees
+#                                  the runner's directories at the same absolute paths (a mount
+#                                  namespace with a tmpfs on /home and /run, and its own network
+#                                  namespace), as uid 1001 in group 123 like the official image;
+#                                  its key facts and the negative control as TAP checks
+#   replay_in NAME POD CONTAINER [--user U] [K=V...]   replay.sh inside a pod's container, with a
+#                                  registry in the pod's network namespace; NAME.txt transcript
+#   replay_compare NAME            NAME's transcript equals the reference's (diff as TAP diag),
+#                                  and its key facts
+# The runner always pulls, so the images come from a registry on 127.0.0.1:5000 (Debian's
+# docker-registry): its storage is filled once per build directory and served read-only by one
+# registry process per network namespace, stopped by PID when the test ends.
+REPLAY_REG=127.0.0.1:5000
+REPLAY_IMAGES=(REPLAY_JOB_IMAGE=$REPLAY_REG/deskrun-e2e/runner:1
+	REPLAY_SERVICE_IMAGE=$REPLAY_REG/deskrun-e2e/service:1
+	REPLAY_ACTION_IMAGE=$REPLAY_REG/deskrun-e2e/base:1)
+REPLAY_STORE=$E2E_DIR/registry
+_replay_pids=()
+
+# The registry's storage, filled from the e2e images (and a small service image that answers
+# PONG over HTTP on 6379) by a writable registry in a throwaway network namespace.
+_replay_fill() {
+	local stamp
+	stamp=$( (cat "$E2E_DIR/images.stamp"; sed -n '/^_replay_fill/,/^}/p' "$SRCDIR/tests/e2e/lib.sh") | sha256sum | cut -c1-16)
+	(
+		flock 9
+		[ "$(cat "$REPLAY_STORE/stamp" 2>/dev/null)" = "$stamp" ] && exit 0
+		rm -rf "$REPLAY_STORE" && mkdir -p "$REPLAY_STORE/service" || exit 1
+		echo PONG >"$REPLAY_STORE/service/index.html"
+		printf '%s\n' "FROM $BASE_IMAGE" 'COPY index.html /www/index.html' 'EXPOSE 6379' \
+			'CMD ["httpd", "-f", "-p", "6379", "-h", "/www"]' >"$REPLAY_STORE/service/Containerfile"
+		P build -q --network none --format docker -t "$E2E_IMG/service:1" "$REPLAY_STORE/service" >/dev/null || exit 1
+		_replay_config "$REPLAY_STORE/rw.yml" false
+		_replay_config "$REPLAY_STORE/config.yml" true
+		unshare --net sleep infinity &
+		local ns=$! i rc=0
+		_replay_wait_ns "$ns" || exit 1
+		nsenter --net=/proc/$ns/ns/net ip link set lo up
+		nsenter --net=/proc/$ns/ns/net docker-registry serve "$REPLAY_STORE/rw.yml" >"$REPLAY_STORE/fill.log" 2>&1 &
+		local reg=$!
+		_replay_wait_registry "$ns" || rc=1
+		for i in runner base service; do
+			[ $rc = 0 ] || break
+			nsenter --net=/proc/$ns/ns/net podman --root "$E2E_STORE/root" --runroot "$E2E_STORE/run" \
+				--tmpdir "$E2E_STORE/tmp" push -q --tls-verify=false --format v2s2 "$E2E_IMG/$i:1" \
+				"docker://$REPLAY_REG/deskrun-e2e/$i:1" >&2 || rc=1
+		done
+		kill "$reg" "$ns"
+		wait "$reg" "$ns" 2>/dev/null
+		[ $rc = 0 ] && echo "$stamp" >"$REPLAY_STORE/stamp"
+		exit $rc
+	) 9>"$E2E_DIR/registry.lock"
+}
+
+_replay_config() { # FILE READONLY
+	printf '%s\n' 'version: 0.1' 'log:' '  level: warn' '  accesslog:' '    disabled: true' 'storage:' \
+		'  filesystem:' "    rootdirectory: $REPLAY_STORE/storage" '  maintenance:' '    uploadpurging:' \
+		'      enabled: false' '    readonly:' "      enabled: $2" 'http:' "  addr: $REPLAY_REG" >"$1"
+}
+
+_replay_wait_ns() { # PID: until it is in a network namespace of its own
+	local i
+	for i in $(seq 1 50); do
+		[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+_replay_wait_registry() { # PID in the network namespace
+	local i
+	for i in $(seq 1 100); do
+		nsenter --net=/proc/$1/ns/net wget -q -O /dev/null "http://$REPLAY_REG/v2/" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "# the registry in the network namespace of $1 does not answer" >&2
+	return 1
+}
+
+# _replay_registry PID LOG: a read-only registry in PID's network namespace.
+_replay_registry() {
+	nsenter --net=/proc/$1/ns/net docker-registry serve "$REPLAY_STORE/config.yml" >>"$2" 2>&1 &
+	_replay_pids+=($!)
+	_replay_wait_registry "$1"
+}
+
+_replay_stop_all() {
+	local p= i
+	for p in "${_replay_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for i in $(seq 1 75); do
+		for p in "${_replay_pids[@]}"; do kill -0 "$p" 2>/dev/null && break; p=; done
+		[ -z "$p" ] && break
+		sleep 0.2
+	done
+	for p in "${_replay_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	_replay_pids=()
+}
+
+REPLAY_DIR=$TMP/replay
+REPLAY_RUNTIME=()
+_replay_ns() { nsenter -t "$_replay_ns_pid" -m -n "$@"; }
+
+replay_reference() {
+	local d=$REPLAY_DIR/reference
+	mkdir -p "$d"
+	if ! _replay_fill; then
+		not_ok "reference: the registry's storage is filled from the e2e images"
+		return 1
+	fi
+	# The runner image's externals, which the runner has at ROOT/externals.
+	P run --rm --network none "$RUNNER_IMAGE" tar -C /home/runner -c externals >"$d/externals.tar" || return 1
+	# A mount namespace where /home and /run are tmpfs (so /home/runner/_work and
+	# /var/run/docker.sock are the daemon's and the runner's alone), in its own network namespace.
+	unshare --mount --net --propagation private sh -c 'mount -t tmpfs -o mode=755 tmpfs /home &&
+		mount -t tmpfs -o mode=755 tmpfs /run && ip link set lo up && touch /run/.ready &&
+		exec sleep infinity' &
+	_replay_ns_pid=$!
+	_replay_pids+=($!)
+	local i
+	for i in $(seq 1 50); do _replay_ns test -e /run/.ready && break; sleep 0.1; done
+	_replay_registry "$_replay_ns_pid" "$d/registry.log" || { not_ok "reference: its registry answers"; return 1; }
+	local bounded rt=()
+	bounded=$(realpath "$SRCDIR/../shared/tools/runc-bounded" 2>/dev/null)
+	[ -n "$bounded" ] && [ -x "$bounded" ] && rt=(--add-runtime "bounded=$bounded" --default-runtime bounded)
+	nsenter -t "$_replay_ns_pid" -m -n dockerd --data-root "$d/data" --host unix:///var/run/docker.sock --host "unix://$d/docker.sock" \
+		--group 123 "${rt[@]}" >"$d/dockerd.log" 2>&1 &
+	_replay_dockerd=$!
+	_replay_pids+=($!)
+	for i in $(seq 1 150); do
+		_replay_ns docker version >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	if ! _replay_ns docker version >/dev/null 2>&1; then
+		not_ok "reference: the private dockerd starts"
+		tail -20 "$d/dockerd.log" | sed 's/^/#   /'
+		return 1
+	fi
+	_replay_ns sh -c "mkdir -p /home/runner && chmod 777 /home/runner && tar -C /home/runner -xf '$d/externals.tar' &&
+		cat >/run/replay.sh" <"$SRCDIR/tests/e2e/replay.sh"
+	_replay_ns setpriv --reuid 1001 --regid 1001 --groups 123 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/home/runner "${REPLAY_IMAGES[@]}" bash /run/replay.sh >"$REPLAY_DIR/reference.txt" 2>"$d/stderr"
+	check "reference: replay.sh runs to its end" eq "$(grep -c '^left\.images=' "$REPLAY_DIR/reference.txt")" 1 ||
+		tail -30 "$d/stderr" | sed 's/^/#   /'
+	replay_facts reference
+	# Negative control: the runner's directories where the daemon has none (another mount
+	# namespace with its own /home, the daemon reached by its second socket): the bind is an
+	# empty directory made by the daemon, and the marker check fails.
+	unshare --mount --propagation private sh -c "mount -t tmpfs tmpfs /home &&
+		exec env DOCKER_HOST=unix://$d/docker.sock ROOT=/home/neg REPLAY_STEPS=user $(printf '%q ' "${REPLAY_IMAGES[@]}") \
+		bash '$SRCDIR/tests/e2e/replay.sh'" >"$REPLAY_DIR/negative.txt" 2>"$d/negative.stderr"
+	check "negative control: a workspace bind the daemon cannot see fails the marker check" \
+		eq "$(grep -E '^user\.(marker|written)=' "$REPLAY_DIR/negative.txt" | paste -sd' ')" "user.marker=mismatch user.written=missing"
+}
+
+# replay_in NAME POD CONTAINER [--user UID:GID] [K=V...]: replay.sh in POD's CONTAINER, as the
+# runner (uid 1001, group 123 of the socket; /home/runner mode 777 as in the official image).
+replay_in() {
+	local name=$1 pod=$2 c=$3
+	shift 3
+	local user=1001:123 env=() a pid
+	while [ $# -gt 0 ]; do
+		case $1 in --user) user=$2; shift 2 ;; *) env+=(--env "$1"); shift ;; esac
+	done
+	for a in "${REPLAY_IMAGES[@]}"; do env+=(--env "$a"); done
+	mkdir -p "$REPLAY_DIR/$name"
+	pid=$(P inspect -f '{{.State.Pid}}' "$pod-$c")
+	_replay_registry "$pid" "$REPLAY_DIR/$name/registry.log" || { not_ok "$name: its registry answers"; return 1; }
+	P exec -i "$pod-$c" sh -c 'cat >/tmp/replay.sh && mkdir -p /home/runner && chmod 777 /home/runner' \
+		<"$SRCDIR/tests/e2e/replay.sh"
+	P exec --user "$user" --env HOME=/home/runner "${env[@]}" "$pod-$c" bash /tmp/replay.sh \
+		>"$REPLAY_DIR/$name.txt" 2>"$REPLAY_DIR/$name/stderr"
+}
+
+_replay_has_all() { # STRING PART...
+	local s=$1 p r=0
+	shift
+	for p in "$@"; do contains "$s" "$p" || r=1; done
+	return $r
+}
+
+_rv() { sed -n "s/^$2=//p" "$REPLAY_DIR/$1.txt" | head -1; }
+
+# The key facts of one transcript.
+replay_facts() {
+	local n=$1
+	check "$n: exit codes of step 1, step 2, the action with INPUT_CODE 0 and 5, the docker:// action" \
+		eq "$(_rv "$n" step1.rc),$(_rv "$n" step2.rc),$(_rv "$n" action_net_0.rc),$(_rv "$n" action_net_5.rc),$(_rv "$n" docker_action.rc)" "0,3,0,5,0"
+	local o
+	o=",$(_rv "$n" result.output),"
+	check "$n: k=v, r=1 and d=1 in the runner-side output file ($(_rv "$n" result.output))" \
+		_replay_has_all "$o" ,k=v, ,r=1, ,d=1,
+	check "$n: the owner file the job container wrote says 0" eq "$(_rv "$n" result.owner)" 0
+	check "$n: no container or network is left with label <L>" \
+		eq "$(_rv "$n" left.containers),$(_rv "$n" left.networks)" "0,0"
+	check "$n: the service's published port answers the runner" eq "$(_rv "$n" service.from_runner)" PONG
+}
+
+replay_compare() {
+	local n=$1
+	if [ ! -s "$REPLAY_DIR/reference.txt" ]; then
+		not_ok "$n: the transcript equals the reference's (no reference transcript)"
+	elif diff -u "$REPLAY_DIR/reference.txt" "$REPLAY_DIR/$n.txt" >"$REPLAY_DIR/$n.diff"; then
+		ok "$n: the transcript equals the reference's ($(wc -l <"$REPLAY_DIR/$n.txt") lines)"
+	else
+		not_ok "$n: the transcript equals the reference's"
+		diag "$(cat "$REPLAY_DIR/$n.diff")" "stderr of replay.sh (tail):" "$(tail -20 "$REPLAY_DIR/$n/stderr")"
+	fi
+	replay_facts "$n"
 }
