@@ -20,7 +20,8 @@
 #               the job container has no DOCKER_HOST)
 #   actions     RD §2 run: the Dockerfile action (`--rm`, the 6 -v, docker.sock) with
 #               --network <net> (INPUT_CODE 0, then 5) and the docker:// action (§6 D)
-#   stop        RD §1.3 "Stop containers": logs --details, rm --force each, network rm
+#   stop        RD §1.3 "Stop containers": rm --force the job container, logs --details and
+#               rm --force the service, network rm
 #   no-container the same Dockerfile action without --network (0, then 5), as in a job
 #               without container:/services:
 #   user        RD §4 / §6 E: a step's own `docker run --rm -v "$GITHUB_WORKSPACE":/src`, read
@@ -198,6 +199,8 @@ gate() { # the version gate: '1.NN' with its literal quotes, NN >= 35
 	case $v in "'1."[0-9]*"'") v=${v#"'1."} && v=${v%"'"} && [ "$v" -ge 35 ] && echo ok && return ;; esac
 	echo "bad"
 }
+# Fact 4: container jobs are refused where a line of /proc/1/cgroup has ":/docker/".
+kv init.cgroup "$(grep -q ':/docker/' /proc/1/cgroup 2>/dev/null && echo refused || echo passes)"
 kv init.gate.server "$(gate Server)"
 kv init.gate.client "$(gate Client)"
 stale=$(dk ps --all --quiet --no-trunc --filter "label=$L")
@@ -325,11 +328,11 @@ echo \"OBS build=\$b\"
 echo \"OBS built=\$(docker run --rm replay-inner/\$REPLAY_LABEL:1)\"
 docker rmi replay-inner/\$REPLAY_LABEL:1 >/dev/null || :"
 
-# ---- "Stop containers" (RD §1.3) ---------------------------------------------------------
-dk logs --details "$S" >/dev/null 2>&1
-kv stop.logs "$?"
+# ---- "Stop containers" (RD §1.3): per container in list order, logs (services) and rm ------
 dk rm --force "$J" >&2
 kv stop.rm.job "$?"
+dk logs --details "$S" >/dev/null 2>&1
+kv stop.logs.service "$?"
 dk rm --force "$S" >&2
 kv stop.rm.service "$?"
 dk network rm "$NET" >&2
