@@ -233,8 +233,10 @@ runner_binds() {
 #                                  namespace with a tmpfs on /home and /run, and its own network
 #                                  namespace), as uid 1001 in group 123 like the official image;
 #                                  its key facts and the negative control as TAP checks
-#   replay_in NAME POD CONTAINER [--user U] [K=V...]   replay.sh inside a pod's container, with a
-#                                  registry in the pod's network namespace; NAME.txt transcript
+#   replay_in NAME POD CONTAINER [--user UID:GID:GROUPS] [K=V...]
+#                                  replay.sh inside a pod's container (as uid 1001, gid 1001, group
+#                                  123 unless told), with a registry in the pod's network
+#                                  namespace; its transcript is $REPLAY_DIR/NAME.txt
 #   replay_compare NAME            NAME's transcript equals the reference's (diff as TAP diag),
 #                                  and its key facts
 # The runner always pulls, so the images come from a registry on 127.0.0.1:5000 (Debian's
@@ -382,22 +384,27 @@ replay_reference() {
 		eq "$(grep -E '^user\.(marker|written)=' "$REPLAY_DIR/negative.txt" | paste -sd' ')" "user.marker=mismatch user.written=missing"
 }
 
-# replay_in NAME POD CONTAINER [--user UID:GID] [K=V...]: replay.sh in POD's CONTAINER, as the
-# runner (uid 1001, group 123 of the socket; /home/runner mode 777 as in the official image).
+# replay_in NAME POD CONTAINER [--user UID:GID:GROUPS] [K=V...]: replay.sh in POD's CONTAINER
+# as the runner: by default uid 1001, gid 1001, in group 123 (the socket's), with /home/runner
+# mode 777, as in the official image (the e2e runner image has no such user: setpriv).
 replay_in() {
 	local name=$1 pod=$2 c=$3
 	shift 3
-	local user=1001:123 env=() a pid
+	local user=1001:1001:123 env=() a pid
 	while [ $# -gt 0 ]; do
 		case $1 in --user) user=$2; shift 2 ;; *) env+=(--env "$1"); shift ;; esac
 	done
+	local IFS=:
+	set -- $user
+	unset IFS
 	for a in "${REPLAY_IMAGES[@]}"; do env+=(--env "$a"); done
 	mkdir -p "$REPLAY_DIR/$name"
 	pid=$(P inspect -f '{{.State.Pid}}' "$pod-$c")
 	_replay_registry "$pid" "$REPLAY_DIR/$name/registry.log" || { not_ok "$name: its registry answers"; return 1; }
 	P exec -i "$pod-$c" sh -c 'cat >/tmp/replay.sh && mkdir -p /home/runner && chmod 777 /home/runner' \
 		<"$SRCDIR/tests/e2e/replay.sh"
-	P exec --user "$user" --env HOME=/home/runner "${env[@]}" "$pod-$c" bash /tmp/replay.sh \
+	P exec --env HOME=/home/runner "${env[@]}" "$pod-$c" setpriv --reuid "$1" --regid "$2" --groups "$3" \
+		bash /tmp/replay.sh \
 		>"$REPLAY_DIR/$name.txt" 2>"$REPLAY_DIR/$name/stderr"
 }
 

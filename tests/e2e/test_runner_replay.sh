@@ -57,7 +57,7 @@ if pod_yaml "$TMP/priv.json" --name "$pod" --sleep job --drop-mount /proc --map 
 	P exec -d "$pod-job" sh -c 'exec /usr/local/bin/dind dockerd --storage-driver overlay2 \
 		--data-root /var/lib/docker --host unix:///var/run/docker.sock >/var/log/dockerd.log 2>&1' >/dev/null
 	if wait_docker "$pod" job; then
-		replay_in privileged "$pod" job --user 0:0 WORK=/__w EXT=/__e
+		replay_in privileged "$pod" job --user 0:0:0 WORK=/__w EXT=/__e
 		replay_compare privileged
 	else
 		not_ok "privileged: the job's own dockerd starts"
