@@ -250,7 +250,8 @@ REPLAY_STORE=$E2E_DIR/registry
 _replay_pids=()
 
 # The registry's storage, filled from the e2e images (and a small service image that answers
-# PONG over HTTP on 6379) by a writable registry in a throwaway network namespace.
+# PONG over HTTP on 6379 and has a VOLUME, as redis has) by a writable registry in a
+# throwaway network namespace.
 _replay_fill() {
 	local stamp
 	stamp=$( (cat "$E2E_DIR/images.stamp"; sed -n '/^_replay_fill/,/^}/p' "$SRCDIR/tests/e2e/lib.sh") | sha256sum | cut -c1-16)
@@ -259,7 +260,7 @@ _replay_fill() {
 		[ "$(cat "$REPLAY_STORE/stamp" 2>/dev/null)" = "$stamp" ] && exit 0
 		rm -rf "$REPLAY_STORE" && mkdir -p "$REPLAY_STORE/service" || exit 1
 		echo PONG >"$REPLAY_STORE/service/index.html"
-		printf '%s\n' "FROM $BASE_IMAGE" 'COPY index.html /www/index.html' 'EXPOSE 6379' \
+		printf '%s\n' "FROM $BASE_IMAGE" 'COPY index.html /www/index.html' 'VOLUME /data' 'EXPOSE 6379' \
 			'CMD ["httpd", "-f", "-p", "6379", "-h", "/www"]' >"$REPLAY_STORE/service/Containerfile"
 		P build -q --network none --format docker -t "$E2E_IMG/service:1" "$REPLAY_STORE/service" >/dev/null || exit 1
 		_replay_config "$REPLAY_STORE/rw.yml" false

@@ -43,7 +43,8 @@
 # under DinD the sidecar has a copy made when the pod started), so /__e is compared with the
 # runner's EXT by content; the health poll gives up after ~2 min (the runner has no cap);
 # one set_output file serves every step (RD §6's simplification); the inner image built by
-# the Docker step is removed again so that the leftovers are the runner's own.
+# the Docker step, and the anonymous volume the service leaks (counted), are removed again so
+# that the leftovers are the runner's own.
 set -u
 export LC_ALL=C
 ROOT=${ROOT:-/home/runner}
@@ -244,6 +245,7 @@ kv job.env.HOME "$(printf '%s\n' "$jenv" | sed -n 's/^HOME=//p')"
 kv job.env.PATH "$(printf '%s\n' "$jenv" | sed -n 's/^PATH=//p')"
 kv job.env.CI "$(printf '%s\n' "$jenv" | sed -n 's/^CI=//p')"
 
+VOLS_BEFORE=$(dk volume ls -q | sort)
 dk pull "$SVCIMG" >&2
 kv service.pull "$?"
 new32 SA service_alias
@@ -337,6 +339,11 @@ dk rm --force "$S" >&2
 kv stop.rm.service "$?"
 dk network rm "$NET" >&2
 kv stop.network.rm "$?"
+# Fact 6: rm --force without -v leaks the service's anonymous volume (its VOLUME /data). The
+# replay counts it, then removes it so that the daemon is left as it was.
+leaked=$(dk volume ls -q | sort | comm -13 <(printf '%s\n' "$VOLS_BEFORE") -)
+kv stop.leaked_volumes "$(printf '%s' "$leaked" | grep -c .)"
+for v in $leaked; do dk volume rm "$v" >&2; done
 
 # ---- the same Dockerfile action in a job without container:/services: --------------------
 action action_0 "$AIMG" "" 0

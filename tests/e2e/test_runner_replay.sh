@@ -17,7 +17,7 @@
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/e2e/lib.sh"
 e2e_require
-for t in docker-registry unshare nsenter setpriv; do
+for t in docker-registry unshare nsenter setpriv ip wget; do
 	command -v "$t" >/dev/null || { skip runner-replay "$t is not installed"; done_testing; exit 0; }
 done
 e2e_setup || { not_ok "the e2e images are built and loaded"; done_testing; exit 1; }
