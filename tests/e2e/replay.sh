@@ -15,7 +15,8 @@
 #               container, pull + create + start + ps + port of a redis-like service with a
 #               health check in `options`, polled with the fact 10 inspect until healthy
 #   steps       RD §1.2: `docker exec -i --workdir ... -e "NAME"... <id> sh -e /__w/_temp/<guid>.sh`:
-#               step 1 (checks, k=v, /github/home/h, owner; exit 0), step 2 (exit 3), and a
+#               step 1 (checks, k=v, /github/home/h, owner; exit 0), step 2 (exit 3), a
+#               JavaScript action's OS probe (`docker exec <id> sh -c "cat /etc/*release | ..."`), a
 #               step using Docker through the bound /var/run/docker.sock (ps, run --rm, build:
 #               the job container has no DOCKER_HOST)
 #   actions     RD §2 run: the Dockerfile action (`--rm`, the 6 -v, docker.sock) with
@@ -303,6 +304,9 @@ id -u >\"\$GITHUB_WORKSPACE/owner\"
 # What the job container saw at /__e, in the form of RUNNER_EXT.
 JOB_EXT=$(printf '%s\n' "$LAST_OUT" | sed -n -e 's|^LS D /__e/\(.*\)|\1/|p' -e 's|^LS F /__e/\([^ ]*\) \(.*\)|\1:\2|p' | sort)
 step step2 "exit 3"
+# A JavaScript action's first call (RD §1.2): the OS probe, with empty exec options. (Its node
+# is /__e/node20/bin/node: the e2e externals stand-in has the directory, no node.)
+kv js.release "$(dk exec "$J" sh -c "cat /etc/*release | grep ^ID" | paste -sd,)"
 
 # ---- container actions in the container job (RD §2), on the job's network -----------------
 action() { # NAME IMAGE NETWORK(or "") CODE [ARGS...]
