@@ -257,14 +257,14 @@ _replay_fill() {
 	stamp=$( (cat "$E2E_DIR/images.stamp"; sed -n '/^_replay_fill/,/^}/p' "$SRCDIR/tests/e2e/lib.sh") | sha256sum | cut -c1-16)
 	(
 		flock 9
+		mkdir -p "$REPLAY_STORE" && _replay_config "$REPLAY_STORE/config.yml" true || exit 1
 		[ "$(cat "$REPLAY_STORE/stamp" 2>/dev/null)" = "$stamp" ] && exit 0
-		rm -rf "$REPLAY_STORE" && mkdir -p "$REPLAY_STORE/service" || exit 1
+		rm -rf "$REPLAY_STORE/storage" "$REPLAY_STORE/service" && mkdir -p "$REPLAY_STORE/service" || exit 1
 		echo PONG >"$REPLAY_STORE/service/index.html"
 		printf '%s\n' "FROM $BASE_IMAGE" 'COPY index.html /www/index.html' 'VOLUME /data' 'EXPOSE 6379' \
 			'CMD ["httpd", "-f", "-p", "6379", "-h", "/www"]' >"$REPLAY_STORE/service/Containerfile"
 		P build -q --network none --format docker -t "$E2E_IMG/service:1" "$REPLAY_STORE/service" >/dev/null || exit 1
 		_replay_config "$REPLAY_STORE/rw.yml" false
-		_replay_config "$REPLAY_STORE/config.yml" true
 		unshare --net sleep infinity &
 		local ns=$! i rc=0
 		_replay_wait_ns "$ns" || exit 1
@@ -330,7 +330,6 @@ _replay_stop_all() {
 }
 
 REPLAY_DIR=$TMP/replay
-REPLAY_RUNTIME=()
 _replay_ns() { nsenter -t "$_replay_ns_pid" -m -n "$@"; }
 
 replay_reference() {
@@ -341,7 +340,10 @@ replay_reference() {
 		return 1
 	fi
 	# The runner image's externals, which the runner has at ROOT/externals.
-	P run --rm --network none "$RUNNER_IMAGE" tar -C /home/runner -c externals >"$d/externals.tar" || return 1
+	if ! P run --rm --network none "$RUNNER_IMAGE" tar -C /home/runner -c externals >"$d/externals.tar"; then
+		not_ok "reference: the runner image's externals are copied out"
+		return 1
+	fi
 	# A mount namespace where /home and /run are tmpfs (so /home/runner/_work and
 	# /var/run/docker.sock are the daemon's and the runner's alone), in its own network namespace.
 	unshare --mount --net --propagation private sh -c 'mount -t tmpfs -o mode=755 tmpfs /home &&
