@@ -63,6 +63,8 @@ typedef struct gd_resolver {
 	int (*volume_create)(void *ctx, const char *name, gd_obj *out);
 	/* Image id (and, when ref is set, that reference) pulled by this tenant. */
 	bool (*image_recorded)(void *ctx, const char *id, const char *ref);
+	/* A volume the daemon made for one of the tenant's containers (anonymous, unlabelled). */
+	bool (*volume_recorded)(void *ctx, const char *name);
 	/* A bind source in the runner pod's folders (see podfs.h): 1 with *out the daemon's
 	 * path, 0 when it is not one of them, -1 refused with *why (both owned). *group ties the
 	 * pins it makes to this request (0: allocate). NULL: no pod folders. */
@@ -91,6 +93,7 @@ typedef enum gd_post {
 	GD_POST_SYSTEM_DF,
 	GD_POST_INFO,
 	GD_POST_NETWORK_INSPECT,
+	GD_POST_VOLUMES_LIST,
 	GD_POST_PULLED,
 } gd_post;
 

@@ -311,6 +311,14 @@ bad:
 /* ---- response filters ---- */
 
 static bool
+labeled_mine(const gd_ctx *c, json_t *o)
+{
+	const char *owner = json_string_value(json_object_get(json_object_get(o, "Labels"),
+	                                                      GD_LABEL_TENANT));
+	return owner && strcmp(owner, c->tenant) == 0;
+}
+
+static bool
 image_visible(const gd_ctx *c, json_t *img)
 {
 	json_t *labels = json_object_get(img, "Labels");
@@ -335,24 +343,23 @@ own_tags(const gd_ctx *c, json_t *img)
 	if (!json_is_array(tags))
 		return;
 	const char *id = json_string_value(json_object_get(img, "Id"));
+	bool built = labeled_mine(c, img);
 	json_t *keep = json_array();
 	size_t i;
 	json_t *t;
 	json_array_foreach(tags, i, t) {
 		const char *s = json_string_value(t);
-		if (s && (gd_ref_mine(c, s) || (id && c->res->image_recorded &&
-		                                 c->res->image_recorded(c->res->ctx, id, s))))
+		gd_ref r;
+		bool action = false;
+		if (built && s && gd_ref_parse(s, &r) == 0) {
+			action = gd_runner_action_ref(&r); /* the runner's <L>:<guid> of its build */
+			gd_ref_clear(&r);
+		}
+		if (s && (action || gd_ref_mine(c, s) ||
+		          (id && c->res->image_recorded && c->res->image_recorded(c->res->ctx, id, s))))
 			json_array_append(keep, t);
 	}
 	json_object_set_new(img, "RepoTags", keep);
-}
-
-static bool
-labeled_mine(const gd_ctx *c, json_t *o)
-{
-	const char *owner = json_string_value(json_object_get(json_object_get(o, "Labels"),
-	                                                      GD_LABEL_TENANT));
-	return owner && strcmp(owner, c->tenant) == 0;
 }
 
 static json_t *
@@ -449,6 +456,26 @@ gd_post_filter(const gd_ctx *c, gd_post post, const char *arg, int status, const
 		 * tenants' layers and volumes live): blank, like the counts. */
 		if (json_object_get(j, "DockerRootDir"))
 			json_object_set_new(j, "DockerRootDir", json_string(""));
+		out = gd_json_dump(j);
+		break;
+	}
+	case GD_POST_VOLUMES_LIST: {
+		if (status != 200)
+			return NULL;
+		j = json_loadb(body, len, 0, &je);
+		json_t *vols = json_object_get(j, "Volumes");
+		if (!json_is_array(vols))
+			return NULL;
+		json_t *keep = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(vols, i, v) {
+			const char *name = json_string_value(json_object_get(v, "Name"));
+			if (labeled_mine(c, v) ||
+			    (name && c->res->volume_recorded && c->res->volume_recorded(c->res->ctx, name)))
+				json_array_append(keep, v);
+		}
+		json_object_set_new(j, "Volumes", keep);
 		out = gd_json_dump(j);
 		break;
 	}

@@ -727,6 +727,7 @@ needs_capture(gd_post p)
 	case GD_POST_SYSTEM_DF:
 	case GD_POST_INFO:
 	case GD_POST_NETWORK_INSPECT:
+	case GD_POST_VOLUMES_LIST:
 		return true;
 	case GD_POST_NONE:
 	case GD_POST_PULLED:

@@ -571,6 +571,12 @@ res_image_recorded(void *ctx, const char *id, const char *ref)
 	return false;
 }
 
+static bool
+res_volume_recorded(void *ctx, const char *name)
+{
+	return state_has(ctx, "volumes", name);
+}
+
 int
 gd_up_init(gd_up *u, const gd_config *cfg, dr_err **err)
 {
@@ -607,6 +613,7 @@ gd_up_init(gd_up *u, const gd_config *cfg, dr_err **err)
 		.tenants = res_tenants,
 		.volume_create = res_volume_create,
 		.image_recorded = res_image_recorded,
+		.volume_recorded = res_volume_recorded,
 	};
 	return 0;
 }
@@ -704,6 +711,7 @@ gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const char *bo
 	case GD_POST_SYSTEM_DF:
 	case GD_POST_INFO:
 	case GD_POST_NETWORK_INSPECT:
+	case GD_POST_VOLUMES_LIST:
 		return;
 	}
 }

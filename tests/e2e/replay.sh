@@ -33,6 +33,8 @@
 # FROM and the docker:// image); all registry-qualified, as the runner pulls them. ROOT
 # (/home/runner, the official image's layout), WORK (ROOT/_work), EXT (ROOT/externals).
 # REPLAY_STEPS=user runs only the layout and the user step (the negative control).
+# REPLAY_TAG_NS: the namespace of the step's own image (default replay-inner; the tenant
+# behind the guard).
 #
 # stdout: a normalized transcript, one key=value per observation (exit codes, what the
 # containers see under /__w, /__e, /github/* as sorted path=sha256[:16] lists, the runner-side
@@ -58,6 +60,9 @@ TOOL=${RUNNER_TOOL_CACHE:-$WORK/_tool}
 WS=$WORK/$REPO/$REPO
 JOBIMG=${REPLAY_JOB_IMAGE:?} SVCIMG=${REPLAY_SERVICE_IMAGE:?} ACTIMG=${REPLAY_ACTION_IMAGE:?}
 STEPS=${REPLAY_STEPS:-all}
+# The namespace of the image the Docker step builds itself (a user's tag): behind deskrun's
+# guard tags must be in the tenant's namespace, so the guarded modes pass the tenant here.
+TAGNS=${REPLAY_TAG_NS:-replay-inner}
 
 log() { printf '%s\n' "$*" >&2; }
 # A docker child as the runner starts it: logged, stdin closed at once.
@@ -329,10 +334,10 @@ step step_docker "echo \"OBS docker_host=\${DOCKER_HOST:-unset} sock=\$([ -S /va
 docker ps --all --filter \"label=\$REPLAY_LABEL\" --format '{{.Image}} {{.State}}' | sed 's/^/OBS ps=/'
 echo \"OBS run=\$(docker run --rm $ACTIMG echo ran-inner)\"
 mkdir -p /tmp/inner && printf 'FROM $ACTIMG\nRUN echo built-inner >/b\nCMD [\"cat\", \"/b\"]\n' >/tmp/inner/Dockerfile
-docker build -t replay-inner/\$REPLAY_LABEL:1 /tmp/inner >&2 && b=0 || b=\$?
+docker build -t $TAGNS/\$REPLAY_LABEL:1 /tmp/inner >&2 && b=0 || b=\$?
 echo \"OBS build=\$b\"
-echo \"OBS built=\$(docker run --rm replay-inner/\$REPLAY_LABEL:1)\"
-docker rmi replay-inner/\$REPLAY_LABEL:1 >/dev/null || :"
+echo \"OBS built=\$(docker run --rm $TAGNS/\$REPLAY_LABEL:1)\"
+docker rmi $TAGNS/\$REPLAY_LABEL:1 >/dev/null || :"
 
 # ---- "Stop containers" (RD §1.3): per container in list order, logs (services) and rm ------
 dk rm --force "$J" >&2
@@ -364,4 +369,4 @@ kv result.owner.runner_deletes "$([ ! -e "$WS/owner" ] && echo 1 || echo 0)"
 kv result.ext.same_as_job "$([ -n "$RUNNER_EXT" ] && [ "$RUNNER_EXT" = "$JOB_EXT" ] && echo 1 || echo 0)"
 kv left.containers "$(dk ps -aq --filter "label=$L" | grep -c .)"
 kv left.networks "$(dk network ls -q --filter "label=$L" | grep -c .)"
-kv left.images "$(dk images --format '{{.Repository}}:{{.Tag}}' | grep -E "^($L:|replay-inner/$L)" | norm | sort | paste -sd,)"
+kv left.images "$(dk images --format '{{.Repository}}:{{.Tag}}' | grep -E "^($L:|$TAGNS/$L)" | norm | sort | paste -sd,)"

@@ -6,7 +6,10 @@
 # equal the reference's, and its key facts are checked on their own.
 #
 # Modes: dind (the runner container, DOCKER_HOST of the pod), dind --cache-pool 2 (the same on
-# a leased slot), and the job pod of cached-privileged-kubernetes. In that mode the runner
+# a leased slot), the job pod of cached-privileged-kubernetes, and the two shared-daemon modes
+# behind the guard, docker-socket and dind-daemonset (the runner's folders in the pod's folder
+# on the node; the one line that differs by design, the service's port seen from the runner,
+# is checked for what it is: published on the node's loopback only). In that mode the runner
 # makes no Docker call of its own (ARC's container hooks run the job); the job container has
 # its own dockerd, and a workflow step that drives Docker there sees the runner's work volume
 # at /__w and the externals at /__e. So the replay runs inside the job container, as root (the
@@ -66,6 +69,64 @@ if pod_yaml "$TMP/priv.json" --name "$pod" --sleep job --drop-mount /proc --map 
 	P pod rm -f -t 1 "$pod" >/dev/null 2>&1
 else
 	not_ok "privileged: the job pod runs"
+fi
+
+# docker-socket and dind-daemonset: a shared daemon outside the runner's pod, reached through
+# the guard, which maps the runner's folders to the pod's folder on the node and pins them.
+e2e_pods_folder || not_ok "the node's pods folder is a shared mount"
+# docker-socket: the node's daemon is this test's dockerd, in a network namespace of its own
+# where the registry is (the runner's pulls are the daemon's).
+unshare --net sh -c 'ip link set lo up && exec sleep infinity' &
+node_ns=$!
+_replay_pids+=($node_ns)
+_replay_wait_ns "$node_ns" && _replay_registry "$node_ns" "$REPLAY_DIR/node-registry.log" ||
+	not_ok "docker-socket: a registry in the node daemon's network namespace"
+DOCKERD_WRAP=(nsenter --net=/proc/$node_ns/ns/net)
+if start_dockerd node; then
+	run dr add rs --repository https://github.com/o/r --mode docker-socket --auth-value-file "$TMP/pat" \
+		--runner-image "$RUNNER_IMAGE" --guard-image "$HELPER_IMAGE"
+	check "add a docker-socket runner" eq "$RC" 0
+	pod=e2e-replay-sock
+	if pod_yaml "$TMP/sock.json" --name "$pod" --sleep runner --map "/var/run/docker.sock=$TMP/d-node/docker.sock" \
+		-- rs --runner-pod && play "$TMP/sock.json" && wait_docker "$pod" runner; then
+		replay_in docker-socket "$pod" runner REPLAY_TAG_NS=rs
+		replay_compare docker-socket --node-daemon
+		unplay "$pod"
+	else
+		not_ok "docker-socket: the runner pod runs and reaches the node's daemon through the guard"
+		logs "$pod" guard
+	fi
+else
+	not_ok "docker-socket: the node's dockerd starts"
+fi
+DOCKERD_WRAP=()
+
+# dind-daemonset: the DaemonSet's pod runs the shared daemon (the registry in its network
+# namespace), the runner pod reaches it through its guard.
+run dr add rds --repository https://github.com/o/r --mode dind-daemonset --auth-value-file "$TMP/pat" \
+	--runner-image "$RUNNER_IMAGE" --guard-image "$HELPER_IMAGE" --dind-image "$DIND_IMAGE"
+check "add a dind-daemonset runner" eq "$RC" 0
+dpod=e2e-replay-dds
+if pod_yaml "$TMP/dds.json" --name "$dpod" -- --daemon-pod && play "$TMP/dds.json"; then
+	for i in $(seq 1 120); do
+		P exec "$dpod-dockerd" docker -H unix:///var/run/dind/docker.sock version >/dev/null 2>&1 && break
+		sleep 0.5
+	done
+	_replay_registry "$(P inspect -f '{{.State.Pid}}' "$dpod-dockerd")" "$REPLAY_DIR/dds-registry.log" ||
+		not_ok "dind-daemonset: a registry in the daemon pod's network namespace"
+	pod=e2e-replay-ddsr
+	if pod_yaml "$TMP/ddsr.json" --name "$pod" --sleep runner -- rds --runner-pod && play "$TMP/ddsr.json" &&
+		wait_docker "$pod" runner; then
+		replay_in dind-daemonset "$pod" runner REPLAY_TAG_NS=rds
+		replay_compare dind-daemonset --node-daemon
+		unplay "$pod"
+	else
+		not_ok "dind-daemonset: the runner pod runs and reaches the shared daemon through the guard"
+		logs "$pod" guard
+	fi
+	unplay "$dpod"
+else
+	not_ok "dind-daemonset: the DaemonSet's pod runs"
 fi
 
 # REPLAY_KEEP=DIR keeps the transcripts, diffs and replay.sh stderr for a look afterwards.

@@ -411,9 +411,17 @@ st_tenants(void *c)
 }
 static int st_volume_create(void *c, const char *n, gd_obj *o) { (void)c; memset(o, 0, sizeof(*o)); o->own = GD_MINE; snprintf(o->id, sizeof(o->id), "%s", n); return 0; }
 
+static bool
+st_volume_recorded(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "anon-bravo") == 0;
+}
+
 static const gd_resolver stub = {
 	.container = st_container, .volume = st_volume, .network = st_network, .image = st_image,
 	.exec = st_exec, .tenants = st_tenants, .volume_create = st_volume_create,
+	.volume_recorded = st_volume_recorded,
 };
 
 /* The policy decide() uses; a test may widen it and must put it back. */
@@ -567,8 +575,10 @@ test_decide_routes(void **state)
 		                              "%22io.deskrun.tenant%3Dbravo%22%3Atrue%7D%7D");
 		gd_decision_clear(&d);
 	}
+	/* volumes: the list comes back whole and is filtered then (test_post_volumes) */
 	assert_int_equal(decide("GET", "/v1.41/volumes", NULL, &d), 0);
-	assert_string_equal(d.target, "/v1.41/volumes?filters=%7B%22label%22%3A%7B%22io.deskrun.tenant%3Dbravo%22%3Atrue%7D%7D");
+	assert_string_equal(d.target, "/v1.41/volumes");
+	assert_int_equal(d.post, GD_POST_VOLUMES_LIST);
 	gd_decision_clear(&d);
 }
 
@@ -591,6 +601,31 @@ test_post_info(void **state)
 	out = gd_post_filter(&c, GD_POST_INFO, NULL, 200, "{\"ID\":\"x\"}", 10, &n);
 	assert_string_equal(out, "{\"ID\":\"x\"}");
 	free(out);
+}
+
+/* docker volume ls: the tenant's labelled volumes and the anonymous ones the daemon made for
+ * its containers (recorded), nothing else. */
+static void
+test_post_volumes(void **state)
+{
+	(void)state;
+	gd_ctx c = { .tenant = "bravo", .policy = &pol, .res = &stub };
+	const char *in = "{\"Volumes\":[{\"Name\":\"mine\",\"Labels\":{\"io.deskrun.tenant\":\"bravo\"}},"
+	                 "{\"Name\":\"theirs\",\"Labels\":{\"io.deskrun.tenant\":\"alpha\"}},"
+	                 "{\"Name\":\"anon-bravo\",\"Labels\":null},{\"Name\":\"anon-alpha\",\"Labels\":null}],"
+	                 "\"Warnings\":null}";
+	size_t n = 0;
+	char *out = gd_post_filter(&c, GD_POST_VOLUMES_LIST, NULL, 200, in, strlen(in), &n);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"mine\""));
+	assert_non_null(strstr(out, "\"anon-bravo\""));
+	assert_null(strstr(out, "theirs"));
+	assert_null(strstr(out, "anon-alpha"));
+	free(out);
+	gd_decision d;
+	assert_int_equal(decide("GET", "/v1.41/volumes", NULL, &d), 0);
+	assert_int_equal(d.post, GD_POST_VOLUMES_LIST);
+	gd_decision_clear(&d);
 }
 
 static void
@@ -770,6 +805,7 @@ main(void)
 		cmocka_unit_test(test_decide_create),
 		cmocka_unit_test(test_decide_routes),
 		cmocka_unit_test(test_post_info),
+		cmocka_unit_test(test_post_volumes),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_decide_subnets),
 		cmocka_unit_test(test_policy_subnets),

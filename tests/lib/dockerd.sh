@@ -3,7 +3,9 @@
 #
 #   start_dockerd NAME [DOCKERD_ARGS...]   start dockerd with its own data root, exec root,
 #                                          pidfile and unix socket under $TMP/d-NAME; sets
-#                                          DOCKER_HOST; it is stopped when the test exits
+#                                          DOCKER_HOST; it is stopped when the test exits.
+#                                          DOCKERD_WRAP=(CMD...) runs it under CMD (e.g.
+#                                          nsenter into a network namespace)
 #   stop_dockerd NAME                      stop it (SIGTERM, then SIGKILL after 15 s) and
 #                                          delete the br-* links of its bridge networks
 #   dockerd_available                      0 if dockerd can run here (root, binary present)
@@ -14,6 +16,7 @@
 # CAP_SYS_RESOURCE), it is the default runtime so privileged containers work.
 
 _dockerd_names=()
+DOCKERD_WRAP=()
 
 dockerd_available() {
 	[ "$(id -u)" -eq 0 ] && command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1
@@ -38,7 +41,7 @@ start_dockerd() {
 	local bounded
 	bounded=$(realpath "$SRCDIR/../shared/tools/runc-bounded" 2>/dev/null)
 	[ -n "$bounded" ] && [ -x "$bounded" ] && rt=(--add-runtime "bounded=$bounded" --default-runtime bounded)
-	dockerd --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/pid" \
+	"${DOCKERD_WRAP[@]}" dockerd --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/pid" \
 		--host "unix://$dir/docker.sock" --bridge=none --iptables=false --ip6tables=false \
 		"${rt[@]}" "$@" >"$dir/log" 2>&1 &
 	_dockerd_names+=("$name")
