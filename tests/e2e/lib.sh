@@ -233,12 +233,19 @@ runner_binds() {
 #                                  namespace with a tmpfs on /home and /run, and its own network
 #                                  namespace), as uid 1001 in group 123 like the official image;
 #                                  its key facts and the negative control as TAP checks
-#   replay_in NAME POD CONTAINER [--user UID:GID:GROUPS] [K=V...]
+#   replay_in NAME POD CONTAINER [--user UID:GID:GROUPS] [--no-registry] [K=V...]
 #                                  replay.sh inside a pod's container (as uid 1001, gid 1001, group
 #                                  123 unless told), with a registry in the pod's network
 #                                  namespace; its transcript is $REPLAY_DIR/NAME.txt
 #   replay_compare NAME            NAME's transcript equals the reference's (diff as TAP diag),
 #                                  and its key facts
+#   replay_registry PID LOG        a read-only registry on 127.0.0.1:5000 in PID's network
+#                                  namespace (replay_in starts one in the container's own)
+# A mode is a few lines: render and play its pod as the other tests do, wait for its daemon,
+# then `replay_in NAME POD runner && replay_compare NAME`. The daemon pulls from 127.0.0.1:5000
+# in its own network namespace: under DinD that is the pod's, where replay_in puts a registry;
+# for a daemon elsewhere (a node's), start one there with replay_registry and pass
+# --no-registry to replay_in.
 # The runner always pulls, so the images come from a registry on 127.0.0.1:5000 (Debian's
 # docker-registry): its storage is filled once per build directory and served read-only by one
 # registry process per network namespace, stopped by PID when the test ends.
@@ -310,8 +317,8 @@ _replay_wait_registry() { # PID in the network namespace
 	return 1
 }
 
-# _replay_registry PID LOG: a read-only registry in PID's network namespace.
-_replay_registry() {
+# replay_registry PID LOG: a read-only registry in PID's network namespace.
+replay_registry() {
 	nsenter --net=/proc/$1/ns/net docker-registry serve "$REPLAY_STORE/config.yml" >>"$2" 2>&1 &
 	_replay_pids+=($!)
 	_replay_wait_registry "$1"
@@ -353,7 +360,7 @@ replay_reference() {
 	_replay_pids+=($!)
 	local i
 	for i in $(seq 1 50); do _replay_ns test -e /run/.ready && break; sleep 0.1; done
-	_replay_registry "$_replay_ns_pid" "$d/registry.log" || { not_ok "reference: its registry answers"; return 1; }
+	replay_registry "$_replay_ns_pid" "$d/registry.log" || { not_ok "reference: its registry answers"; return 1; }
 	local bounded rt=()
 	bounded=$(realpath "$SRCDIR/../shared/tools/runc-bounded" 2>/dev/null)
 	[ -n "$bounded" ] && [ -x "$bounded" ] && rt=(--add-runtime "bounded=$bounded" --default-runtime bounded)
@@ -393,9 +400,13 @@ replay_reference() {
 replay_in() {
 	local name=$1 pod=$2 c=$3
 	shift 3
-	local user=1001:1001:123 env=() a pid
+	local user=1001:1001:123 env=() a pid reg=1
 	while [ $# -gt 0 ]; do
-		case $1 in --user) user=$2; shift 2 ;; *) env+=(--env "$1"); shift ;; esac
+		case $1 in
+		--user) user=$2; shift 2 ;;
+		--no-registry) reg=; shift ;;
+		*) env+=(--env "$1"); shift ;;
+		esac
 	done
 	local IFS=:
 	set -- $user
@@ -403,7 +414,10 @@ replay_in() {
 	for a in "${REPLAY_IMAGES[@]}"; do env+=(--env "$a"); done
 	mkdir -p "$REPLAY_DIR/$name"
 	pid=$(P inspect -f '{{.State.Pid}}' "$pod-$c")
-	_replay_registry "$pid" "$REPLAY_DIR/$name/registry.log" || { not_ok "$name: its registry answers"; return 1; }
+	if [ -n "$reg" ] && ! replay_registry "$pid" "$REPLAY_DIR/$name/registry.log"; then
+		not_ok "$name: its registry answers"
+		return 1
+	fi
 	P exec -i "$pod-$c" sh -c 'cat >/tmp/replay.sh && mkdir -p /home/runner && chmod 777 /home/runner' \
 		<"$SRCDIR/tests/e2e/replay.sh"
 	P exec --env HOME=/home/runner "${env[@]}" "$pod-$c" setpriv --reuid "$1" --regid "$2" --groups "$3" \
