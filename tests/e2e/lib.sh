@@ -237,8 +237,9 @@ runner_binds() {
 #                                  replay.sh inside a pod's container (as uid 1001, gid 1001, group
 #                                  123 unless told), with a registry in the pod's network
 #                                  namespace; its transcript is $REPLAY_DIR/NAME.txt
-#   replay_compare NAME            NAME's transcript equals the reference's (diff as TAP diag),
-#                                  and its key facts
+#   replay_compare NAME [--node-daemon]   NAME's transcript equals the reference's (diff as
+#                                  TAP diag), and its key facts; --node-daemon for a daemon
+#                                  outside the runner's pod (see the function)
 #   replay_registry PID LOG        a read-only registry on 127.0.0.1:5000 in PID's network
 #                                  namespace (replay_in starts one in the container's own)
 # A mode is a few lines: render and play its pod as the other tests do, wait for its daemon,

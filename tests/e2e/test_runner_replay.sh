@@ -79,7 +79,7 @@ e2e_pods_folder || not_ok "the node's pods folder is a shared mount"
 unshare --net sh -c 'ip link set lo up && exec sleep infinity' &
 node_ns=$!
 _replay_pids+=($node_ns)
-_replay_wait_ns "$node_ns" && _replay_registry "$node_ns" "$REPLAY_DIR/node-registry.log" ||
+_replay_wait_ns "$node_ns" && replay_registry "$node_ns" "$REPLAY_DIR/node-registry.log" ||
 	not_ok "docker-socket: a registry in the node daemon's network namespace"
 DOCKERD_WRAP=(nsenter --net=/proc/$node_ns/ns/net)
 if start_dockerd node; then
@@ -89,7 +89,7 @@ if start_dockerd node; then
 	pod=e2e-replay-sock
 	if pod_yaml "$TMP/sock.json" --name "$pod" --sleep runner --map "/var/run/docker.sock=$TMP/d-node/docker.sock" \
 		-- rs --runner-pod && play "$TMP/sock.json" && wait_docker "$pod" runner; then
-		replay_in docker-socket "$pod" runner REPLAY_TAG_NS=rs
+		replay_in docker-socket "$pod" runner --no-registry REPLAY_TAG_NS=rs
 		replay_compare docker-socket --node-daemon
 		unplay "$pod"
 	else
@@ -112,12 +112,12 @@ if pod_yaml "$TMP/dds.json" --name "$dpod" -- --daemon-pod && play "$TMP/dds.jso
 		P exec "$dpod-dockerd" docker -H unix:///var/run/dind/docker.sock version >/dev/null 2>&1 && break
 		sleep 0.5
 	done
-	_replay_registry "$(P inspect -f '{{.State.Pid}}' "$dpod-dockerd")" "$REPLAY_DIR/dds-registry.log" ||
+	replay_registry "$(P inspect -f '{{.State.Pid}}' "$dpod-dockerd")" "$REPLAY_DIR/dds-registry.log" ||
 		not_ok "dind-daemonset: a registry in the daemon pod's network namespace"
 	pod=e2e-replay-ddsr
 	if pod_yaml "$TMP/ddsr.json" --name "$pod" --sleep runner -- rds --runner-pod && play "$TMP/ddsr.json" &&
 		wait_docker "$pod" runner; then
-		replay_in dind-daemonset "$pod" runner REPLAY_TAG_NS=rds
+		replay_in dind-daemonset "$pod" runner --no-registry REPLAY_TAG_NS=rds
 		replay_compare dind-daemonset --node-daemon
 		unplay "$pod"
 	else
