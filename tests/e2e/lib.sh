@@ -214,6 +214,14 @@ runner_binds() {
 	pexec "$pod" runner docker run --rm -v "/var/run/docker.sock":"/var/run/docker.sock" "$RUNNER_IMAGE" \
 		docker run --rm --privileged "$BASE_IMAGE" true
 	check "docker run --privileged from inside a job container is refused by the guard" contains "$ERR" "deskrun guard:"
+	pexec "$pod" runner docker run --rm -v "/var/run/docker.sock":"/var/run/docker.sock" "$RUNNER_IMAGE" \
+		docker run --rm -v /:/host --pid host "$BASE_IMAGE" true
+	check "  so are a host bind and the host's PID namespace" contains "$ERR" "deskrun guard:"
+	nd create --name "foreign-$pod" "$BASE_IMAGE" true >/dev/null
+	pexec "$pod" runner docker run --rm -v "/var/run/docker.sock":"/var/run/docker.sock" "$RUNNER_IMAGE" \
+		docker ps -a --format '{{.Names}}'
+	check "  and its docker ps shows none of the node's other containers" lacks "$OUT" "foreign-$pod"
+	nd rm -f "foreign-$pod" >/dev/null
 	local before
 	before=$(nd ps -aq --no-trunc; nd volume ls -q)
 	pexec "$pod" runner sh -c 'ln -sfn / /home/runner/_work/r/escape && mkdir -p /home/runner/_work/r/d && ln -sfn /etc /home/runner/_work/r/d/etc'

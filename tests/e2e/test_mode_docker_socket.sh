@@ -119,6 +119,20 @@ check "when s1's pod ends, its containers are gone from the node" \
 pexec e2e-sock-s2 runner docker info --format ok
 check "s2 keeps working" eq "$OUT" ok
 unplay e2e-sock-s2
+
+# --no-guard: the guard checks nothing (--unrestricted) but still maps the runner's folders,
+# so a container job sees the checkout; deskrun warned when the set was added.
+run dr add s3 --repository https://github.com/o/r --mode docker-socket --no-guard \
+	--auth-value-file "$TMP/pat" --runner-image "$RUNNER_IMAGE" --guard-image "$HELPER_IMAGE"
+check "add a --no-guard set: it warns that jobs are root on the node" contains "$ERR" "root on the node"
+pod_yaml "$TMP/s3.json" --name e2e-sock-s3 --sleep runner --map "/var/run/docker.sock=$NODE_SOCK" \
+	-- s3 --runner-pod && play "$TMP/s3.json" && wait_docker e2e-sock-s3 runner
+pexec e2e-sock-s3 runner sh -c 'mkdir -p /home/runner/_work/r/r && echo s3-marker >/home/runner/_work/r/r/marker'
+pexec e2e-sock-s3 runner docker run --rm -v /home/runner/_work/r/r:/src "$BASE_IMAGE" cat /src/marker
+check "--no-guard: docker run -v \$GITHUB_WORKSPACE:/src sees the checkout" eq "$OUT" s3-marker
+pexec e2e-sock-s3 runner docker run --rm --privileged "$BASE_IMAGE" true
+check "--no-guard: and nothing is checked (a privileged container runs)" eq "$RC" 0
+unplay e2e-sock-s3
 check "the pods' folders are removed with the pods" eq "$(ls "$HOSTROOT/node/var/lib/deskrun/cache/pods")" ""
 check "no pin is left mounted on the node" eq "$(grep -c " $HOSTROOT/node/var/lib/deskrun/cache/pods/" /proc/self/mountinfo)" 0
 done_testing
