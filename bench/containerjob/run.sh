@@ -35,9 +35,15 @@ unshare --mount --net --propagation private sh -c 'mount -t tmpfs -o mode=755 tm
 NS=$!
 pids=($NS)
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	local k p i
+	# Last started, first stopped (the guard before the daemon it cleans up on), each waited
+	# for up to 15 s.
+	for ((k = ${#pids[@]} - 1; k >= 0; k--)); do
+		p=${pids[$k]}
+		kill "$p" 2>/dev/null || continue
+		for i in $(seq 1 75); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$p" 2>/dev/null
+	done
 	grep -o " $TMP/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$TMP"
 }
@@ -46,12 +52,14 @@ ns() { nsenter -t "$NS" -m -n "$@"; }
 for i in $(seq 1 50); do ns test -e /run/.ready 2>/dev/null && break; sleep 0.1; done
 printf '%s\n' 'version: 0.1' 'log: {level: error, accesslog: {disabled: true}}' \
 	"storage: {filesystem: {rootdirectory: $TMP/registry}}" 'http: {addr: 127.0.0.1:5000}' >"$TMP/registry.yml"
-ns docker-registry serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 &
+# Background processes are started by nsenter itself, not through the ns function, so $! is
+# theirs (a function in the background would be a subshell, and killing it leaves them).
+nsenter -t "$NS" -m -n docker-registry serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 &
 pids+=($!)
 bounded=$(realpath "$SRCDIR/../shared/tools/runc-bounded" 2>/dev/null)
 rt=()
 [ -n "$bounded" ] && [ -x "$bounded" ] && rt=(--add-runtime "bounded=$bounded" --default-runtime bounded)
-ns dockerd --data-root "$TMP/data" --exec-root "$TMP/exec" --pidfile "$TMP/dockerd.pid" \
+nsenter -t "$NS" -m -n dockerd --data-root "$TMP/data" --exec-root "$TMP/exec" --pidfile "$TMP/dockerd.pid" \
 	--host unix:///var/run/docker.sock --host "unix://$TMP/docker.sock" --group 123 "${rt[@]}" \
 	>"$TMP/dockerd.log" 2>&1 &
 pids+=($!)
@@ -76,7 +84,7 @@ ns docker run --rm "localhost/deskrun-e2e/runner:1" tar -C /home/runner -c exter
 # (another mount namespace inside this one, as the runner container is in its pod).
 POD=$TMP/pods/bench-pod
 mkdir -p "$TMP/pods" "$TMP/guard"
-ns "$DESKRUN" guard --tenant bench --session bench-pod --upstream "unix://$TMP/docker.sock" \
+nsenter -t "$NS" -m -n "$DESKRUN" guard --tenant bench --session bench-pod --upstream "unix://$TMP/docker.sock" \
 	--listen "$POD/run/docker.sock" --state-dir "$TMP/guard" --socket-group 123 \
 	--pod-dir "$POD" --cleanup-on-exit >"$TMP/guard.log" 2>&1 &
 pids+=($!)

@@ -227,8 +227,8 @@ stop_guard wrong
 if command -v setpriv >/dev/null; then
 	mkdir -p "$PODS/p3/work/repo" && echo p3 >"$PODS/p3/work/repo/marker"
 	before=$(daemon_state)
-	pod_guard_np() { setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin "$@"; }
-	pod_guard_np "$DESKRUN" guard --tenant t1 --session p3 --upstream "unix://$RAW" \
+	# setpriv itself in the background (not a function: $! would be a subshell's PID).
+	setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin "$DESKRUN" guard --tenant t1 --session p3 --upstream "unix://$RAW" \
 		--listen "$PODS/p3/run/docker.sock" --state-dir "$TMP/guard/t1" --socket-mode 0666 \
 		--pod-dir "$PODS/p3" >"$TMP/g-p3.log" 2>&1 &
 	_guard_pids+=($!)
