@@ -219,7 +219,9 @@ run dk doctor --no-network web
 check "an existing writable cache dir passes" contains "$(line_of 'runner web/cache')" "cache-0 exists and is writable"
 
 # docker-socket needs the host's Docker in the kind node.
-dk add sock --repository https://github.com/acme/sock --mode docker-socket --auth-value-file "$DATA/token" >/dev/null 2>&1
+# (a guard image of its own: the helper image cannot be built from a sanitizer build)
+dk add sock --repository https://github.com/acme/sock --mode docker-socket --auth-value-file "$DATA/token" \
+	--guard-image registry.example/deskrun-helper:1 >/dev/null 2>&1
 run dk doctor --no-network sock
 check "docker-socket on a kind node without the host socket: fail" eq "$(status_of cluster/node-runtime)" fail
 check "saying so" contains "$(line_of cluster/node-runtime)" "mode docker-socket uses the host's Docker through the node: the socket is NOT mounted"
