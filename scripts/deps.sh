@@ -5,7 +5,8 @@ pkgs="gcc meson ninja-build pkg-config libjansson-dev libyaml-dev libcmocka-dev
       libhttp-parser-dev libssl-dev openssl python3 python3-yaml python3-jsonschema scdoc
       clang libclang-rt-14-dev
       docker.io containerd runc busybox-static docker-registry haproxy curl ca-certificates
-      podman catatonit debootstrap iproute2 procps psmisc zsh"
+      podman catatonit debootstrap iproute2 procps psmisc zsh
+      containernetworking-plugins conntrack iptables util-linux"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
