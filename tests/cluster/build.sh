@@ -4,6 +4,7 @@
 #
 #   build.sh              build what is missing; print the cache directory (last line of stdout)
 #   build.sh --print-dir  print the cache directory and exit 0 only if a finished build is there
+#   build.sh --key        print the cache key
 #   build.sh --regen      regenerate the wrapper modules (modules/*/go.mod, go.sum, tools.go)
 #                         from the pins and `go mod download -json`, then exit
 #
@@ -138,6 +139,10 @@ case ${1:-} in
 	regen
 	exit
 	;;
+--key)
+	key
+	exit 0
+	;;
 --print-dir)
 	d=$CACHE_ROOT/$(key)
 	[ -f "$d/done" ] || exit 1
@@ -146,7 +151,7 @@ case ${1:-} in
 	;;
 "") ;;
 *)
-	echo "usage: build.sh [--print-dir|--regen]" >&2
+	echo "usage: build.sh [--print-dir|--key|--regen]" >&2
 	exit 2
 	;;
 esac
