@@ -497,7 +497,10 @@ env_() {
 		printf '#!/bin/sh\nexec nsenter -t %s -n -m -- %s "$@"\n' "$(holder)" "$bin/$t" >"$D/bin/$t"
 		chmod +x "$D/bin/$t"
 	done
-	printf '#!/bin/sh\nexec nsenter -t %s -n -m -- ctr -a %s "$@"\n' "$(holder)" "$D/run/containerd.sock" >"$D/bin/ctr"
+	# the real ctr by its path: the wrapper itself is first on PATH
+	local ctr
+	ctr=$(PATH=${PATH//$D\/bin:/} command -v ctr)
+	printf '#!/bin/sh\nexec nsenter -t %s -n -m -- %s -a %s "$@"\n' "$(holder)" "$ctr" "$D/run/containerd.sock" >"$D/bin/ctr"
 	chmod +x "$D/bin/ctr"
 	echo "export KUBECONFIG=$D/admin.kubeconfig"
 	echo "export PATH=$D/bin:\$PATH"
@@ -520,7 +523,7 @@ start)
 	;;
 stop) stop ;;
 env) env_ ;;
-exec) ns "$@" ;;
+exec) exec nsenter -t "$(holder)" -n -m -- "$@" ;;
 *)
 	echo "usage: cluster.sh start|stop|env|exec DIR [CMD...]" >&2
 	exit 2
