@@ -24,6 +24,12 @@ for p in unshare nsenter ip iptables containerd ctr openssl gcc python3 busybox;
 	command -v "$p" >/dev/null || skip_all "$p is not installed (scripts/deps.sh installs it)"
 done
 [ -x /usr/lib/cni/bridge ] || skip_all "/usr/lib/cni/bridge missing (Debian containernetworking-plugins)"
+# What cluster.sh needs of the kernel and the sandbox: new network and mount namespaces with
+# veth and bridge links, and iptables in them.
+pre=$(unshare --net --mount --propagation private sh -c 'mount --make-rshared / &&
+	ip link add n0 type veth peer name n1 && ip link add b0 type bridge &&
+	iptables -t nat -N DESKRUN-PROBE' 2>&1) ||
+	skip_all "this machine cannot run the cluster's namespaces: $pre"
 
 # ---- build, or reuse the cache ----
 if [ -n "${DESKRUN_CLUSTER_BIN:-}" ]; then
