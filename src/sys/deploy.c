@@ -16,6 +16,26 @@ static const char *const arc_crds[] = {
 	NULL,
 };
 
+/* The chart version in the helm.sh/chart label ("<name>-<version>") of a release's manifest:
+ * real helm's `status -o json` (3.21) prints name, info, manifest, version and namespace, no
+ * "chart". The name never has a '-' followed by a digit; the version starts at the first. */
+static char *
+manifest_chart_version(const char *manifest)
+{
+	static const char key[] = "helm.sh/chart: ";
+	const char *p = manifest ? strstr(manifest, key) : NULL;
+	if (!p)
+		return NULL;
+	p += sizeof(key) - 1;
+	if (*p == '"')
+		p++;
+	size_t n = strcspn(p, "\" \r\n");
+	for (size_t i = 0; i + 1 < n; i++)
+		if (p[i] == '-' && p[i + 1] >= '0' && p[i + 1] <= '9')
+			return dr_xstrndup(p + i + 1, n - i - 1);
+	return NULL;
+}
+
 int
 dr_controller_version(const dr_deploy *d, char **version, dr_err **err)
 {
@@ -41,6 +61,9 @@ dr_controller_version(const dr_deploy *d, char **version, dr_err **err)
 	const char *status = json_string_value(json_object_get(json_object_get(j, "info"), "status"));
 	const char *v = json_string_value(
 		json_object_get(json_object_get(json_object_get(j, "chart"), "metadata"), "version"));
+	_cleanup_free_ char *mv = NULL;
+	if (!v)
+		v = mv = manifest_chart_version(json_string_value(json_object_get(j, "manifest")));
 	if (!v)
 		return dr_fail(err, DR_EXIT_FAIL, "'helm status %s' printed no chart version",
 		               DR_CONTROLLER_RELEASE);
