@@ -299,10 +299,14 @@ def helm(st, args, stdin):
         if name not in rel:
             die("Error: release: not found")
         r = rel[name]
+        # As helm 3.21 prints it: no "chart"; the version is in the manifest's labels.
+        manifest = ("---\n# Source: gha-runner-scale-set-controller/templates/serviceaccount.yaml\n"
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: arc-gha-rs-controller\n"
+                    "  labels:\n    helm.sh/chart: gha-rs-controller-%s\n"
+                    "    app.kubernetes.io/version: \"%s\"\n" % (r["version"], r["version"]))
         out(json.dumps({"name": name, "namespace": r["namespace"], "version": 1,
                         "info": {"status": r.get("status", "deployed")},
-                        "chart": {"metadata": {"name": "gha-runner-scale-set-controller",
-                                               "version": r["version"]}}}))
+                        "manifest": manifest}))
         return
     if verb == "upgrade":
         a = list(args)
