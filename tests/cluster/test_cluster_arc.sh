@@ -10,8 +10,8 @@
 #     here (static /manager and /ghalistener) and imported: the Deployment becomes ready in the
 #     cluster and `deskrun doctor` finds the CRDs, the controller's version and its readiness.
 # Skips with the reason when the build cache is cold or ARC could not be built (build.sh writes
-# why in <cache>/status/arc: the module proxy refuses ARC's 0.14.2 pseudo-version; set
-# DESKRUN_ARC_GIT to a git directory holding the commit to build it from source).
+# why in <cache>/status/arc: on 2026-12-06 the Go module proxy refused ARC's 0.14.2
+# pseudo-version, so ARC is not built and this test skips, saying so).
 . "$SRCDIR/tests/lib/tap.sh"
 HERE=$SRCDIR/tests/cluster
 C=$TMP/c
