@@ -130,30 +130,65 @@ check_bind_opts(gd_decision *d, const char *opts, const char *field, const char 
 	return 0;
 }
 
-/* --unrestricted (docker-socket --no-guard): no policy, but the runner's folders are still
- * mapped to the pod's folder, so container jobs and actions see them. */
+
+/* HostConfig.Binds: the runner's folders mapped (podfs), other host paths only under an
+ * --allow-bind prefix, named volumes the tenant's. only_map (--unrestricted): the mapping
+ * alone. */
 static int
-map_binds_only(const gd_ctx *c, gd_decision *d, json_t *hc)
+check_binds(const gd_ctx *c, gd_decision *d, json_t *hc, bool only_map)
 {
+	json_t *b = json_object_get(hc, "Binds");
 	size_t i;
 	json_t *e;
-	json_t *b = json_object_get(hc, "Binds");
 	json_array_foreach(b, i, e) {
-		_cleanup_free_ char *dup = dr_xstrdup(json_string_value(e));
+		const char *s = json_string_value(e);
+		_cleanup_free_ char *dup = dr_xstrdup(s);
 		char *c1 = strchr(dup, ':');
-		if (!c1 || dup[0] != '/')
-			continue;
+		if (!c1)
+			continue; /* "/path": an anonymous volume at that path */
 		*c1 = '\0';
-		_cleanup_free_ char *mapped = NULL;
-		_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Binds \"%s\"", json_string_value(e));
-		int k = map_pod_path(c, d, dup, &mapped, "HostConfig.Binds", shown);
-		if (k < 0)
-			return 1;
-		if (k > 0) {
-			_cleanup_free_ char *nv = dr_xasprintf("%s:%s", mapped, c1 + 1);
-			json_array_set_new(b, i, json_string(nv));
+		char *c2 = strchr(c1 + 1, ':');
+		if (c2) {
+			*c2 = '\0';
+			int k = only_map ? 0 : check_bind_opts(d, c2 + 1, "HostConfig.Binds", s);
+			if (k)
+				return k;
 		}
+		if (dup[0] == '/') {
+			_cleanup_free_ char *mapped = NULL;
+			_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Binds \"%s\"", s);
+			int k = map_pod_path(c, d, dup, &mapped, "HostConfig.Binds", shown);
+			if (k < 0)
+				return 1;
+			if (k > 0) {
+				/* The same entry with the daemon's path of the runner's folder. */
+				_cleanup_free_ char *nv = dr_xasprintf("%s:%s%s%s", mapped, c1 + 1,
+				                                       c2 ? ":" : "", c2 ? c2 + 1 : "");
+				json_array_set_new(b, i, json_string(nv));
+				continue;
+			}
+			if (!only_map && !bind_allowed(c, dup))
+				return deny(d, 403, "HostConfig.Binds",
+				            "HostConfig.Binds \"%s\": host bind mounts are not allowed, use a "
+				            "named volume",
+				            s),
+				       1;
+			continue;
+		}
+		if (only_map)
+			continue;
+		int k = check_volume_use(c, d, dup, "HostConfig.Binds", true);
+		if (k)
+			return k;
 	}
+	return 0;
+}
+
+/* --unrestricted: Mounts of type bind get the same mapping as Binds, nothing else. */
+static int
+map_mount_binds(const gd_ctx *c, gd_decision *d, json_t *hc)
+{
+	size_t i;
 	json_t *m;
 	json_array_foreach(json_object_get(hc, "Mounts"), i, m) {
 		if (strcmp(jstr(m, "Type"), "bind") != 0)
@@ -175,60 +210,13 @@ decide_unrestricted(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision 
 {
 	if (rt->id == R_C_CREATE && body) {
 		/* Labelled, so the pins' sweep knows which containers use them. */
-		if (map_binds_only(c, d, json_object_get(body, "HostConfig")) ||
+		json_t *hc = json_object_get(body, "HostConfig");
+		if (check_binds(c, d, hc, true) || map_mount_binds(c, d, hc) ||
 		    own_labels(c, d, body, "Labels", "Labels", true))
 			return 0;
 		set_body(d, body);
 	}
 	set_target(r, d, r->path);
-	return 0;
-}
-
-static int
-check_binds(const gd_ctx *c, gd_decision *d, json_t *hc)
-{
-	json_t *b = json_object_get(hc, "Binds");
-	size_t i;
-	json_t *e;
-	json_array_foreach(b, i, e) {
-		const char *s = json_string_value(e);
-		_cleanup_free_ char *dup = dr_xstrdup(s);
-		char *c1 = strchr(dup, ':');
-		if (!c1)
-			continue; /* "/path": an anonymous volume at that path */
-		*c1 = '\0';
-		char *c2 = strchr(c1 + 1, ':');
-		if (c2) {
-			*c2 = '\0';
-			int k = check_bind_opts(d, c2 + 1, "HostConfig.Binds", s);
-			if (k)
-				return k;
-		}
-		if (dup[0] == '/') {
-			_cleanup_free_ char *mapped = NULL;
-			_cleanup_free_ char *shown = dr_xasprintf("HostConfig.Binds \"%s\"", s);
-			int k = map_pod_path(c, d, dup, &mapped, "HostConfig.Binds", shown);
-			if (k < 0)
-				return 1;
-			if (k > 0) {
-				/* The same entry with the daemon's path of the runner's folder. */
-				_cleanup_free_ char *nv = dr_xasprintf("%s:%s%s%s", mapped, c1 + 1,
-				                                       c2 ? ":" : "", c2 ? c2 + 1 : "");
-				json_array_set_new(b, i, json_string(nv));
-				continue;
-			}
-			if (!bind_allowed(c, dup))
-				return deny(d, 403, "HostConfig.Binds",
-				            "HostConfig.Binds \"%s\": host bind mounts are not allowed, use a "
-				            "named volume",
-				            s),
-				       1;
-			continue;
-		}
-		int k = check_volume_use(c, d, dup, "HostConfig.Binds", true);
-		if (k)
-			return k;
-	}
 	return 0;
 }
 
@@ -454,7 +442,7 @@ check_hostconfig(const gd_ctx *c, gd_decision *d, json_t *hc)
 		            "HostConfig.Privileged: privileged containers are not allowed"),
 		       1;
 	int k;
-	if ((k = check_binds(c, d, hc)) || (k = check_mounts(c, d, hc)) ||
+	if ((k = check_binds(c, d, hc, false)) || (k = check_mounts(c, d, hc)) ||
 	    (k = check_tmpfs_map(d, hc)) || (k = check_caps(c, d, hc)) ||
 	    (k = check_resources(c, d, hc, "HostConfig.")) ||
 	    (k = check_restart(c, d, json_object_get(hc, "RestartPolicy"), "HostConfig.")) ||

@@ -1422,6 +1422,7 @@ check_deadlines(gd_server *s)
 	if (now < s->next_check)
 		return;
 	s->next_check = now + 250;
+	gd_up_tick(s->up); /* at most every 250 ms, not per batch of events */
 	gd_conn *c = s->conns;
 	while (c) {
 		gd_conn *next = c->next;
@@ -1560,7 +1561,6 @@ gd_serve(gd_server *s, dr_err **err)
 			r = next;
 		}
 		check_deadlines(s);
-		gd_up_tick(s->up);
 		free_dead(s);
 	}
 	while (s->conns)

@@ -46,7 +46,7 @@ void gd_up_record(gd_up *u, gd_post post, const char *arg, int status, const cha
 void gd_up_use_pods(gd_up *u, struct gd_podfs *pods);
 /* Let go of the pins no container of the session uses (made more than grace_ms ago). */
 void gd_up_sweep_pins(gd_up *u, long long grace_ms);
-/* Called from the serve loop (at least every second): every minute, tell the node the
+/* Called from the serve loop's deadline check (every 250 ms to 1 s): every minute, tell the node the
  * guard is alive and let go of pins no container uses. */
 void gd_up_tick(gd_up *u);
 /* The request that made pin group `group` was answered: ok (201) keeps its pins. */

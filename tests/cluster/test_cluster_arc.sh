@@ -13,27 +13,9 @@
 # why in <cache>/status/arc: on 2026-12-06 the Go module proxy refused ARC's 0.14.2
 # pseudo-version, so ARC is not built and this test skips, saying so).
 . "$SRCDIR/tests/lib/tap.sh"
-HERE=$SRCDIR/tests/cluster
-C=$TMP/c
-export NO_COLOR=1 XDG_CACHE_HOME=$TMP/xdg-cache
+. "$SRCDIR/tests/cluster/lib.sh"
 ARC_IMAGE=ghcr.io/actions/gha-runner-scale-set-controller:0.14.2
-
-skip_all() {
-	skip "ARC on the real cluster" "$1"
-	done_testing
-	exit 0
-}
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, containerd, iptables)"
-for p in unshare nsenter ip iptables containerd ctr openssl gcc python3 busybox; do
-	command -v "$p" >/dev/null || skip_all "$p is not installed (scripts/deps.sh installs it)"
-done
-[ -x /usr/lib/cni/bridge ] || skip_all "/usr/lib/cni/bridge missing (Debian containernetworking-plugins)"
-# What cluster.sh needs of the kernel and the sandbox: new network and mount namespaces with
-# veth and bridge links, and iptables in them.
-pre=$(unshare --net --mount --propagation private sh -c 'mount --make-rshared / &&
-	ip link add n0 type veth peer name n1 && ip link add b0 type bridge &&
-	iptables -t nat -N DESKRUN-PROBE' 2>&1) ||
-	skip_all "this machine cannot run the cluster's namespaces: $pre"
+cluster_require "ARC on the real cluster"
 dir=$("$HERE/build.sh" --print-dir) ||
 	skip_all "the build cache ${DESKRUN_CLUSTER_CACHE:-/var/cache/deskrun-cluster}/$("$HERE/build.sh" --key) is cold (see test_cluster_smoke.sh: DESKRUN_CLUSTER_BUILD=1)"
 [ -x "$dir/bin/manager" ] && [ -x "$dir/bin/ghalistener" ] ||

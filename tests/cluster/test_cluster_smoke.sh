@@ -9,27 +9,8 @@
 # Skips (TAP, with the reason) when not root, when a program is missing, or when the build cache
 # is cold and DESKRUN_CLUSTER_BUILD=1 is not set: a cold build compiles Kubernetes on 2 cores.
 . "$SRCDIR/tests/lib/tap.sh"
-HERE=$SRCDIR/tests/cluster
-C=$TMP/c
-export NO_COLOR=1 XDG_CACHE_HOME=$TMP/xdg-cache
-
-skip_all() {
-	skip "real cluster" "$1"
-	done_testing
-	exit 0
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, containerd, iptables)"
-for p in unshare nsenter ip iptables containerd ctr openssl gcc python3 busybox; do
-	command -v "$p" >/dev/null || skip_all "$p is not installed (scripts/deps.sh installs it)"
-done
-[ -x /usr/lib/cni/bridge ] || skip_all "/usr/lib/cni/bridge missing (Debian containernetworking-plugins)"
-# What cluster.sh needs of the kernel and the sandbox: new network and mount namespaces with
-# veth and bridge links, and iptables in them.
-pre=$(unshare --net --mount --propagation private sh -c 'mount --make-rshared / &&
-	ip link add n0 type veth peer name n1 && ip link add b0 type bridge &&
-	iptables -t nat -N DESKRUN-PROBE' 2>&1) ||
-	skip_all "this machine cannot run the cluster's namespaces: $pre"
+. "$SRCDIR/tests/cluster/lib.sh"
+cluster_require "real cluster"
 
 # ---- build, or reuse the cache ----
 if [ -n "${DESKRUN_CLUSTER_BIN:-}" ]; then

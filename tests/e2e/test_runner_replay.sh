@@ -74,6 +74,22 @@ fi
 # docker-socket and dind-daemonset: a shared daemon outside the runner's pod, reached through
 # the guard, which maps the runner's folders to the pod's folder on the node and pins them.
 e2e_pods_folder || not_ok "the node's pods folder is a shared mount"
+# guarded_replay NAME POD SET [KUBE_ARGS...]: SET's runner pod, the replay in its runner
+# container through its guard (the daemon pulls from its own registry; the step's image in
+# the tenant's namespace), compared with the reference.
+guarded_replay() {
+	local name=$1 pod=$2 set=$3
+	shift 3
+	if pod_yaml "$TMP/$pod.json" --name "$pod" --sleep runner "$@" -- "$set" --runner-pod &&
+		play "$TMP/$pod.json" && wait_docker "$pod" runner; then
+		replay_in "$name" "$pod" runner --no-registry REPLAY_TAG_NS="$set"
+		replay_compare "$name" --node-daemon
+		unplay "$pod"
+	else
+		not_ok "$name: the runner pod runs and reaches the daemon through the guard"
+		logs "$pod" guard
+	fi
+}
 # docker-socket: the node's daemon is this test's dockerd, in a network namespace of its own
 # where the registry is (the runner's pulls are the daemon's).
 unshare --net sh -c 'ip link set lo up && exec sleep infinity' &
@@ -86,16 +102,7 @@ if start_dockerd node; then
 	run dr add rs --repository https://github.com/o/r --mode docker-socket --auth-value-file "$TMP/pat" \
 		--runner-image "$RUNNER_IMAGE" --guard-image "$HELPER_IMAGE"
 	check "add a docker-socket runner" eq "$RC" 0
-	pod=e2e-replay-sock
-	if pod_yaml "$TMP/sock.json" --name "$pod" --sleep runner --map "/var/run/docker.sock=$TMP/d-node/docker.sock" \
-		-- rs --runner-pod && play "$TMP/sock.json" && wait_docker "$pod" runner; then
-		replay_in docker-socket "$pod" runner --no-registry REPLAY_TAG_NS=rs
-		replay_compare docker-socket --node-daemon
-		unplay "$pod"
-	else
-		not_ok "docker-socket: the runner pod runs and reaches the node's daemon through the guard"
-		logs "$pod" guard
-	fi
+	guarded_replay docker-socket e2e-replay-sock rs --map "/var/run/docker.sock=$TMP/d-node/docker.sock"
 else
 	not_ok "docker-socket: the node's dockerd starts"
 fi
@@ -114,16 +121,7 @@ if pod_yaml "$TMP/dds.json" --name "$dpod" -- --daemon-pod && play "$TMP/dds.jso
 	done
 	replay_registry "$(P inspect -f '{{.State.Pid}}' "$dpod-dockerd")" "$REPLAY_DIR/dds-registry.log" ||
 		not_ok "dind-daemonset: a registry in the daemon pod's network namespace"
-	pod=e2e-replay-ddsr
-	if pod_yaml "$TMP/ddsr.json" --name "$pod" --sleep runner -- rds --runner-pod && play "$TMP/ddsr.json" &&
-		wait_docker "$pod" runner; then
-		replay_in dind-daemonset "$pod" runner --no-registry REPLAY_TAG_NS=rds
-		replay_compare dind-daemonset --node-daemon
-		unplay "$pod"
-	else
-		not_ok "dind-daemonset: the runner pod runs and reaches the shared daemon through the guard"
-		logs "$pod" guard
-	fi
+	guarded_replay dind-daemonset e2e-replay-ddsr rds
 	unplay "$dpod"
 else
 	not_ok "dind-daemonset: the DaemonSet's pod runs"
