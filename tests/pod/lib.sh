@@ -94,7 +94,15 @@ await() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$pid" 2>/dev/null && { diag "pid $pid did not end within $secs s: killed"; kill -KILL "$pid"; }
+	AWAIT_KILLED=0
+	if kill -0 "$pid" 2>/dev/null; then
+		# What it and its children were doing, for the next person to read the log.
+		diag "pid $pid did not end within $secs s: killed; its processes:"
+		ps -o pid=,stat=,wchan:24=,args= --pid "$pid" --ppid "$pid" 2>/dev/null |
+			while IFS= read -r l; do diag "  $l"; done
+		AWAIT_KILLED=1
+		kill -KILL "$pid"
+	fi
 	wait "$pid" 2>/dev/null
 	EP_RC=$?
 }
@@ -103,6 +111,10 @@ stop_ep() {
 	local name=$1 sig=${2:-TERM} pid=${_EP_PID[$1]}
 	kill -"$sig" "$pid" 2>/dev/null
 	await "$pid" 60
+	if [ "$AWAIT_KILLED" = 1 ]; then
+		diag "$name's log:"
+		tail -25 "$TMP/$name.log" | while IFS= read -r l; do diag "  $l"; done
+	fi
 }
 
 descendants() {
