@@ -664,6 +664,25 @@ container_target(const gd_ctx *c, const gd_route *rt, const gd_req *r, gd_decisi
 	return 0;
 }
 
+/* A query flag as the daemon reads it (httputils.BoolValue): false when empty, "0", "no",
+ * "false" or "none", in any case and with spaces around; true otherwise. */
+static bool
+daemon_bool(const char *v)
+{
+	if (!v)
+		return false;
+	while (isspace((unsigned char)*v))
+		v++;
+	size_t n = strlen(v);
+	while (n && isspace((unsigned char)v[n - 1]))
+		n--;
+	static const char *const no[] = { "", "0", "no", "false", "none" };
+	for (size_t i = 0; i < DR_ARRAY_LEN(no); i++)
+		if (strlen(no[i]) == n && strncasecmp(v, no[i], n) == 0)
+			return false;
+	return true;
+}
+
 int
 decide_containers(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d,
                   json_t *body)
@@ -677,6 +696,10 @@ decide_containers(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d
 	int k = container_target(c, rt, r, d, &o, &path);
 	if (k)
 		return k < 0 ? -1 : 0;
+	/* docker-py sends link=False on every remove; link=true removes a legacy link instead */
+	if (rt->id == R_C_DELETE && daemon_bool(gd_query_get(&r->query, "link")))
+		return deny(d, 403, "link", "containers.delete link: removing a legacy link is not allowed"),
+		       0;
 	if (rt->id == R_C_RENAME &&
 	    check_name(c, d, "container name", gd_query_get(&r->query, "name")))
 		return 0;

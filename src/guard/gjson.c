@@ -132,8 +132,10 @@ const gd_schema gd_schema_create = { "", create_f };
 static const gd_field config_f[] = { CONFIG_FIELDS, END };
 const gd_schema gd_schema_config = { "", config_f };
 
+/* "Container" is what docker-py (the Python SDK, testcontainers-python's client) puts in every
+ * exec body; the daemon takes the container from the path and never reads it. */
 static const gd_field exec_f[] = {
-	F("User", GK_STR), F("Privileged", GK_BOOL), F("Tty", GK_BOOL),
+	F("Container", GK_STR), F("User", GK_STR), F("Privileged", GK_BOOL), F("Tty", GK_BOOL),
 	F("ConsoleSize", GK_UINT_PAIR), F("AttachStdin", GK_BOOL), F("AttachStderr", GK_BOOL),
 	F("AttachStdout", GK_BOOL), F("Detach", GK_BOOL), F("DetachKeys", GK_STR),
 	F("Env", GK_STRV), F("WorkingDir", GK_STR), F("Cmd", GK_STRV), END,

@@ -525,6 +525,17 @@ test_decide_routes(void **state)
 		{ "POST", "/v1.41/containers/alpha-web/attach?stream=1", NULL, 404 },   /* T28 */
 		{ "POST", "/v1.41/exec/ax1/start", "{}", 404 },                          /* T29 */
 		{ "POST", "/v1.41/containers/bravo-1/exec", "{\"Privileged\":true}", 403 }, /* T30 */
+		/* docker-py's exec body names the container too (the daemon reads only the path) */
+		{ "POST", "/v1.41/containers/bravo-1/exec",
+		  "{\"Container\":\"bravo-1\",\"User\":\"\",\"Privileged\":false,\"Tty\":false,"
+		  "\"AttachStdin\":false,\"AttachStdout\":true,\"AttachStderr\":true,"
+		  "\"Cmd\":[\"/bin/echo\",\"x\"],\"Env\":null}", 0 },
+		/* docker-py removes with link=False; link=true would remove a legacy link */
+		{ "DELETE", "/v1.41/containers/bravo-1?v=True&link=False&force=True", NULL, 0 },
+		{ "DELETE", "/v1.41/containers/bravo-1?link=1", NULL, 403 },
+		/* docker-py's list queries carry parameters the daemon no longer reads */
+		{ "GET", "/v1.41/containers/json?limit=-1&all=1&size=0&trunc_cmd=0", NULL, 0 },
+		{ "GET", "/v1.41/images/json?only_ids=0&all=0", NULL, 0 },
 		{ "POST", "/v1.41/build/prune", NULL, 200 },                             /* T33 */
 		{ "POST", "/v1.41/images/tiny:1/tag?repo=node&tag=18", NULL, 403 },     /* T34 */
 		{ "POST", "/v1.41/build?t=node:18", NULL, 403 },                        /* T35 */

@@ -1,0 +1,3 @@
+module deskrun.test/clients/ryuk
+
+go 1.26
