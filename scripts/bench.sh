@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 # The benchmarks' own packages (make check does not need them): gnuplot draws the charts.
 missing=""
-for p in gnuplot-nox e2fsprogs util-linux; do
+for p in gnuplot-nox e2fsprogs util-linux bc; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
