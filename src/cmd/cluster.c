@@ -306,25 +306,19 @@ do_status(const dr_config *c, dr_err **err)
 	if (dr_controller_version(&d, &version, err) < 0)
 		return -1;
 	const char *ns = c->settings.controller_namespace;
-	_cleanup_strv_ char **dargs = dr_argv("get", "deployments.apps", "--namespace", ns, "-l",
-	                                      "app.kubernetes.io/part-of=gha-rs-controller", NULL);
-	_cleanup_json_ json_t *deps = NULL;
-	if (dr_kubectl_json(cl, dargs, &deps, err) < 0)
+	size_t deployments = 0;
+	long want = 0, ready = 0;
+	if (dr_controller_replicas(&d, &deployments, &want, &ready, err) < 0)
 		return -1;
-	json_int_t want = 0, ready = 0;
-	json_t *dep;
-	json_array_foreach(json_object_get(deps, "items"), i, dep) {
-		want += json_integer_value(json_object_get(json_object_get(dep, "spec"), "replicas"));
-		ready += json_integer_value(
-			json_object_get(json_object_get(dep, "status"), "readyReplicas"));
-	}
-	if (!version && json_array_size(json_object_get(deps, "items")) == 0)
+	if (!version && deployments == 0)
 		printf("controller:  not installed ('deskrun up' installs ARC %s)\n", DR_ARC_VERSION);
+	else if (deployments == 0)
+		printf("controller:  %s %s in %s, but no controller Deployment (%s): nothing "
+		       "reconciles the scale sets; check controller-chart\n",
+		       DR_CONTROLLER_RELEASE, version, ns, DR_CONTROLLER_SELECTOR);
 	else
-		printf("controller:  %s %s in %s, %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
-		       " ready%s\n",
-		       DR_CONTROLLER_RELEASE, version ? version : "(not a Helm release of deskrun)",
-		       ns, ready, want,
+		printf("controller:  %s %s in %s, %ld/%ld ready%s\n", DR_CONTROLLER_RELEASE,
+		       version ? version : "(not a Helm release of deskrun)", ns, ready, want,
 		       version && strcmp(version, DR_ARC_VERSION) != 0 ? " ('deskrun up' upgrades it)"
 		                                                      : "");
 	return 0;

@@ -97,8 +97,11 @@ const dr_cmd dr_cmd_config = {
 	.description =
 		"Settings that apply to every runner: cache-root (the node directory under which "
 		"caches live, default /var/lib/deskrun/cache), controller-namespace (default "
-		"arc-systems) and controller-service-account (default arc-gha-rs-controller, the "
-		"account of the ARC controller installed as Helm release 'arc').",
+		"arc-systems), controller-service-account (default arc-gha-rs-controller, the "
+		"account of the ARC controller installed as Helm release 'arc'), daemon-cache-root "
+		"and controller-chart (default empty: ghcr.io's chart; an absolute path to the "
+		"chart's directory or .tgz archive, or an oci:// mirror, for clusters that cannot "
+		"reach ghcr.io).",
 	.opts = NULL,
 	.run = run_config,
 };

@@ -42,6 +42,7 @@ typedef struct doctor {
 	const char *sysroot; /* prefix of /proc and /sys reads ("" normally; tests set it) */
 	json_t *checks;
 	json_t *docker_info; /* `docker info` of the host daemon, or NULL */
+	int controller;      /* the controller's Deployments: -1 unknown, else how many */
 } doctor;
 
 #define TOOL_TIMEOUT_MS 15000
@@ -465,28 +466,27 @@ check_cluster(doctor *d)
 		dr_check_add_finding(d->checks, "cluster", "controller-version", &f);
 	}
 	const char *ns = d->c->settings.controller_namespace;
-	_cleanup_strv_ char **dargs = dr_argv("get", "deployments.apps", "--namespace", ns, "-l",
-	                                      "app.kubernetes.io/part-of=gha-rs-controller", NULL);
-	_cleanup_json_ json_t *deps = NULL;
+	size_t deployments = 0;
+	long want = 0, ready = 0;
 	_cleanup_err_ dr_err *de = NULL;
-	if (dr_kubectl_json(cl, dargs, &deps, &de) < 0) {
+	if (dr_controller_replicas(&dep, &deployments, &want, &ready, &de) < 0) {
 		dr_check_add(d->checks, "cluster", "controller-ready", DR_CHECK_FAIL, de->msg,
 		             "check kubectl's access to the controller namespace");
 	} else {
-		json_int_t want = 0, ready = 0;
-		size_t i;
-		json_t *dp;
-		json_array_foreach(json_object_get(deps, "items"), i, dp) {
-			want += json_integer_value(json_object_get(json_object_get(dp, "spec"), "replicas"));
-			ready += json_integer_value(
-				json_object_get(json_object_get(dp, "status"), "readyReplicas"));
-		}
-		_cleanup_free_ char *s = dr_xasprintf(
-			"%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " controller replicas ready in %s",
-			ready, want, ns);
-		_cleanup_free_ char *fix = dr_xasprintf(
-			"%s: 'kubectl -n %s describe deploy -l app.kubernetes.io/part-of=gha-rs-controller'",
-			want ? "see why it is not ready" : "run 'deskrun up'", ns);
+		d->controller = (int)deployments;
+		_cleanup_free_ char *s =
+			deployments == 0
+				? dr_xasprintf("no controller Deployment (%s) in %s", DR_CONTROLLER_SELECTOR,
+				               ns)
+				: dr_xasprintf("%ld/%ld controller replicas ready in %s", ready, want, ns);
+		_cleanup_free_ char *fix =
+			deployments == 0 && version
+				? dr_xasprintf("the chart of release %s installed no controller: point "
+				               "controller-chart at ARC's chart and run 'deskrun up'",
+				               DR_CONTROLLER_RELEASE)
+				: dr_xasprintf("%s: 'kubectl -n %s describe deploy -l %s'",
+				               want ? "see why it is not ready" : "run 'deskrun up'", ns,
+				               DR_CONTROLLER_SELECTOR);
 		dr_check_add(d->checks, "cluster", "controller-ready",
 		             want > 0 && ready >= want ? DR_CHECK_OK : DR_CHECK_FAIL, s, fix);
 	}
@@ -558,6 +558,12 @@ check_listener(doctor *d, const live *l, const dr_scale_set *ss, const char *gro
 			               phase ? phase : "Unknown");
 		}
 		dr_check_add_finding(d->checks, group, "listener", &f);
+		return;
+	}
+	if (d->controller == 0) {
+		dr_check_add(d->checks, group, "listener", DR_CHECK_FAIL,
+		             "no listener pod: no ARC controller runs to start one",
+		             "see cluster/controller-ready");
 		return;
 	}
 	_cleanup_free_ char *fix = dr_xasprintf(
@@ -1037,6 +1043,7 @@ run_doctor(dr_cli *cli, int argc, char **argv, dr_err **err)
 		.network = network,
 		.sysroot = sysroot ? sysroot : "",
 		.checks = json_array(),
+		.controller = -1,
 	};
 	check_tools(&d);
 	check_host(&d);

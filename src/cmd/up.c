@@ -41,6 +41,17 @@ wait_ready(const dr_deploy *d, json_t *ars_list, long wait_ms, dr_err **err)
 		        d->config->settings.controller_namespace, NULL);
 	_cleanup_strv_ char **aargs = dr_argv("get", "autoscalingrunnersets.actions.github.com",
 	                                      "--all-namespaces", "-l", DR_MANAGED_SELECTOR, NULL);
+	/* Listeners and runners come from ARC's controller: without one, waiting is in vain. */
+	size_t deployments = 0;
+	long c_want = 0, c_ready = 0;
+	if (dr_controller_replicas(d, &deployments, &c_want, &c_ready, err) < 0)
+		return -1;
+	if (deployments == 0)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "--wait: no ARC controller runs in %s (no Deployment labelled %s; did "
+		               "controller-chart install one?): the scale sets are applied, but nothing "
+		               "starts their listeners and runners",
+		               d->config->settings.controller_namespace, DR_CONTROLLER_SELECTOR);
 	for (;;) {
 		_cleanup_json_ json_t *listeners = NULL, *sets = NULL;
 		if (dr_kubectl_json(d->cluster, largs, &listeners, err) < 0 ||
@@ -83,8 +94,15 @@ wait_ready(const dr_deploy *d, json_t *ars_list, long wait_ms, dr_err **err)
 		}
 		if (dr_now_ms() >= deadline) {
 			_cleanup_free_ char *t = dr_duration_text(wait_ms);
-			return dr_fail(err, DR_EXIT_TIMEOUT,
-			               "not ready after %s: %s; see 'deskrun status'", t, missing);
+			if (dr_controller_replicas(d, &deployments, &c_want, &c_ready, err) < 0)
+				return -1;
+			_cleanup_free_ char *ctl =
+				c_ready < c_want || deployments == 0
+					? dr_xasprintf(" (the ARC controller has %ld of %ld replicas ready in %s)",
+					               c_ready, c_want, d->config->settings.controller_namespace)
+					: dr_xstrdup("");
+			return dr_fail(err, DR_EXIT_TIMEOUT, "not ready after %s: %s%s; see 'deskrun status'",
+			               t, missing, ctl);
 		}
 		struct timespec ts = { 2, 0 };
 		nanosleep(&ts, NULL);
@@ -219,8 +237,9 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 		} else if (dr_controller_version(&d, &version, err) < 0) {
 			return -1;
 		} else if (!version || strcmp(version, DR_ARC_VERSION) != 0) {
-			printf("  %-9s ARC controller %s%s%s\n", version ? "upgrade" : "install",
-			       version ? version : "", version ? " -> " : "", DR_ARC_VERSION);
+			printf("  %-9s ARC controller %s%s%s from %s\n", version ? "upgrade" : "install",
+			       version ? version : "", version ? " -> " : "", DR_ARC_VERSION,
+			       dr_controller_chart(&c->settings));
 		}
 		if (c->cluster && dr_live_objects(&d, NULL, &live, err) < 0)
 			return -1;
@@ -286,11 +305,17 @@ const dr_cmd dr_cmd_up = {
 	.description =
 		"Install the ARC controller " DR_ARC_VERSION " once (helm upgrade --install, with its "
 		"Prometheus metrics enabled; upgraded, CRDs first, when deskrun's pinned version "
-		"changes), wait for its CRDs, then compare the rendered objects with what is on the "
+		"changes) from ghcr.io's chart, or from the chart the setting controller-chart names "
+		"when ghcr.io is out of reach ('deskrun config set controller-chart "
+		"/srv/charts/gha-runner-scale-set-controller-" DR_ARC_VERSION ".tgz': a chart "
+		"directory, a .tgz archive or an oci:// mirror; it must be that chart at "
+		DR_ARC_VERSION "), wait for its CRDs, then compare the rendered objects with what is on the "
 		"cluster: create what is missing, update what changed (kubectl apply --server-side "
 		"--field-manager=deskrun, objects and the GitHub Secret on kubectl's stdin), and "
 		"delete what deskrun deployed earlier that is no longer rendered, AutoscalingRunnerSets "
 		"first. A second 'up' with nothing changed changes nothing and says so.\n\n"
+		"--wait needs ARC's controller running: without its Deployment it fails at once "
+		"(exit 1) instead of waiting for listeners nothing will start.\n\n"
 		"With NAMEs, only those runners are applied and pruned; without, every runner of the "
 		"config, and objects of runners removed from the config are pruned.",
 	.opts = up_opts,

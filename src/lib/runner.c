@@ -579,6 +579,9 @@ static const struct {
 	{ "daemon_cache_root", "daemon-cache-root", SF(daemon_cache_root), "",
 	  "the cache root as docker-socket's node daemon sees it (empty: cache-root; kind "
 	  "--docker-socket sets the host directory)" },
+	{ "controller_chart", "controller-chart", SF(controller_chart), "",
+	  "the ARC controller's Helm chart: empty for ghcr.io's, or an absolute path to a chart "
+	  "directory or .tgz archive, or an oci:// mirror (air-gapped clusters)" },
 };
 
 const char *

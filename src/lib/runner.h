@@ -113,6 +113,7 @@ typedef struct dr_settings {
 	char *controller_namespace; /* owned */
 	char *controller_sa;        /* owned */
 	char *daemon_cache_root;    /* owned: "" = cache_root (see dr_settings_daemon_cache_root) */
+	char *controller_chart;     /* owned: "" = ghcr.io's chart (see dr_controller_chart) */
 } dr_settings;
 
 /* The cache root as the node's Docker daemon of docker-socket mode sees it: the setting

@@ -848,6 +848,26 @@ dr_validate_settings(const dr_settings *s, dr_err **err)
 		return dr_fail(err, USAGE,
 		               "controller-service-account \"%s\": not a valid ServiceAccount name",
 		               s->controller_sa);
+	return dr_validate_controller_chart(s->controller_chart, err);
+}
+
+int
+dr_validate_controller_chart(const char *chart, dr_err **err)
+{
+	if (!chart || !*chart)
+		return 0;
+	bool oci = strncmp(chart, "oci://", 6) == 0;
+	if (oci ? !chart[6] || chart[6] == '/' : chart[0] != '/')
+		return dr_fail(err, USAGE,
+		               "controller-chart \"%s\": give an absolute path to a chart directory "
+		               "or .tgz archive, or an oci://HOST/PATH/gha-runner-scale-set-controller "
+		               "reference (empty: ghcr.io's chart)",
+		               chart);
+	for (const char *p = chart; *p; p++)
+		if ((unsigned char)*p < 0x20 || (oci && *p == ' '))
+			return dr_fail(err, USAGE,
+			               "controller-chart \"%s\": a control character%s is not allowed",
+			               chart, oci ? " or space" : "");
 	return 0;
 }
 

@@ -59,5 +59,7 @@ int dr_check_shared_daemon(const struct dr_config *c, const dr_runner *r, dr_err
 
 /* Settings (cache root, controller namespace and service account). */
 int dr_validate_settings(const dr_settings *s, dr_err **err);
+/* controller-chart: empty, an absolute path (a chart directory or a .tgz), or oci://... */
+int dr_validate_controller_chart(const char *chart, dr_err **err);
 
 #endif

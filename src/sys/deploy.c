@@ -8,6 +8,9 @@
 #include "sys/deploy.h"
 #include "sys/kube.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 static const char *const arc_crds[] = {
 	"crd/autoscalingrunnersets.actions.github.com",
 	"crd/autoscalinglisteners.actions.github.com",
@@ -16,60 +19,124 @@ static const char *const arc_crds[] = {
 	NULL,
 };
 
-/* The chart version in the helm.sh/chart label ("<name>-<version>") of a release's manifest:
- * real helm's `status -o json` (3.21) prints name, info, manifest, version and namespace, no
- * "chart". The name never has a '-' followed by a digit; the version starts at the first. */
+/* The version in helm's "<name>-<version>" chart column: the name never has a '-' followed by
+ * a digit; the version starts at the first. */
 static char *
-manifest_chart_version(const char *manifest)
+chart_column_version(const char *chart)
 {
-	static const char key[] = "helm.sh/chart: ";
-	const char *p = manifest ? strstr(manifest, key) : NULL;
-	if (!p)
-		return NULL;
-	p += sizeof(key) - 1;
-	if (*p == '"')
-		p++;
-	size_t n = strcspn(p, "\" \r\n");
-	for (size_t i = 0; i + 1 < n; i++)
-		if (p[i] == '-' && p[i + 1] >= '0' && p[i + 1] <= '9')
-			return dr_xstrndup(p + i + 1, n - i - 1);
+	for (size_t i = 0; chart && chart[i] && chart[i + 1]; i++)
+		if (chart[i] == '-' && chart[i + 1] >= '0' && chart[i + 1] <= '9')
+			return dr_xstrdup(chart + i + 1);
 	return NULL;
 }
 
 int
 dr_controller_version(const dr_deploy *d, char **version, dr_err **err)
 {
+	/* `helm list -o json` has carried the chart column ("<name>-<version>") since helm 3.0.
+	 * (`helm status -o json` has no chart in helm 3.21: only the release manifest's labels,
+	 * which a chart without templates has none of.) --all: pending and failed releases too. */
 	const char *ns = d->config->settings.controller_namespace;
 	_cleanup_strv_ char **args =
-		dr_argv("status", DR_CONTROLLER_RELEASE, "--namespace", ns, "--output", "json", NULL);
+		dr_argv("list", "--namespace", ns, "--all", "--filter", "^" DR_CONTROLLER_RELEASE "$",
+		        "--output", "json", NULL);
 	_cleanup_spawn_ dr_spawn_result res = { 0 };
-	dr_call call = { .allow_fail = true, .timeout_ms = DR_KUBECTL_TIMEOUT_MS };
+	dr_call call = { .timeout_ms = DR_KUBECTL_TIMEOUT_MS };
+	*version = NULL;
 	if (dr_helm(d->cluster, args, &call, &res, err) < 0)
 		return -1;
-	*version = NULL;
-	if (res.status != 0) {
-		if (strstr(res.err, "not found"))
-			return 0;
-		_cleanup_strv_ char **full = dr_argv("helm", NULL);
-		for (size_t i = 0; args[i]; i++)
-			dr_argv_add(&full, args[i]);
-		dr_spawn_opts o = { .argv = full };
-		return dr_spawn_check(&o, &res, err);
-	}
 	json_error_t je;
 	_cleanup_json_ json_t *j = json_loadb(res.out, res.out_len, 0, &je);
-	const char *status = json_string_value(json_object_get(json_object_get(j, "info"), "status"));
-	const char *v = json_string_value(
-		json_object_get(json_object_get(json_object_get(j, "chart"), "metadata"), "version"));
-	_cleanup_free_ char *mv = NULL;
-	if (!v)
-		v = mv = manifest_chart_version(json_string_value(json_object_get(j, "manifest")));
-	if (!v)
-		return dr_fail(err, DR_EXIT_FAIL, "'helm status %s' printed no chart version",
-		               DR_CONTROLLER_RELEASE);
-	/* A failed or pending release is treated like an old one: upgrade it. */
-	*version = status && strcmp(status, "deployed") == 0 ? dr_xstrdup(v)
-	                                                     : dr_xasprintf("%s (%s)", v, status);
+	if (!json_is_array(j))
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "'helm list' printed no JSON list of releases (line %d: %s)", je.line,
+		               j ? "not a list" : je.text);
+	size_t i;
+	json_t *rel;
+	json_array_foreach(j, i, rel) {
+		if (!dr_streq(json_string_value(json_object_get(rel, "name")), DR_CONTROLLER_RELEASE))
+			continue;
+		const char *chart = json_string_value(json_object_get(rel, "chart"));
+		const char *status = json_string_value(json_object_get(rel, "status"));
+		_cleanup_free_ char *v = chart_column_version(chart);
+		if (!v)
+			return dr_fail(err, DR_EXIT_FAIL,
+			               "helm release %s in %s: no chart version in its chart column "
+			               "\"%s\"",
+			               DR_CONTROLLER_RELEASE, ns, chart ? chart : "");
+		/* A failed or pending release is treated like an old one: upgrade it. */
+		*version = status && strcmp(status, "deployed") == 0 ? TAKE_PTR(v)
+		                                                     : dr_xasprintf("%s (%s)", v, status);
+		return 0;
+	}
+	return 0;
+}
+
+const char *
+dr_controller_chart(const dr_settings *s)
+{
+	return s->controller_chart && *s->controller_chart ? s->controller_chart
+	                                                   : DR_CONTROLLER_CHART;
+}
+
+/* The chart reference and, for a registry, the version (helm ignores --version for a local
+ * chart: it installs whatever the directory or archive holds). */
+static void
+add_chart(char ***argv, const dr_settings *s)
+{
+	const char *chart = dr_controller_chart(s);
+	dr_argv_add(argv, chart);
+	if (strncmp(chart, "oci://", 6) == 0) {
+		dr_argv_add(argv, "--version");
+		dr_argv_add(argv, DR_ARC_VERSION);
+	}
+}
+
+int
+dr_controller_chart_check(const dr_settings *s, dr_err **err)
+{
+	const char *chart = s->controller_chart;
+	if (!chart || !*chart)
+		return 0; /* ghcr.io's, by --version */
+	static const char fix[] = "set controller-chart to ARC's gha-runner-scale-set-controller "
+	                          "chart " DR_ARC_VERSION " (a directory, a .tgz or an oci:// "
+	                          "mirror), or to '' for ghcr.io's";
+	if (chart[0] == '/') {
+		struct stat st;
+		if (stat(chart, &st) < 0)
+			return dr_fail(err, DR_EXIT_USAGE, "controller-chart \"%s\": %s: %s", chart,
+			               strerror(errno), fix);
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_free_ char *cy = dr_xasprintf("%s/Chart.yaml", chart);
+			if (access(cy, R_OK) < 0)
+				return dr_fail(err, DR_EXIT_USAGE,
+				               "controller-chart \"%s\": no Chart.yaml in it, not a Helm "
+				               "chart: %s",
+				               chart, fix);
+		} else if (!S_ISREG(st.st_mode)) {
+			return dr_fail(err, DR_EXIT_USAGE,
+			               "controller-chart \"%s\": neither a directory nor a file: %s",
+			               chart, fix);
+		}
+	}
+	_cleanup_strv_ char **argv = dr_argv("helm", "show", "chart", NULL);
+	add_chart(&argv, s);
+	_cleanup_spawn_ dr_spawn_result res = { 0 };
+	dr_call call = { .timeout_ms = DR_HELM_TIMEOUT_MS };
+	if (dr_run_tool(argv, DR_HINT_HELM, &call, &res, err) < 0)
+		return dr_err_prefix(err, "controller-chart \"%s\"", chart);
+	_cleanup_err_ dr_err *ye = NULL;
+	_cleanup_json_ json_t *docs = dr_yaml_parse(res.out, res.out_len, &ye);
+	json_t *meta = json_array_get(docs, 0);
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *version = json_string_value(json_object_get(meta, "version"));
+	if (!dr_streq(name, "gha-runner-scale-set-controller") ||
+	    !dr_streq(version, DR_ARC_VERSION))
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "controller-chart \"%s\" is chart %s %s, deskrun installs "
+		               "gha-runner-scale-set-controller " DR_ARC_VERSION ": %s",
+		               chart, name ? name : "(no name)", version ? version : "(no version)",
+		               fix);
 	return 0;
 }
 
@@ -92,34 +159,63 @@ dr_controller_ensure(const dr_deploy *d, bool *changed, dr_err **err)
 		return -1;
 	if (have && strcmp(have, DR_ARC_VERSION) == 0)
 		return 0;
-	const char *ns = d->config->settings.controller_namespace;
+	const dr_settings *s = &d->config->settings;
+	if (dr_controller_chart_check(s, err) < 0)
+		return -1;
+	const char *ns = s->controller_namespace;
+	const char *chart = dr_controller_chart(s);
 	if (have) {
-		dr_progress_step(d->progress, "upgrading the ARC controller %s -> %s (CRDs first)", have,
-		                 DR_ARC_VERSION);
-		_cleanup_strv_ char **show =
-			dr_argv("show", "crds", DR_CONTROLLER_CHART, "--version", DR_ARC_VERSION, NULL);
-		_cleanup_strv_ char **full = dr_argv("helm", NULL);
-		for (size_t i = 0; show[i]; i++)
-			dr_argv_add(&full, show[i]);
+		dr_progress_step(d->progress, "upgrading the ARC controller %s -> %s from %s (CRDs first)",
+		                 have, DR_ARC_VERSION, chart);
+		_cleanup_strv_ char **full = dr_argv("helm", "show", "crds", NULL);
+		add_chart(&full, s);
 		_cleanup_spawn_ dr_spawn_result crds = { 0 };
 		dr_call call = { .timeout_ms = DR_HELM_TIMEOUT_MS };
 		if (dr_run_tool(full, DR_HINT_HELM, &call, &crds, err) < 0 ||
 		    apply_stdin(d, crds.out, crds.out_len, err) < 0)
 			return dr_err_prefix(err, "upgrade ARC's CRDs");
 	} else {
-		dr_progress_step(d->progress, "installing the ARC controller %s (helm release %s in %s)",
-		                 DR_ARC_VERSION, DR_CONTROLLER_RELEASE, ns);
+		dr_progress_step(d->progress,
+		                 "installing the ARC controller %s (helm release %s in %s) from %s",
+		                 DR_ARC_VERSION, DR_CONTROLLER_RELEASE, ns, chart);
 	}
-	_cleanup_strv_ char **args = dr_argv(
-		"upgrade", "--install", DR_CONTROLLER_RELEASE, "--namespace", ns, "--create-namespace",
-		DR_CONTROLLER_CHART, "--version", DR_ARC_VERSION, "--wait",
+	_cleanup_strv_ char **args = dr_argv("upgrade", "--install", DR_CONTROLLER_RELEASE,
+	                                     "--namespace", ns, "--create-namespace", NULL);
+	add_chart(&args, s);
+	static const char *const tail[] = {
+		"--wait",
 		/* Prometheus endpoints of the controller and of every listener (chart values). */
 		"--set", "metrics.controllerManagerAddr=:8080", "--set", "metrics.listenerAddr=:8080",
-		"--set", "metrics.listenerEndpoint=/metrics", NULL);
+		"--set", "metrics.listenerEndpoint=/metrics", NULL,
+	};
+	for (size_t i = 0; tail[i]; i++)
+		dr_argv_add(&args, tail[i]);
 	_cleanup_spawn_ dr_spawn_result res = { 0 };
 	if (dr_helm(d->cluster, args, NULL, &res, err) < 0)
 		return dr_err_prefix(err, "install the ARC controller");
 	*changed = true;
+	return 0;
+}
+
+int
+dr_controller_replicas(const dr_deploy *d, size_t *deployments, long *want, long *ready,
+                       dr_err **err)
+{
+	_cleanup_strv_ char **args =
+		dr_argv("get", "deployments.apps", "--namespace",
+		        d->config->settings.controller_namespace, "-l", DR_CONTROLLER_SELECTOR, NULL);
+	_cleanup_json_ json_t *deps = NULL;
+	if (dr_kubectl_json(d->cluster, args, &deps, err) < 0)
+		return -1;
+	*deployments = json_array_size(json_object_get(deps, "items"));
+	*want = *ready = 0;
+	size_t i;
+	json_t *dp;
+	json_array_foreach(json_object_get(deps, "items"), i, dp) {
+		*want += (long)json_integer_value(json_object_get(json_object_get(dp, "spec"), "replicas"));
+		*ready += (long)json_integer_value(
+			json_object_get(json_object_get(dp, "status"), "readyReplicas"));
+	}
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #define DR_CONTROLLER_RELEASE "arc"
 #define DR_CONTROLLER_CHART \
 	"oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller"
+#define DR_CONTROLLER_SELECTOR "app.kubernetes.io/part-of=gha-rs-controller"
 #define DR_MANAGED_SELECTOR "app.kubernetes.io/managed-by=deskrun"
 #define DR_CRD_WAIT_TIMEOUT "120s"
 
@@ -20,8 +21,19 @@ typedef struct dr_deploy {
 	dr_progress *progress;
 } dr_deploy;
 
-/* The controller's Helm release: installed chart version (owned) or NULL when absent. */
+/* The controller's Helm release: installed chart version (owned) or NULL when absent;
+ * "<version> (<status>)" when the release is not deployed (failed, pending). */
 int dr_controller_version(const dr_deploy *d, char **version, dr_err **err);
+/* The chart deskrun installs: the setting controller-chart, else DR_CONTROLLER_CHART. */
+const char *dr_controller_chart(const dr_settings *s);
+/* A controller-chart setting names ARC's controller chart at DR_ARC_VERSION (helm show chart):
+ * a local chart is installed whatever its version, and a wrong one would be upgraded on every
+ * `up`. Errors name the setting and the fix (exit 2). Nothing to check for the default. */
+int dr_controller_chart_check(const dr_settings *s, dr_err **err);
+/* The controller's Deployments (DR_CONTROLLER_SELECTOR in the controller namespace): how many,
+ * and their wanted and ready replicas. */
+int dr_controller_replicas(const dr_deploy *d, size_t *deployments, long *want, long *ready,
+                           dr_err **err);
 /* Install the controller, or upgrade it (CRDs first: Helm never upgrades CRDs) when its chart
  * version is not deskrun's pinned one. Does nothing when it is. *changed tells. */
 int dr_controller_ensure(const dr_deploy *d, bool *changed, dr_err **err);

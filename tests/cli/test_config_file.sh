@@ -85,4 +85,20 @@ check "and names it" eq "$ERR" "deskrun: error: no setting \"colour\": 'deskrun 
 run "$DESKRUN" --config "$CFG" config set cache-root
 check "config set without a value exits 2" eq "$RC" 2
 
+# controller-chart: where up takes ARC's controller chart from (empty: ghcr.io's)
+run "$DESKRUN" --config "$CFG" config get controller-chart
+check "controller-chart is empty by default (ghcr.io's chart)" eq "$RC:$OUT" "0:"
+run "$DESKRUN" --config "$CFG" config set controller-chart /srv/charts/gha-runner-scale-set-controller-0.14.2.tgz
+check "config set controller-chart takes an absolute archive path" eq "$RC" 0
+check "and writes it to the file" contains "$(cat "$CFG")" '"controller_chart": "/srv/charts/gha-runner-scale-set-controller-0.14.2.tgz"'
+cp "$CFG" "$TMP/settings.orig"
+run "$DESKRUN" --config "$CFG" config set controller-chart ./charts/arc
+check "a relative chart path exits 2" eq "$RC" 2
+check "with one line naming the setting and the fix" eq "$ERR" "deskrun: error: controller-chart \"./charts/arc\": give an absolute path to a chart directory or .tgz archive, or an oci://HOST/PATH/gha-runner-scale-set-controller reference (empty: ghcr.io's chart)"
+check "and leaves the file alone" cmp -s "$CFG" "$TMP/settings.orig"
+run "$DESKRUN" --config "$CFG" config set controller-chart oci://mirror.local:5000/charts/gha-runner-scale-set-controller
+check "an oci:// mirror is accepted" eq "$RC" 0
+run "$DESKRUN" --config "$CFG" config set controller-chart ""
+check "'' goes back to ghcr.io's chart" eq "$RC:$("$DESKRUN" --config "$CFG" config get controller-chart)" "0:"
+
 done_testing

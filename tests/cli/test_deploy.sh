@@ -28,7 +28,7 @@ K="kubectl --context kind-deskrun"
 RES=namespaces,serviceaccounts,secrets,configmaps,persistentvolumeclaims,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,daemonsets.apps,deployments.apps,services,jobs.batch,autoscalingrunnersets.actions.github.com
 GET="$K get $RES --all-namespaces -l app.kubernetes.io/managed-by=deskrun -o json"
 WAIT="$K wait --for condition=established --timeout=120s crd/autoscalingrunnersets.actions.github.com crd/autoscalinglisteners.actions.github.com crd/ephemeralrunnersets.actions.github.com crd/ephemeralrunners.actions.github.com"
-HSTATUS="helm status arc --namespace arc-systems --output json --kube-context kind-deskrun"
+HSTATUS="helm list --namespace arc-systems --all --filter ^arc$ --output json --kube-context kind-deskrun"
 HINSTALL="helm upgrade --install arc --namespace arc-systems --create-namespace oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller --version 0.14.2 --wait --set metrics.controllerManagerAddr=:8080 --set metrics.listenerAddr=:8080 --set metrics.listenerEndpoint=/metrics --kube-context kind-deskrun"
 APPLY="$K apply --server-side --field-manager=deskrun --force-conflicts -f -"
 DEL="$K delete --ignore-not-found --wait=true --timeout=2m --namespace arc-runners"
@@ -196,6 +196,50 @@ run dk up
 check "an old controller is upgraded, CRDs first" eq "$(calls | head -4)" "$(lines "$HSTATUS" \
 	"helm show crds oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller --version 0.14.2" \
 	"$APPLY" "$HINSTALL")"
+
+# ---- controller-chart: a local chart (directory), an OCI mirror ----
+HTAIL="--wait --set metrics.controllerManagerAddr=:8080 --set metrics.listenerAddr=:8080 --set metrics.listenerEndpoint=/metrics --kube-context kind-deskrun"
+mkdir -p "$TMP/chart-old" "$TMP/chart"
+printf 'apiVersion: v2\nname: gha-runner-scale-set-controller\nversion: 0.13.0\n' >"$TMP/chart-old/Chart.yaml"
+printf 'apiVersion: v2\nname: gha-runner-scale-set-controller\nversion: 0.14.2\n' >"$TMP/chart/Chart.yaml"
+CHART_FIX="set controller-chart to ARC's gha-runner-scale-set-controller chart 0.14.2 (a directory, a .tgz or an oci:// mirror), or to '' for ghcr.io's"
+dk config set controller-chart "$TMP/chart-old" >/dev/null
+set_state "s['helm']['arc']['version'] = '0.13.1'"
+reset_calls
+run dk up
+check "a chart of another version is refused (exit 2): helm would install it whatever --version says" eq "$RC" 2
+check "naming the setting, what the chart is and the fix" eq "$ERR" "deskrun: error: controller-chart \"$TMP/chart-old\" is chart gha-runner-scale-set-controller 0.13.0, deskrun installs gha-runner-scale-set-controller 0.14.2: $CHART_FIX"
+check "before changing anything" eq "$(calls)" "$(lines "$HSTATUS" "helm show chart $TMP/chart-old")"
+dk config set controller-chart "$TMP/missing" >/dev/null
+run dk up
+check "a chart path that does not exist: exit 2, the setting and the fix" eq "$RC:$ERR" "2:deskrun: error: controller-chart \"$TMP/missing\": No such file or directory: $CHART_FIX"
+dk config set controller-chart "$TMP" >/dev/null
+run dk up
+check "a directory that is no chart: exit 2" eq "$RC:$ERR" "2:deskrun: error: controller-chart \"$TMP\": no Chart.yaml in it, not a Helm chart: $CHART_FIX"
+dk config set controller-chart "$TMP/chart" >/dev/null
+reset_calls
+run dk up
+check "up upgrades from the chart directory" eq "$RC" 0
+check "checks it, CRDs from it first, then helm upgrade from it without --version (helm ignores it for a local chart)" eq "$(calls | head -5)" "$(lines "$HSTATUS" \
+	"helm show chart $TMP/chart" "helm show crds $TMP/chart" "$APPLY" \
+	"helm upgrade --install arc --namespace arc-systems --create-namespace $TMP/chart $HTAIL")"
+check "and says where the chart comes from" contains "$ERR" "upgrading the ARC controller 0.13.1 -> 0.14.2 from $TMP/chart (CRDs first)"
+reset_calls
+dk up >/dev/null 2>&1
+check "the next up finds 0.14.2 and leaves the controller alone" eq "$(calls | grep -c '^helm')" 1
+MIRROR=oci://mirror.local:5000/charts/gha-runner-scale-set-controller
+dk config set controller-chart "$MIRROR" >/dev/null
+set_state "del s['helm']['arc']"
+reset_calls
+run dk up
+check "up installs from an OCI mirror at the pinned version" eq "$(calls | head -3)" "$(lines "$HSTATUS" \
+	"helm show chart $MIRROR --version 0.14.2" \
+	"helm upgrade --install arc --namespace arc-systems --create-namespace $MIRROR --version 0.14.2 $HTAIL")"
+set_state "del s['helm']['arc']"
+run dk up --dry-run
+check "up --dry-run names the chart it would install from" contains "$OUT" "install   ARC controller 0.14.2 from $MIRROR"
+dk config set controller-chart "" >/dev/null
+dk up >/dev/null 2>&1
 
 # ---- a failing kubectl: clear error, non-zero exit, config untouched ----
 dk add extra --repository https://github.com/acme/extra --auth-value-file "$DATA/token" >/dev/null

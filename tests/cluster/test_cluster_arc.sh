@@ -120,8 +120,8 @@ run dk doctor --no-network
 line_of() { printf '%s\n' "$OUT" | grep -E "^(ok|warn|fail) +$1 " | head -1; }
 check "doctor: ARC's CRDs established" contains "$(line_of cluster/arc-crds)" "ok    cluster/arc-crds            4 of 4"
 # Found here: real helm's (3.21.4) 'status -o json' prints no "chart" (name, info, manifest,
-# version, namespace), which tests/stubs/fakekube.py does; deskrun reads the chart version from
-# the manifest's helm.sh/chart label then.
+# version, namespace); deskrun reads the chart column of 'helm list -o json' (found by
+# test_cluster_deskrun.sh: a chart without templates has no manifest labels either).
 check "doctor: the controller's version (from helm)" contains "$(line_of cluster/controller-version)" "ok    cluster/controller-version  controller 0.14.2"
 check "doctor: the controller is ready" eq "$(line_of cluster/controller-ready | awk '{print $1}')" ok
 diag "$(printf '%s\n' "$OUT" | grep cluster/)"

@@ -5,7 +5,7 @@ Installed as symlinks named kubectl/helm/kind/k3s in a directory put first on PA
 appends {"tool", "argv", "stdin", "env"} as one JSON line to calls.jsonl next to the links, then
 answers from state.json (also next to the links) in the formats the real tools document:
 `kubectl ... -o json` Lists, `kubectl apply --server-side` "<resource>/<name> serverside-applied"
-lines, `helm status -o json`, `kind get clusters`, and their error messages. The state behaves
+lines, `helm list -o json`, `helm show chart`, `kind get clusters`, and their error messages. The state behaves
 like a small cluster: apply stores objects, get selects them by label, delete removes them (and,
 playing ARC's controller, the objects an AutoscalingRunnerSet's cleanup annotations name).
 
@@ -294,38 +294,58 @@ def helm(st, args, stdin):
     if verb == "version":
         out(st.get("versions", {}).get("helm", "v3.16.2") + "+g13654a5")
         return
-    if verb == "status":
-        name = args[1]
-        if name not in rel:
-            die("Error: release: not found")
-        r = rel[name]
-        # As helm 3.21 prints it: no "chart"; the version is in the manifest's labels.
-        manifest = ("---\n# Source: gha-runner-scale-set-controller/templates/serviceaccount.yaml\n"
-                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: arc-gha-rs-controller\n"
-                    "  labels:\n    helm.sh/chart: gha-rs-controller-%s\n"
-                    "    app.kubernetes.io/version: \"%s\"\n" % (r["version"], r["version"]))
-        out(json.dumps({"name": name, "namespace": r["namespace"], "version": 1,
-                        "info": {"status": r.get("status", "deployed")},
-                        "manifest": manifest}))
+    if verb == "list":
+        a = list(args)
+        ns = take(a, "--namespace")
+        flt = take(a, "--filter") or ""
+        rows = []
+        for name, r in sorted(rel.items()):
+            if r["namespace"] != ns or (flt and flt.strip("^$") != name):
+                continue
+            # As helm 3.21 prints it: the chart column is "<name>-<version>".
+            rows.append({"name": name, "namespace": r["namespace"], "revision": "1",
+                         "updated": "2026-12-06 18:20:55.766903166 +0000 UTC",
+                         "status": r.get("status", "deployed"),
+                         "chart": "gha-runner-scale-set-controller-" + r["version"],
+                         "app_version": r["version"]})
+        out(json.dumps(rows))
         return
     if verb == "upgrade":
         a = list(args)
         ns = take(a, "--namespace")
         ver = take(a, "--version")
-        name = a[2]
+        take(a, "--install", flag=True)
+        take(a, "--create-namespace", flag=True)
+        name, chart = a[1], a[2]
+        if not ver:  # a local chart: helm installs what it holds, whatever --version says
+            ver = chart_meta(chart)["version"]
         fresh = name not in rel
-        rel[name] = {"version": ver, "namespace": ns, "status": "deployed"}
+        rel[name] = {"version": ver, "namespace": ns, "status": "deployed", "chart": chart}
         st["crds"] = True
         save(st)
         if fresh:
             out(f'Release "{name}" does not exist. Installing it now.')
         out(f"NAME: {name}\nNAMESPACE: {ns}\nSTATUS: deployed\nREVISION: 1")
         return
+    if verb == "show" and args[1] == "chart":
+        m = chart_meta(args[2]) if not args[2].startswith("oci://") else \
+            {"name": "gha-runner-scale-set-controller", "version": take(list(args), "--version")}
+        out(f"apiVersion: v2\nname: {m['name']}\nversion: {m['version']}\n")
+        return
     if verb == "show" and args[1] == "crds":
         out("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
             "  name: autoscalingrunnersets.actions.github.com\n")
         return
     die(f'Error: unknown command "{verb}" for "helm"')
+
+
+def chart_meta(path):
+    """Chart.yaml of a local chart directory (archives are not read by this stub)."""
+    try:
+        with open(os.path.join(path, "Chart.yaml")) as f:
+            return yaml.safe_load(f)
+    except OSError:
+        die(f"Error: path \"{path}\" not found")
 
 
 def docker(st, args, stdin_raw):

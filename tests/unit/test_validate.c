@@ -528,6 +528,42 @@ settings(void **state)
 	dr_settings_set(&s, i, "ARC");
 	assert_fails(dr_validate_settings(&s, &err_), DR_EXIT_USAGE,
 	             "controller-namespace \"ARC\": not a valid namespace name");
+	dr_settings_set(&s, i, "arc-systems");
+	/* controller-chart: empty (ghcr.io's), an absolute path or an oci:// reference */
+	assert_int_equal(dr_settings_lookup("controller-chart", &i), 0);
+	assert_string_equal(dr_settings_value(&s, i), "");
+	static const char *const good[] = {
+		"/srv/charts/gha-runner-scale-set-controller",
+		"/srv/charts/gha-runner-scale-set-controller-0.14.2.tgz",
+		"oci://registry.local:5000/charts/gha-runner-scale-set-controller",
+	};
+	for (size_t k = 0; k < DR_ARRAY_LEN(good); k++) {
+		dr_settings_set(&s, i, good[k]);
+		assert_succeeds(dr_validate_settings(&s, &err_));
+	}
+	dr_settings_set(&s, i, "charts/arc");
+	assert_fails(dr_validate_settings(&s, &err_), DR_EXIT_USAGE,
+	             "controller-chart \"charts/arc\": give an absolute path to a chart directory "
+	             "or .tgz archive, or an oci://HOST/PATH/gha-runner-scale-set-controller "
+	             "reference (empty: ghcr.io's chart)");
+	dr_settings_set(&s, i, "https://example.com/arc.tgz");
+	assert_fails(dr_validate_settings(&s, &err_), DR_EXIT_USAGE,
+	             "controller-chart \"https://example.com/arc.tgz\": give an absolute path to a "
+	             "chart directory or .tgz archive, or an "
+	             "oci://HOST/PATH/gha-runner-scale-set-controller reference (empty: ghcr.io's "
+	             "chart)");
+	dr_settings_set(&s, i, "oci://");
+	assert_fails(dr_validate_settings(&s, &err_), DR_EXIT_USAGE,
+	             "controller-chart \"oci://\": give an absolute path to a chart directory or "
+	             ".tgz archive, or an oci://HOST/PATH/gha-runner-scale-set-controller reference "
+	             "(empty: ghcr.io's chart)");
+	dr_settings_set(&s, i, "oci://registry.local/a b");
+	assert_fails(dr_validate_settings(&s, &err_), DR_EXIT_USAGE,
+	             "controller-chart \"oci://registry.local/a b\": a control character or space "
+	             "is not allowed");
+	dr_settings_set(&s, i, "/srv/arc\n.tgz");
+	assert_fails(dr_validate_settings(&s, &err_), DR_EXIT_USAGE,
+	             "controller-chart \"/srv/arc\n.tgz\": a control character is not allowed");
 	assert_int_equal(dr_settings_lookup("nope", &i), -1);
 	dr_settings_clear(&s);
 }
