@@ -1,0 +1,233 @@
+#!/bin/bash
+# deskrun against the real cluster (tests/cluster/cluster.sh), the real kubectl and the real
+# helm (tests/cluster/build.sh), with no stub anywhere:
+#  - the controller chart is a CRDs-ONLY STAND-IN for ARC's gha-runner-scale-set-controller
+#    chart, made here: ARC 0.14.2's four CRDs (../shared/schemas/arc-0.14.2) under crds/ and a
+#    Chart.yaml named gha-runner-scale-set-controller. It has no controller Deployment: ARC's
+#    Go module (and with it its chart and controller) is refused by the Go module proxy (403),
+#    see test_cluster_arc.sh. deskrun reaches it through the setting controller-chart, as an
+#    air-gapped user would reach a copy of the real chart;
+#  - the controller upgrade path: the stand-in at 0.13.0 installed first with helm (as an older
+#    deskrun did), a chart of the wrong version refused, then `up` upgrades to 0.14.2 from a
+#    .tgz, CRDs first (helm never upgrades CRDs: their annotation shows deskrun applied them);
+#  - `cluster create --provider existing`, four runners (dind, docker-socket, kubernetes, and a
+#    dind with --instances 3): `up` creates exactly what `render` prints, the real API server
+#    validates every AutoscalingRunnerSet against ARC's CRD schema (a bad one is refused), the
+#    GitHub Secret arrives (on kubectl's stdin: no secret in any argv or environment of the
+#    real kubectl and helm, recorded by a pass-through wrapper), a second `up` changes no
+#    resourceVersion, `--instances 3` -> `2` prunes exactly ci-3's objects, `down web` removes
+#    only web's;
+#  - `status` and `doctor` from the live API: CRDs established, the controller release at
+#    0.14.2 but no controller running (said as such), no listener, 0 runner pods; `up --wait`
+#    fails at once saying no controller runs;
+# What the stand-in cannot prove (no controller, no listener, no runner pod) is printed as skips
+# at the end. Skips (TAP, with the reason) when the cluster cannot run or its cache is cold.
+. "$SRCDIR/tests/lib/tap.sh"
+. "$SRCDIR/tests/cluster/lib.sh"
+t0=$(date +%s)
+cluster_require "deskrun on the real cluster"
+dir=$("$HERE/build.sh" --print-dir) ||
+	skip_all "the build cache ${DESKRUN_CLUSTER_CACHE:-/var/cache/deskrun-cluster}/$("$HERE/build.sh" --key) is cold (see test_cluster_smoke.sh: DESKRUN_CLUSTER_BUILD=1)"
+[ -x "$dir/bin/helm" ] || skip_all "helm was not built: $(cat "$dir/status/helm" 2>/dev/null)"
+CRDS=$SRCDIR/../shared/schemas/arc-0.14.2
+[ -f "$CRDS/actions.github.com_autoscalingrunnersets.yaml" ] || skip_all "ARC 0.14.2's CRDs are not at $CRDS"
+TOKEN=$(cat "$SRCDIR/tests/data/token")
+TOKEN64=$(printf %s "$TOKEN" | base64 -w0)
+
+stopped=0
+cluster_stop() {
+	[ "$stopped" = 1 ] && return
+	stopped=1
+	"$HERE/cluster.sh" stop "$C" >"$TMP/stop.out" 2>&1
+}
+trap 'cluster_stop; rm -rf "$TMP"' EXIT
+
+run "$HERE/cluster.sh" start "$C"
+if [ "$RC" != 0 ]; then
+	not_ok "cluster.sh start (exit $RC)"
+	diag "$ERR"
+	done_testing
+	exit 1
+fi
+ok "cluster.sh start: ${OUT##*started in }"
+eval "$("$HERE/cluster.sh" env "$C")"
+
+# The real kubectl and helm (cluster.sh's wrappers enter the cluster's namespaces), behind a
+# pass-through that records each call's argv and environment for the secret checks: deskrun
+# finds these first on PATH.
+SPY=$TMP/spy
+mkdir -p "$SPY"
+for t in kubectl helm; do
+	printf '#!/bin/sh\n{ printf "%%s\\n" "%s $*"; env | sed "s/^/  env /"; } >>%s\nexec %s "$@"\n' \
+		"$t" "$SPY/calls.log" "$C/bin/$t" >"$SPY/$t"
+	chmod +x "$SPY/$t"
+done
+export PATH=$SPY:$PATH
+kc() { "$C/bin/kubectl" --kubeconfig "$KUBECONFIG" "$@"; }
+hl() { "$C/bin/helm" --kubeconfig "$KUBECONFIG" "$@"; }
+CFG=$TMP/config.json
+dk() { "$DESKRUN" --config "$CFG" "$@"; }
+calls() { grep -v '^  env ' "$SPY/calls.log"; }
+RES=namespaces,serviceaccounts,secrets,configmaps,persistentvolumeclaims,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,daemonsets.apps,deployments.apps,services,jobs.batch,autoscalingrunnersets.actions.github.com
+# live: "Kind ns/name resourceVersion" of every object deskrun manages, sorted
+live() {
+	kc get "$RES" -A -l app.kubernetes.io/managed-by=deskrun -o jsonpath='{range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.resourceVersion}{"\n"}{end}' | sort
+}
+live_names() { live | awk '{print $1, $2}'; }
+rendered_names() {
+	dk render --include-secrets -o json | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["items"]:
+    print(o["kind"], o["metadata"].get("namespace", "") + "/" + o["metadata"]["name"])' | sort
+}
+ars_names() { kc get autoscalingrunnersets.actions.github.com -n arc-runners -o jsonpath='{.items[*].metadata.name}'; }
+release() { hl list -n arc-systems --all -o json | python3 -c 'import json,sys; print(" ".join(r["chart"] + " " + r["status"] + " r" + r["revision"] for r in json.load(sys.stdin)))'; }
+crd_mark() { kc get crd autoscalingrunnersets.actions.github.com -o jsonpath='{.metadata.annotations.deskrun-test/chart}'; }
+
+# ---- the chart stand-in, at 0.13.0 (a directory) and 0.14.2 (a directory and a .tgz) ----
+make_chart() { # make_chart DIR VERSION
+	mkdir -p "$1/crds"
+	cat >"$1/Chart.yaml" <<EOF
+apiVersion: v2
+name: gha-runner-scale-set-controller
+description: A CRDs-only stand-in for ARC's controller chart (deskrun's tests; no controller)
+type: application
+version: $2
+appVersion: "$2"
+EOF
+	# each CRD marked with the chart version that brought it (helm never upgrades CRDs)
+	for f in "$CRDS"/*.yaml; do
+		sed "0,/^  annotations:/s//  annotations:\n    deskrun-test\/chart: \"$2\"/" "$f" >"$1/crds/${f##*/}"
+	done
+}
+make_chart "$TMP/chart-0.13.0" 0.13.0
+make_chart "$TMP/chart-0.14.2" 0.14.2
+hl package "$TMP/chart-0.14.2" -d "$TMP" >/dev/null
+TGZ=$TMP/gha-runner-scale-set-controller-0.14.2.tgz
+check "helm packages the 0.14.2 stand-in as a .tgz" test -s "$TGZ"
+
+run hl install arc "$TMP/chart-0.13.0" --namespace arc-systems --create-namespace --wait --timeout 2m
+check "an older controller release (stand-in 0.13.0) is installed with helm, as an older deskrun did" eq "$RC" 0
+check "with its CRDs" eq "$(crd_mark)" "0.13.0"
+
+# ---- deskrun: the cluster and four runners ----
+run dk cluster create --provider existing --kubeconfig "$KUBECONFIG" --context "$DESKRUN_CLUSTER_CONTEXT"
+check "cluster create --provider existing --kubeconfig records the live cluster" eq "$RC" 0
+A=(--auth-value-file "$SRCDIR/tests/data/token")
+dk add web --repository https://github.com/acme/web --mode dind --cache /var/lib/docker "${A[@]}" >/dev/null 2>&1
+dk add sock --repository https://github.com/acme/sock --mode docker-socket "${A[@]}" >/dev/null 2>&1
+dk add kube --repository https://github.com/acme/kube --mode kubernetes "${A[@]}" >/dev/null 2>&1
+dk add ci --repository https://github.com/acme/ci --mode dind --instances 3 "${A[@]}" >/dev/null 2>&1
+check "four runners are defined (dind with a cache, docker-socket, kubernetes, dind x3)" eq "$(dk list | awk 'NR>1{print $1 "/" $2 "/" $6}' | tr '\n' ' ')" "ci/dind/3 kube/kubernetes/1 sock/docker-socket/1 web/dind/1 "
+
+# ---- a chart of the wrong version is refused before anything changes ----
+dk config set controller-chart "$TMP/chart-0.13.0" >/dev/null
+run dk up
+check "controller-chart at 0.13.0: up refuses it (exit 2)" eq "$RC" 2
+check "naming the setting, what the real 'helm show chart' says it is, and the fix" contains "$ERR" "controller-chart \"$TMP/chart-0.13.0\" is chart gha-runner-scale-set-controller 0.13.0, deskrun installs gha-runner-scale-set-controller 0.14.2: set controller-chart to"
+check "nothing changed: the release is still 0.13.0, revision 1" eq "$(release)" "gha-runner-scale-set-controller-0.13.0 deployed r1"
+check "and no runner object exists" eq "$(live)" ""
+
+# ---- up: upgrade the controller from the .tgz, CRDs first, then apply ----
+dk config set controller-chart "$TGZ" >/dev/null
+: >"$SPY/calls.log"
+run dk up
+check "up exits 0" eq "$RC" 0
+[ "$RC" = 0 ] || diag "$ERR"
+check "it upgraded the controller 0.13.0 -> 0.14.2 from the .tgz" contains "$ERR" "upgrading the ARC controller 0.13.0 -> 0.14.2 from $TGZ (CRDs first)"
+check "the real helm release is now the 0.14.2 chart, revision 2" eq "$(release)" "gha-runner-scale-set-controller-0.14.2 deployed r2"
+check "the CRDs are 0.14.2's: deskrun applied them (helm upgrade leaves CRDs alone)" eq "$(crd_mark)" "0.14.2"
+order=$(calls | grep -nE '^helm (show crds|upgrade)|^kubectl .*apply' | head -3 | sed -E 's/^([0-9]+):(helm show crds|helm upgrade|kubectl).*/\2/' | tr '\n' ',')
+check "in order: helm show crds, kubectl apply (the CRDs), helm upgrade" eq "$order" "helm show crds,kubectl,helm upgrade,"
+check "helm upgrade from the archive, without --version (a local chart is installed as it is)" \
+	eq "$(calls | grep '^helm upgrade' | grep -c -- "$TGZ --wait")" 1
+
+# ---- what the API server holds ----
+check "the live objects are exactly what 'deskrun render' prints (kind, namespace, name)" eq "$(live_names)" "$(rendered_names)"
+check "every AutoscalingRunnerSet was accepted by the API server (ARC's CRD schema)" eq "$(ars_names)" "ci-1 ci-2 ci-3 kube sock web"
+n_objects=$(live | wc -l)
+diag "$n_objects objects: $(live_names | awk '{print $1}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')"
+# The schema is enforced: the same kind of object with a negative minimum is refused.
+kc get autoscalingrunnersets.actions.github.com web -n arc-runners -o json |
+	python3 -c 'import json,sys; o=json.load(sys.stdin); m=o["metadata"]; o["metadata"]={"name":"bad","namespace":m["namespace"]}; o.pop("status",None); o["spec"]["minRunners"]=-1; print(json.dumps(o))' >"$TMP/bad.json"
+run kc apply -f "$TMP/bad.json"
+check "(the API server does validate: an ARS with minRunners -1 is refused by the CRD schema)" contains "$RC $ERR" "spec.minRunners: Invalid value: -1"
+check "the GitHub Secret holds the token" eq "$(kc get secret web-gha-rs-github-secret -n arc-runners -o jsonpath='{.data.github_token}')" "$TOKEN64"
+check "each AutoscalingRunnerSet names its Secret" eq "$(kc get autoscalingrunnersets.actions.github.com kube -n arc-runners -o jsonpath='{.spec.githubConfigSecret}')" "kube-gha-rs-github-secret"
+check "the dind set's runner template carries the dind sidecar (as applied, through the schema's pruning)" \
+	eq "$(kc get autoscalingrunnersets.actions.github.com web -n arc-runners -o jsonpath='{.spec.template.spec.initContainers[?(@.name=="dind")].securityContext.privileged}')" "true"
+check "no token in any argv or environment of the real kubectl and helm ($(calls | wc -l) calls)" \
+	eq "$(grep -cF -e "$TOKEN" -e "$TOKEN64" "$SPY/calls.log")" 0
+check "objects reach kubectl on stdin (apply -f -)" contains "$(calls)" "apply --server-side --field-manager=deskrun --force-conflicts -f -"
+
+# ---- a second up changes nothing ----
+before=$(live)
+: >"$SPY/calls.log"
+run dk up
+check "a second up: nothing to change" eq "$RC:$OUT" "0:nothing to change: $n_objects objects are up to date"
+check "and no resourceVersion changed" eq "$(live)" "$before"
+check "the release stays at revision 2" eq "$(release)" "gha-runner-scale-set-controller-0.14.2 deployed r2"
+check "and no mutating call was made" eq "$(calls | grep -cE '^kubectl .* (apply|delete|patch) |^helm (upgrade|install)')" 0
+
+# ---- up --wait: honest without a controller ----
+s=$(date +%s)
+run dk up --wait 2m
+check "up --wait with no controller running fails at once (exit 1, not a 2-minute timeout)" eq "$RC:$(($(date +%s) - s < 30))" "1:1"
+check "saying no controller runs" contains "$ERR" "--wait: no ARC controller runs in arc-systems (no Deployment labelled app.kubernetes.io/part-of=gha-rs-controller; did controller-chart install one?)"
+
+# ---- status and doctor, from the live API ----
+run dk status --output json
+check "status reports every set deployed, 0 runners, no listener" python3 -c '
+import json, sys
+rows = json.loads(sys.argv[1])
+assert sorted(r["scale_set"] for r in rows) == ["ci-1", "ci-2", "ci-3", "kube", "sock", "web"], rows
+for r in rows:
+    assert r["deployed"] is True and r["current"] == 0 and r["listener"] == "none", r' "$OUT"
+run dk cluster status
+check "cluster status: ARC's CRDs established" contains "$OUT" "ARC CRDs:    4/4 established"
+check "cluster status: the release, and that no controller runs" contains "$OUT" "controller:  arc 0.14.2 in arc-systems, but no controller Deployment"
+run dk doctor --no-network
+line_of() { printf '%s\n' "$OUT" | grep -E "^(ok|warn|fail) +$1 " | head -1; }
+check "doctor exits 1 (no controller)" eq "$RC" 1
+check "doctor: 4 of 4 ARC CRDs established" contains "$(line_of cluster/arc-crds)" "ok    cluster/arc-crds            4 of 4 ARC CRDs established"
+check "doctor: the controller release is 0.14.2 (helm list)" contains "$(line_of cluster/controller-version)" "ok    cluster/controller-version  controller 0.14.2"
+check "doctor: no controller Deployment, said as such" contains "$(line_of cluster/controller-ready)" "fail  cluster/controller-ready    no controller Deployment (app.kubernetes.io/part-of=gha-rs-controller) in arc-systems"
+check "doctor: each set is deployed" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/deployed ')" 6
+check "doctor: no listener because no controller runs (not 'the controller has not started one')" \
+	eq "$(printf '%s\n' "$OUT" | grep -cE '^fail +runner [a-z0-9-]+/listener +no listener pod: no ARC controller runs to start one$')" 6
+check "doctor: 0 runner pods" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/runner-pods +0 runner pod\(s\), none failing$')" 6
+check "doctor: the node's runtime is read (containerd: docker-socket's set is told it needs Docker nodes)" contains "$(line_of cluster/node-runtime)" "mode docker-socket needs Docker nodes"
+
+# ---- --instances 3 -> 2 prunes exactly one set ----
+before=$(live)
+dk add ci --force --repository https://github.com/acme/ci --mode dind --instances 2 "${A[@]}" >/dev/null 2>&1
+run dk up
+check "up after --instances 3 -> 2 exits 0" eq "$RC" 0
+check "the plan deletes ci-3's 6 objects and nothing else" eq "$(printf '%s\n' "$OUT" | grep '^  delete' | awk '{print $3}' | sed 's|.*/||; s/-gha-rs.*//; s/-dockerd//' | sort | uniq -c | awk '{print $1, $2}')" "6 ci-3"
+check "the sets left are ci-1 ci-2 kube sock web" eq "$(ars_names)" "ci-1 ci-2 kube sock web"
+check "every other object is untouched (same resourceVersions)" eq "$(live)" "$(printf '%s\n' "$before" | grep -v ' arc-runners/ci-3')"
+check "and the live objects are again what render prints" eq "$(live_names)" "$(rendered_names)"
+
+# ---- down NAME removes only NAME's objects ----
+before=$(live)
+run dk down web
+check "down web exits 0" eq "$RC" 0
+check "web's objects are gone" eq "$(kc get "$RES" -A -l deskrun.io/runner=web -o name | wc -l)" 0
+check "the others are untouched (same resourceVersions)" eq "$(live)" "$(printf '%s\n' "$before" | grep -v -E ' arc-runners/web[- ]')"
+check "the config keeps web" contains "$(dk list)" "web "
+check "the controller release is left alone" eq "$(release)" "gha-runner-scale-set-controller-0.14.2 deployed r2"
+
+# ---- what this test cannot prove (ARC's controller and listener cannot be built) ----
+why="ARC's module is refused by the Go module proxy (403): no controller, listener or runner image"
+for what in "the controller accepts each AutoscalingRunnerSet and starts its listener" \
+	"up --wait returns once listeners and minimum runners are up" \
+	"runner pods from deskrun's templates start on the real kubelet (dind sidecar, guard, caches)" \
+	"status and doctor report a running listener, runner counts and a failing pod's reason" \
+	"a job through the GitHub stand-in scales an EphemeralRunnerSet and runs"; do
+	skip "$what" "$why"
+done
+
+cluster_stop
+check "cluster.sh stop" grep -q "cluster: stopped" "$TMP/stop.out"
+diag "wall time: $(($(date +%s) - t0))s"
+done_testing
