@@ -20,6 +20,10 @@
 #  - `status` and `doctor` from the live API: CRDs established, the controller release at
 #    0.14.2 but no controller running (said as such), no listener, 0 runner pods; `up --wait`
 #    fails at once saying no controller runs;
+#  - kubernetes mode's RBAC, with `kubectl auth can-i --as` the runner's ServiceAccount: the
+#    pods, pods/exec, pods/log, secrets and jobs ARC's container hooks create, and nothing more
+#    (not other namespaces, not nodes, not RBAC); the other modes' ServiceAccount may do nothing;
+#    the controller's ServiceAccount may manage the runner namespace through the manager Role.
 # What the stand-in cannot prove (no controller, no listener, no runner pod) is printed as skips
 # at the end. Skips (TAP, with the reason) when the cluster cannot run or its cache is cold.
 . "$SRCDIR/tests/lib/tap.sh"
@@ -197,6 +201,39 @@ check "doctor: no listener because no controller runs (not 'the controller has n
 	eq "$(printf '%s\n' "$OUT" | grep -cE '^fail +runner [a-z0-9-]+/listener +no listener pod: no ARC controller runs to start one$')" 6
 check "doctor: 0 runner pods" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/runner-pods +0 runner pod\(s\), none failing$')" 6
 check "doctor: the node's runtime is read (containerd: docker-socket's set is told it needs Docker nodes)" contains "$(line_of cluster/node-runtime)" "mode docker-socket needs Docker nodes"
+
+# ---- kubernetes mode: the runner's ServiceAccount may do what ARC's container hooks do ----
+KSA=system:serviceaccount:arc-runners:$(kc get autoscalingrunnersets.actions.github.com kube -n arc-runners -o jsonpath='{.spec.template.spec.serviceAccountName}')
+check "the kubernetes set's runner runs as its kube-mode ServiceAccount" eq "$KSA" "system:serviceaccount:arc-runners:kube-gha-rs-kube-mode"
+can() { kc auth can-i --as="$1" "${@:2}" >/dev/null 2>&1; }
+cannot() { ! can "$@"; }
+for v in "create pods" "get pods" "list pods" "delete pods" "create pods --subresource=exec" \
+	"get pods --subresource=exec" "get pods --subresource=log" "watch pods --subresource=log" \
+	"create secrets" "get secrets" "list secrets" "delete secrets" "create jobs.batch" \
+	"get jobs.batch" "delete jobs.batch"; do
+	# shellcheck disable=SC2086
+	check "kube-mode SA may $v in arc-runners" can "$KSA" $v -n arc-runners
+done
+for v in "update pods -n arc-runners" "patch secrets -n arc-runners" "create pods --subresource=attach -n arc-runners" \
+	"get configmaps -n arc-runners" "create serviceaccounts -n arc-runners" \
+	"create rolebindings.rbac.authorization.k8s.io -n arc-runners" "create deployments.apps -n arc-runners" \
+	"create pods -n default" "get secrets -n kube-system" "get secrets -n arc-systems" \
+	"list secrets --all-namespaces" "delete nodes" "list namespaces"; do
+	# shellcheck disable=SC2086
+	check "kube-mode SA may not $v" cannot "$KSA" $v
+done
+# (rows of resources start the line; non-resource URLs are indented)
+rules=$(kc auth can-i --list -n arc-runners --as="$KSA" | sed -n -E '2,$ s/^([a-z][^ ]*) .*(\[[^]]*\]) *$/\1 \2/p' | grep -v '^selfsubject' | sort)
+check "its resource rules in arc-runners are exactly ARC's kube-mode Role's" eq "$rules" "$(printf '%s\n' \
+	'jobs.batch [get list create delete]' 'pods [get list create delete]' 'pods/exec [get create]' \
+	'pods/log [get list watch]' 'secrets [get list create delete]')"
+NSA=system:serviceaccount:arc-runners:web-gha-rs-no-permission
+check "the dind set's no-permission SA may not read pods" cannot "$NSA" get pods -n arc-runners
+check "nor secrets" cannot "$NSA" get secrets -n arc-runners
+CSA=system:serviceaccount:arc-systems:arc-gha-rs-controller
+check "the controller's SA may create runner pods in arc-runners (the manager Role)" can "$CSA" create pods -n arc-runners
+check "and their secrets" can "$CSA" create secrets -n arc-runners
+check "but not in other namespaces" cannot "$CSA" create pods -n default
 
 # ---- --instances 3 -> 2 prunes exactly one set ----
 before=$(live)
