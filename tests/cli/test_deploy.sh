@@ -1,8 +1,18 @@
 #!/bin/bash
-# Deploying, against recording stubs of kind, kubectl, helm and k3s (tests/stubs/fakekube.py):
-# the exact sequence of calls for cluster create + up, a second up, instances 3 -> 2, down NAME,
-# a failing kubectl, a missing helm; no secret in any argv or environment; every manifest that
-# reaches `kubectl apply` validates against ../shared/schemas.
+# Deploying, against recording stubs of kind, kubectl, helm and k3s (tests/stubs/fakekube.py),
+# kept for what a real cluster cannot show: the exact argv and order of the calls (kind's
+# cluster create, ghcr.io's chart and an oci:// mirror with --version, ARS deletes before the
+# rest, a finalizer patched before its delete), kind and k3s (not available here), and failure
+# injection: a failing kubectl, a missing helm, a stuck finalizer (timeout), a bad
+# controller-chart; plus what needs ARC's controller running (a listener, runner counts,
+# --wait's success), which the real cluster cannot have (ARC's module is refused by the Go
+# module proxy). No secret in any argv or environment of any call, failures included.
+#
+# The success paths are proven against the real cluster, kubectl and helm by
+# tests/cluster/test_cluster_deskrun.sh and no longer asserted here: the objects up creates and
+# their Secret, a second up changing nothing, 3 -> 2 instances and down NAME touching only their
+# objects, the API server accepting every manifest, the controller upgrade from a local chart
+# (and its refusal at the wrong version), cluster status's reachability, runtime and CRDs.
 . "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 TOKEN=$(cat "$DATA/token")
@@ -69,24 +79,10 @@ check "up installs the controller, waits for CRDs, reads, applies" eq "$(calls)"
 	"$HSTATUS" "$HINSTALL" "$WAIT" "$GET" "$APPLY")"
 check "up prints what it creates" contains "$OUT" "14 to create, 0 to update, 0 to delete, 0 unchanged"
 check "up shows progress with elapsed time on stderr" contains "$ERR" "] installing the ARC controller 0.14.2"
-check "both scale sets are on the cluster" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'web']"
-check "the Secret reached the cluster through stdin" eq "$(state "print([o['data']['github_token'] for o in s['objects'] if o['kind']=='Secret'][0])")" "$TOKEN64"
-mkdir -p "$TMP/manifests"
-"$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" manifests "$TMP/manifests" >/dev/null
-cp "$TMP/manifests/1.yaml" "$TMP/applied-first.yaml"
-
-# ---- a second up changes nothing ----
-reset_calls
-run dk up
-check "a second up exits 0" eq "$RC" 0
-check "a second up makes no mutating call" eq "$(calls)" "$(lines "$HSTATUS" "$WAIT" "$GET")"
-check "and says so" eq "$OUT" "nothing to change: 14 objects are up to date"
 
 # ---- instances 3 -> 2 prunes the third set, and only that ----
 dk add ci --repository https://github.com/acme/ci --mode dind --instances 3 --auth-value-file "$DATA/token" >/dev/null
 dk up >/dev/null 2>&1
-"$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" manifests "$TMP/manifests" >/dev/null
-before=$(state "print(len(s['objects']))")
 dk add ci --force --repository https://github.com/acme/ci --mode dind --instances 2 --auth-value-file "$DATA/token" >/dev/null
 reset_calls
 run dk up
@@ -94,11 +90,6 @@ check "up after 3 -> 2 exits 0" eq "$RC" 0
 check "up deletes ci-3's set, re-reads, and deletes what ARC left (its daemon.json)" eq "$(calls)" "$(lines \
 	"$HSTATUS" "$WAIT" "$GET" "$DEL autoscalingrunnersets.actions.github.com/ci-3" "$GET" \
 	"$DEL configmaps/ci-3-dockerd")"
-check "the plan names exactly ci-3's objects" eq "$(printf '%s\n' "$OUT" | grep -c '^  delete .*ci-3')" 6
-check "nothing else is deleted" eq "$(printf '%s\n' "$OUT" | grep '^  delete' | grep -vc 'ci-3')" 0
-check "ci-3's objects are gone" eq "$(state "print(len([o for o in s['objects'] if o['metadata']['name'].startswith('ci-3')]))")" 0
-check "ci-1 and ci-2 stay" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'ci-1', 'ci-2', 'web']"
-check "six objects fewer" eq "$(state "print(len(s['objects']))")" "$((before - 6))"
 
 # An object left behind with a finalizer (its set stays) gets the finalizer removed first.
 set_state "s['objects'].append({'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'old-hook','namespace':'arc-runners','labels':{'app.kubernetes.io/managed-by':'deskrun','deskrun.io/runner':'web'},'finalizers':['actions.github.com/cleanup-protection']}})"
@@ -114,9 +105,6 @@ run dk down web
 check "down web exits 0" eq "$RC" 0
 check "down web reads, deletes web's set, re-reads, deletes the rest" eq "$(calls)" "$(lines "$GET" \
 	"$DEL autoscalingrunnersets.actions.github.com/web" "$GET" "$DEL configmaps/web-dockerd")"
-check "web's objects are gone" eq "$(state "print(len([o for o in s['objects'] if (o['metadata'].get('labels') or {}).get('deskrun.io/runner')=='web']))")" 0
-check "api and ci keep running" eq "$(state "print(sorted(o['metadata']['name'] for o in s['objects'] if o['kind']=='AutoscalingRunnerSet'))")" "['api', 'ci-1', 'ci-2']"
-check "the config still has web" contains "$(dk list)" "web "
 run dk down nosuch
 check "down of an unknown runner exits 2" eq "$RC" 2
 
@@ -161,9 +149,6 @@ check "naming the set that is not ready" contains "$ERR" "arc-runners/web (no li
 # ---- cluster status ----
 run dk cluster status
 check "cluster status exits 0" eq "$RC" 0
-check "cluster status reports reachability and version" contains "$OUT" "reachable:   yes, Kubernetes v1.32.2"
-check "cluster status reports the node runtime" contains "$OUT" "runtime containerd (containerd://1.7.24)"
-check "cluster status reports the CRDs" contains "$OUT" "ARC CRDs:    4/4 established"
 check "cluster status reports the controller" contains "$OUT" "controller:  arc 0.14.2 in arc-systems, 1/1 ready"
 
 # ---- kind nodes get deskrun's helper image when a mode runs the guard ----
@@ -197,36 +182,16 @@ check "an old controller is upgraded, CRDs first" eq "$(calls | head -4)" "$(lin
 	"helm show crds oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller --version 0.14.2" \
 	"$APPLY" "$HINSTALL")"
 
-# ---- controller-chart: a local chart (directory), an OCI mirror ----
+# ---- controller-chart: not a chart (failures), an OCI mirror (argv: --version) ----
 HTAIL="--wait --set metrics.controllerManagerAddr=:8080 --set metrics.listenerAddr=:8080 --set metrics.listenerEndpoint=/metrics --kube-context kind-deskrun"
-mkdir -p "$TMP/chart-old" "$TMP/chart"
-printf 'apiVersion: v2\nname: gha-runner-scale-set-controller\nversion: 0.13.0\n' >"$TMP/chart-old/Chart.yaml"
-printf 'apiVersion: v2\nname: gha-runner-scale-set-controller\nversion: 0.14.2\n' >"$TMP/chart/Chart.yaml"
 CHART_FIX="set controller-chart to ARC's gha-runner-scale-set-controller chart 0.14.2 (a directory, a .tgz or an oci:// mirror), or to '' for ghcr.io's"
-dk config set controller-chart "$TMP/chart-old" >/dev/null
 set_state "s['helm']['arc']['version'] = '0.13.1'"
-reset_calls
-run dk up
-check "a chart of another version is refused (exit 2): helm would install it whatever --version says" eq "$RC" 2
-check "naming the setting, what the chart is and the fix" eq "$ERR" "deskrun: error: controller-chart \"$TMP/chart-old\" is chart gha-runner-scale-set-controller 0.13.0, deskrun installs gha-runner-scale-set-controller 0.14.2: $CHART_FIX"
-check "before changing anything" eq "$(calls)" "$(lines "$HSTATUS" "helm show chart $TMP/chart-old")"
 dk config set controller-chart "$TMP/missing" >/dev/null
 run dk up
 check "a chart path that does not exist: exit 2, the setting and the fix" eq "$RC:$ERR" "2:deskrun: error: controller-chart \"$TMP/missing\": No such file or directory: $CHART_FIX"
 dk config set controller-chart "$TMP" >/dev/null
 run dk up
 check "a directory that is no chart: exit 2" eq "$RC:$ERR" "2:deskrun: error: controller-chart \"$TMP\": no Chart.yaml in it, not a Helm chart: $CHART_FIX"
-dk config set controller-chart "$TMP/chart" >/dev/null
-reset_calls
-run dk up
-check "up upgrades from the chart directory" eq "$RC" 0
-check "checks it, CRDs from it first, then helm upgrade from it without --version (helm ignores it for a local chart)" eq "$(calls | head -5)" "$(lines "$HSTATUS" \
-	"helm show chart $TMP/chart" "helm show crds $TMP/chart" "$APPLY" \
-	"helm upgrade --install arc --namespace arc-systems --create-namespace $TMP/chart $HTAIL")"
-check "and says where the chart comes from" contains "$ERR" "upgrading the ARC controller 0.13.1 -> 0.14.2 from $TMP/chart (CRDs first)"
-reset_calls
-dk up >/dev/null 2>&1
-check "the next up finds 0.14.2 and leaves the controller alone" eq "$(calls | grep -c '^helm')" 1
 MIRROR=oci://mirror.local:5000/charts/gha-runner-scale-set-controller
 dk config set controller-chart "$MIRROR" >/dev/null
 set_state "del s['helm']['arc']"
@@ -236,6 +201,10 @@ check "up installs from an OCI mirror at the pinned version" eq "$(calls | head 
 	"helm show chart $MIRROR --version 0.14.2" \
 	"helm upgrade --install arc --namespace arc-systems --create-namespace $MIRROR --version 0.14.2 $HTAIL")"
 set_state "del s['helm']['arc']"
+set_state "s['fail'] = {'show': 'Error: failed to do request: Head \"https://mirror.local:5000/v2/charts/gha-runner-scale-set-controller/manifests/0.14.2\": dial tcp: lookup mirror.local: no such host'}"
+run dk up
+check "an unreachable mirror: exit 1, naming the setting and helm's words" eq "$RC:$ERR" "1:deskrun: error: controller-chart \"$MIRROR\": 'helm show chart $MIRROR --version 0.14.2' failed (exit 1): Error: failed to do request: Head \"https://mirror.local:5000/v2/charts/gha-runner-scale-set-controller/manifests/0.14.2\": dial tcp: lookup mirror.local: no such host"
+set_state "s['fail'] = {}"
 run dk up --dry-run
 check "up --dry-run names the chart it would install from" contains "$OUT" "install   ARC controller 0.14.2 from $MIRROR"
 dk config set controller-chart "" >/dev/null
@@ -256,17 +225,6 @@ set_state "s['fail'] = {}"
 leaks=$("$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" leaks "$TOKEN" "$TOKEN64")
 check "no secret appears in any recorded argv or environment" eq "${leaks:-none}" "none"
 check "the environment of children is an allow-list" bash -c "! grep -q GITHUB_TOKEN '$STUB/calls.jsonl'"
-
-# ---- every applied manifest validates ----
-"$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" manifests "$TMP/manifests" >/dev/null
-while IFS= read -r line; do
-	case $line in
-	"ok - "*"# SKIP "*) rest=${line#ok - }; skip "${rest%% # SKIP *}" "${rest#* # SKIP }" ;;
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	*) echo "$line" ;;
-	esac
-done < <("$PY" "$SRCDIR/tests/schema/validate.py" --manifests "$TMP/applied-first.yaml" "$TMP"/manifests/*.yaml 2>&1)
 
 # ---- a missing helm ----
 rm "$STUB/helm"

@@ -3,6 +3,14 @@
 # (DESKRUN_DOCTOR_SYSROOT): each failure of the troubleshooting recipes is found, printed with
 # its fix, and makes the exit status 1; json output follows the documented schema; no secret
 # reaches output or any child's argv.
+#
+# The stubs stay for failure injection (an unreachable cluster, a controller of another version,
+# a missing Secret key, crash-looping and unschedulable pods, missing tools) and for what needs
+# ARC's controller at work (listeners, runner pods), which the real cluster cannot run (ARC's
+# module is refused by the Go module proxy). What the live API proves is checked there, not
+# here: CRDs read and established, the controller release's version from the real helm, a
+# deployed set's Secret, the node's runtime, no controller said as such
+# (tests/cluster/test_cluster_smoke.sh, test_cluster_deskrun.sh).
 . "$SRCDIR/tests/lib/tap.sh"
 DATA=$SRCDIR/tests/data
 TOKEN=$(cat "$DATA/token")
@@ -117,10 +125,8 @@ set_state "s['reachable'] = True"
 
 run dk doctor --no-network
 check "before up: CRDs missing" contains "$(status_of cluster/arc-crds) $(line_of cluster/arc-crds)" "fail"
-check "before up: 0 of 4 CRDs" contains "$(line_of cluster/arc-crds)" "0 of 4 ARC CRDs established"
 check "before up: the controller is not installed, fix deskrun up" eq "$(status_of cluster/controller-version) $(fix_of cluster/controller-version | sed 's/^ *//')" "fail fix: run 'deskrun up': it installs the controller"
 check "before up: runners not deployed (warn)" eq "$(status_of 'runner web/deployed')" warn
-check "the node runtime is reported" contains "$(line_of cluster/node-runtime)" "containerd://1.7.24"
 
 dk up >/dev/null 2>&1
 set_state "s['listeners'] = [{'apiVersion':'v1','kind':'Pod','metadata':{'name':n+'-754b578d-listener','namespace':'arc-systems','labels':{'app.kubernetes.io/component':'runner-scale-set-listener','actions.github.com/scale-set-name':n,'actions.github.com/scale-set-namespace':'arc-runners'}},'status':{'phase':'Running'}} for n in ('web','priv')]"
@@ -128,10 +134,7 @@ mkdir -p "$XDG_CACHE_HOME/deskrun/cache/web"
 run dk doctor --no-network
 check "after up with listeners: exit 0" eq "$RC" 0
 check "no check fails" eq "$(printf '%s\n' "$OUT" | grep -c '^fail')" 0
-check "CRDs established" contains "$(line_of cluster/arc-crds)" "4 of 4"
-check "controller 0.14.2 as rendered" eq "$(status_of cluster/controller-version)" ok
 check "controller ready" contains "$(line_of cluster/controller-ready)" "1/1 controller replicas ready in arc-systems"
-check "web's Secret has the token key" eq "$(line_of 'runner web/secret' | sed 's/  */ /g')" "ok runner web/secret Secret web-gha-rs-github-secret has the pat keys"
 check "web's listener is running" eq "$(status_of 'runner web/listener')" ok
 check "priv's hook extension exists and is mounted" contains "$(line_of 'runner priv/hook-extension')" "priv-hook-extension exists and is mounted at /etc/hooks"
 check "web's cache dir on the host does not exist yet: fine (DirectoryOrCreate)" contains "$(line_of 'runner web/cache')" "$XDG_CACHE_HOME/deskrun/cache/web/cache-0 does not exist yet"

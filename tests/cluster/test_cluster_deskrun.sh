@@ -62,15 +62,16 @@ eval "$("$HERE/cluster.sh" env "$C")"
 SPY=$TMP/spy
 mkdir -p "$SPY"
 for t in kubectl helm; do
-	printf '#!/bin/sh\n{ printf "%%s\\n" "%s $*"; env | sed "s/^/  env /"; } >>%s\nexec %s "$@"\n' \
-		"$t" "$SPY/calls.log" "$C/bin/$t" >"$SPY/$t"
+	printf '#!/bin/sh\n{ printf "%%s\\n" "%s $*"; env | sed "s/^/  env /"; } | tee -a %s >>%s\nexec %s "$@"\n' \
+		"$t" "$SPY/all.log" "$SPY/calls.log" "$C/bin/$t" >"$SPY/$t"
 	chmod +x "$SPY/$t"
 done
 export PATH=$SPY:$PATH
 kc() { "$C/bin/kubectl" --kubeconfig "$KUBECONFIG" "$@"; }
 hl() { "$C/bin/helm" --kubeconfig "$KUBECONFIG" "$@"; }
 CFG=$TMP/config.json
-dk() { "$DESKRUN" --config "$CFG" "$@"; }
+# A secret in deskrun's own environment must not reach the real tools either.
+dk() { GITHUB_TOKEN=$TOKEN "$DESKRUN" --config "$CFG" "$@"; }
 calls() { grep -v '^  env ' "$SPY/calls.log"; }
 RES=namespaces,serviceaccounts,secrets,configmaps,persistentvolumeclaims,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,daemonsets.apps,deployments.apps,services,jobs.batch,autoscalingrunnersets.actions.github.com
 # live: "Kind ns/name resourceVersion" of every object deskrun manages, sorted
@@ -253,6 +254,11 @@ check "web's objects are gone" eq "$(kc get "$RES" -A -l deskrun.io/runner=web -
 check "the others are untouched (same resourceVersions)" eq "$(live)" "$(printf '%s\n' "$before" | grep -v -E ' arc-runners/web[- ]')"
 check "the config keeps web" contains "$(dk list)" "web "
 check "the controller release is left alone" eq "$(release)" "gha-runner-scale-set-controller-0.14.2 deployed r2"
+
+check "over the whole test, no token in any argv or environment of the real kubectl and helm ($(grep -vc '^  env ' "$SPY/all.log") calls)" \
+	eq "$(grep -cF -e "$TOKEN" -e "$TOKEN64" "$SPY/all.log")" 0
+check "(the spy did see deskrun's calls, deletes included, and their environments)" \
+	test "$(grep -c '^kubectl .* delete ' "$SPY/all.log")" -ge 2 -a "$(grep -c '^  env PATH=' "$SPY/all.log")" -ge 10
 
 # ---- what this test cannot prove (ARC's controller and listener cannot be built) ----
 why="ARC's module is refused by the Go module proxy (403): no controller, listener or runner image"

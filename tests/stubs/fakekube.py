@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""Recording stand-ins for kubectl, helm, kind and k3s (which cannot run on the test machine).
+"""Recording stand-ins for kubectl, helm, kind and k3s, kept for failure injection and argv.
+
+The success paths against Kubernetes are proven with the real kubectl, helm and API server by
+tests/cluster/test_cluster_deskrun.sh. This stub remains for what that cannot show: a failing
+kubectl or helm (state "fail"), a missing tool, a stuck finalizer (a timeout), kind and k3s
+(not runnable here), ARC's controller at work (listeners, runner pods, events: its module is
+refused by the Go module proxy), and the exact argv and order of calls (tests/cli/test_deploy.sh,
+test_doctor.sh, test_build_job.sh and the other tests/cli users).
 
 Installed as symlinks named kubectl/helm/kind/k3s in a directory put first on PATH. Each call
 appends {"tool", "argv", "stdin", "env"} as one JSON line to calls.jsonl next to the links, then
 answers from state.json (also next to the links) in the formats the real tools document:
 `kubectl ... -o json` Lists, `kubectl apply --server-side` "<resource>/<name> serverside-applied"
-lines, `helm list -o json`, `helm show chart`, `kind get clusters`, and their error messages. The state behaves
-like a small cluster: apply stores objects, get selects them by label, delete removes them (and,
+lines, `helm list -o json`, `helm show chart` (oci:// only), `kind get clusters`, and their
+error messages. The state behaves like a small cluster: apply stores objects, get selects them by label, delete removes them (and,
 playing ARC's controller, the objects an AutoscalingRunnerSet's cleanup annotations name).
 
 state.json keys (all optional): contexts, clusters, reachable, server_version, nodes, helm,
@@ -317,8 +324,8 @@ def helm(st, args, stdin):
         take(a, "--install", flag=True)
         take(a, "--create-namespace", flag=True)
         name, chart = a[1], a[2]
-        if not ver:  # a local chart: helm installs what it holds, whatever --version says
-            ver = chart_meta(chart)["version"]
+        if not ver:
+            die("fakekube: local charts are proven with the real helm (tests/cluster)")
         fresh = name not in rel
         rel[name] = {"version": ver, "namespace": ns, "status": "deployed", "chart": chart}
         st["crds"] = True
@@ -328,24 +335,15 @@ def helm(st, args, stdin):
         out(f"NAME: {name}\nNAMESPACE: {ns}\nSTATUS: deployed\nREVISION: 1")
         return
     if verb == "show" and args[1] == "chart":
-        m = chart_meta(args[2]) if not args[2].startswith("oci://") else \
-            {"name": "gha-runner-scale-set-controller", "version": take(list(args), "--version")}
-        out(f"apiVersion: v2\nname: {m['name']}\nversion: {m['version']}\n")
+        if not args[2].startswith("oci://"):
+            die("fakekube: local charts are proven with the real helm (tests/cluster)")
+        out(f"apiVersion: v2\nname: gha-runner-scale-set-controller\nversion: {take(list(args), '--version')}\n")
         return
     if verb == "show" and args[1] == "crds":
         out("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
             "  name: autoscalingrunnersets.actions.github.com\n")
         return
     die(f'Error: unknown command "{verb}" for "helm"')
-
-
-def chart_meta(path):
-    """Chart.yaml of a local chart directory (archives are not read by this stub)."""
-    try:
-        with open(os.path.join(path, "Chart.yaml")) as f:
-            return yaml.safe_load(f)
-    except OSError:
-        die(f"Error: path \"{path}\" not found")
 
 
 def docker(st, args, stdin_raw):
