@@ -10,9 +10,11 @@
 #  - the controller upgrade path: the stand-in at 0.13.0 installed first with helm (as an older
 #    deskrun did), a chart of the wrong version refused, then `up` upgrades to 0.14.2 from a
 #    .tgz, CRDs first (helm never upgrades CRDs: their annotation shows deskrun applied them);
-#  - `cluster create --provider existing`, four runners (dind, docker-socket, kubernetes, and a
-#    dind with --instances 3): `up` creates exactly what `render` prints, the real API server
-#    validates every AutoscalingRunnerSet against ARC's CRD schema (a bad one is refused), the
+#  - `cluster create --provider existing`, seven runners, one of every mode (dind with a cache
+#    and a dind with --instances 3, docker-socket, kubernetes, cached-privileged-kubernetes,
+#    dind-daemonset with its DaemonSet, containerd-socket): `up` creates exactly what `render`
+#    prints, the real API server validates every AutoscalingRunnerSet against ARC's CRD schema
+#    (a bad one is refused) and every other object against its own, the
 #    GitHub Secret arrives (on kubectl's stdin: no secret in any argv or environment of the
 #    real kubectl and helm, recorded by a pass-through wrapper), a second `up` changes no
 #    resourceVersion, `--instances 3` -> `2` prunes exactly ci-3's objects, `down web` removes
@@ -22,7 +24,8 @@
 #    fails at once saying no controller runs;
 #  - kubernetes mode's RBAC, with `kubectl auth can-i --as` the runner's ServiceAccount: the
 #    pods, pods/exec, pods/log, secrets and jobs ARC's container hooks create, and nothing more
-#    (not other namespaces, not nodes, not RBAC); the other modes' ServiceAccount may do nothing;
+#    (not other namespaces, not nodes, not RBAC); cached-privileged-kubernetes's the same but
+#    Jobs (kubernetes-novolume's hooks); the other modes' ServiceAccount may do nothing;
 #    the controller's ServiceAccount may manage the runner namespace through the manager Role.
 # What the stand-in cannot prove (no controller, no listener, no runner pod) is printed as skips
 # at the end. Skips (TAP, with the reason) when the cluster cannot run or its cache is cold.
@@ -74,9 +77,12 @@ CFG=$TMP/config.json
 dk() { GITHUB_TOKEN=$TOKEN "$DESKRUN" --config "$CFG" "$@"; }
 calls() { grep -v '^  env ' "$SPY/calls.log"; }
 RES=namespaces,serviceaccounts,secrets,configmaps,persistentvolumeclaims,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,daemonsets.apps,deployments.apps,services,jobs.batch,autoscalingrunnersets.actions.github.com
-# live: "Kind ns/name resourceVersion" of every object deskrun manages, sorted
+# live: "Kind ns/name resourceVersion" of every object deskrun manages, sorted; for the
+# DaemonSet its spec's generation (the controller-manager writes its status, moving its
+# resourceVersion, whatever deskrun does)
 live() {
-	kc get "$RES" -A -l app.kubernetes.io/managed-by=deskrun -o jsonpath='{range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.resourceVersion}{"\n"}{end}' | sort
+	kc get "$RES" -A -l app.kubernetes.io/managed-by=deskrun -o jsonpath='{range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.resourceVersion} {.metadata.generation}{"\n"}{end}' |
+		awk '$1 == "DaemonSet" {print $1, $2, "generation-" $4; next} {print $1, $2, $3}' | sort
 }
 live_names() { live | awk '{print $1, $2}'; }
 rendered_names() {
@@ -123,7 +129,11 @@ dk add web --repository https://github.com/acme/web --mode dind --cache /var/lib
 dk add sock --repository https://github.com/acme/sock --mode docker-socket "${A[@]}" >/dev/null 2>&1
 dk add kube --repository https://github.com/acme/kube --mode kubernetes "${A[@]}" >/dev/null 2>&1
 dk add ci --repository https://github.com/acme/ci --mode dind --instances 3 "${A[@]}" >/dev/null 2>&1
-check "four runners are defined (dind with a cache, docker-socket, kubernetes, dind x3)" eq "$(dk list | awk 'NR>1{print $1 "/" $2 "/" $6}' | tr '\n' ' ')" "ci/dind/3 kube/kubernetes/1 sock/docker-socket/1 web/dind/1 "
+dk add priv --repository https://github.com/acme/priv --mode cached-privileged-kubernetes --cache /var/lib/docker "${A[@]}" >/dev/null 2>&1
+dk add dds --repository https://github.com/acme/dds --mode dind-daemonset "${A[@]}" >/dev/null 2>&1
+dk add ctr --repository https://github.com/acme/ctr --mode containerd-socket "${A[@]}" >/dev/null 2>&1
+check "seven runners, every mode (dind with a cache and x3, docker-socket, kubernetes, cached-privileged-kubernetes, dind-daemonset, containerd-socket)" \
+	eq "$(dk list | awk 'NR>1{print $1 "/" $2 "/" $6}' | tr '\n' ' ')" "ci/dind/3 ctr/containerd-socket/1 dds/dind-daemonset/1 kube/kubernetes/1 priv/cached-privileged-kubernetes/1 sock/docker-socket/1 web/dind/1 "
 
 # ---- a chart of the wrong version is refused before anything changes ----
 dk config set controller-chart "$TMP/chart-0.13.0" >/dev/null
@@ -149,7 +159,7 @@ check "helm upgrade from the archive, without --version (a local chart is instal
 
 # ---- what the API server holds ----
 check "the live objects are exactly what 'deskrun render' prints (kind, namespace, name)" eq "$(live_names)" "$(rendered_names)"
-check "every AutoscalingRunnerSet was accepted by the API server (ARC's CRD schema)" eq "$(ars_names)" "ci-1 ci-2 ci-3 kube sock web"
+check "every AutoscalingRunnerSet was accepted by the API server (ARC's CRD schema)" eq "$(ars_names)" "ci-1 ci-2 ci-3 ctr dds kube priv sock web"
 n_objects=$(live | wc -l)
 diag "$n_objects objects: $(live_names | awk '{print $1}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')"
 # The schema is enforced: the same kind of object with a negative minimum is refused.
@@ -159,6 +169,7 @@ run kc apply -f "$TMP/bad.json"
 check "(the API server does validate: an ARS with minRunners -1 is refused by the CRD schema)" contains "$RC $ERR" "spec.minRunners: Invalid value: -1"
 check "the GitHub Secret holds the token" eq "$(kc get secret web-gha-rs-github-secret -n arc-runners -o jsonpath='{.data.github_token}')" "$TOKEN64"
 check "each AutoscalingRunnerSet names its Secret" eq "$(kc get autoscalingrunnersets.actions.github.com kube -n arc-runners -o jsonpath='{.spec.githubConfigSecret}')" "kube-gha-rs-github-secret"
+check "the dind-daemonset's DaemonSet (the node's shared daemon) is accepted in deskrun-system" eq "$(kc get daemonset deskrun-dind -n deskrun-system -o jsonpath='{.spec.template.spec.containers[0].securityContext.privileged}')" "true"
 check "the dind set's runner template carries the dind sidecar (as applied, through the schema's pruning)" \
 	eq "$(kc get autoscalingrunnersets.actions.github.com web -n arc-runners -o jsonpath='{.spec.template.spec.initContainers[?(@.name=="dind")].securityContext.privileged}')" "true"
 check "no token in any argv or environment of the real kubectl and helm ($(calls | wc -l) calls)" \
@@ -185,7 +196,7 @@ run dk status --output json
 check "status reports every set deployed, 0 runners, no listener" python3 -c '
 import json, sys
 rows = json.loads(sys.argv[1])
-assert sorted(r["scale_set"] for r in rows) == ["ci-1", "ci-2", "ci-3", "kube", "sock", "web"], rows
+assert sorted(r["scale_set"] for r in rows) == ["ci-1", "ci-2", "ci-3", "ctr", "dds", "kube", "priv", "sock", "web"], rows
 for r in rows:
     assert r["deployed"] is True and r["current"] == 0 and r["listener"] == "none", r' "$OUT"
 run dk cluster status
@@ -197,10 +208,10 @@ check "doctor exits 1 (no controller)" eq "$RC" 1
 check "doctor: 4 of 4 ARC CRDs established" contains "$(line_of cluster/arc-crds)" "ok    cluster/arc-crds            4 of 4 ARC CRDs established"
 check "doctor: the controller release is 0.14.2 (helm list)" contains "$(line_of cluster/controller-version)" "ok    cluster/controller-version  controller 0.14.2"
 check "doctor: no controller Deployment, said as such" contains "$(line_of cluster/controller-ready)" "fail  cluster/controller-ready    no controller Deployment (app.kubernetes.io/part-of=gha-rs-controller) in arc-systems"
-check "doctor: each set is deployed" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/deployed ')" 6
+check "doctor: each set is deployed" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/deployed ')" 9
 check "doctor: no listener because no controller runs (not 'the controller has not started one')" \
-	eq "$(printf '%s\n' "$OUT" | grep -cE '^fail +runner [a-z0-9-]+/listener +no listener pod: no ARC controller runs to start one$')" 6
-check "doctor: 0 runner pods" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/runner-pods +0 runner pod\(s\), none failing$')" 6
+	eq "$(printf '%s\n' "$OUT" | grep -cE '^fail +runner [a-z0-9-]+/listener +no listener pod: no ARC controller runs to start one$')" 9
+check "doctor: 0 runner pods" eq "$(printf '%s\n' "$OUT" | grep -cE '^ok +runner [a-z0-9-]+/runner-pods +0 runner pod\(s\), none failing$')" 9
 check "doctor: the node's runtime is read (containerd: docker-socket's set is told it needs Docker nodes)" contains "$(line_of cluster/node-runtime)" "mode docker-socket needs Docker nodes"
 
 # ---- kubernetes mode: the runner's ServiceAccount may do what ARC's container hooks do ----
@@ -228,6 +239,17 @@ rules=$(kc auth can-i --list -n arc-runners --as="$KSA" | sed -n -E '2,$ s/^([a-
 check "its resource rules in arc-runners are exactly ARC's kube-mode Role's" eq "$rules" "$(printf '%s\n' \
 	'jobs.batch [get list create delete]' 'pods [get list create delete]' 'pods/exec [get create]' \
 	'pods/log [get list watch]' 'secrets [get list create delete]')"
+# cached-privileged-kubernetes runs kubernetes-novolume's hooks (container steps as pods): the
+# same Role without batch/jobs (arc-spec 2.6).
+PSA=system:serviceaccount:arc-runners:$(kc get autoscalingrunnersets.actions.github.com priv -n arc-runners -o jsonpath='{.spec.template.spec.serviceAccountName}')
+check "the privileged set's runner runs as its kube-mode ServiceAccount" eq "$PSA" "system:serviceaccount:arc-runners:priv-gha-rs-kube-mode"
+hooks_can() { can "$1" create pods -n arc-runners && can "$1" create pods --subresource=exec -n arc-runners && can "$1" get pods --subresource=log -n arc-runners; }
+check "which may create the job pod, exec into it and read its log" hooks_can "$PSA"
+check "and may not create Jobs (novolume's hooks make none)" cannot "$PSA" create jobs.batch -n arc-runners
+rules=$(kc auth can-i --list -n arc-runners --as="$PSA" | sed -n -E '2,$ s/^([a-z][^ ]*) .*(\[[^]]*\]) *$/\1 \2/p' | grep -v '^selfsubject' | sort)
+check "its resource rules are exactly ARC's kubernetes-novolume Role's" eq "$rules" "$(printf '%s\n' \
+	'pods [get list create delete]' 'pods/exec [get create]' 'pods/log [get list watch]' \
+	'secrets [get list create delete]')"
 NSA=system:serviceaccount:arc-runners:web-gha-rs-no-permission
 check "the dind set's no-permission SA may not read pods" cannot "$NSA" get pods -n arc-runners
 check "nor secrets" cannot "$NSA" get secrets -n arc-runners
@@ -242,7 +264,7 @@ dk add ci --force --repository https://github.com/acme/ci --mode dind --instance
 run dk up
 check "up after --instances 3 -> 2 exits 0" eq "$RC" 0
 check "the plan deletes ci-3's 6 objects and nothing else" eq "$(printf '%s\n' "$OUT" | grep '^  delete' | awk '{print $3}' | sed 's|.*/||; s/-gha-rs.*//; s/-dockerd//' | sort | uniq -c | awk '{print $1, $2}')" "6 ci-3"
-check "the sets left are ci-1 ci-2 kube sock web" eq "$(ars_names)" "ci-1 ci-2 kube sock web"
+check "the sets left are ci-1 ci-2 ctr dds kube priv sock web" eq "$(ars_names)" "ci-1 ci-2 ctr dds kube priv sock web"
 check "every other object is untouched (same resourceVersions)" eq "$(live)" "$(printf '%s\n' "$before" | grep -v ' arc-runners/ci-3')"
 check "and the live objects are again what render prints" eq "$(live_names)" "$(rendered_names)"
 
