@@ -288,11 +288,15 @@ for what in "the controller accepts each AutoscalingRunnerSet and starts its lis
 	"up --wait returns once listeners and minimum runners are up" \
 	"runner pods from deskrun's templates start on the real kubelet (dind sidecar, guard, caches)" \
 	"status and doctor report a running listener, runner counts and a failing pod's reason" \
-	"a job through the GitHub stand-in scales an EphemeralRunnerSet and runs"; do
+	"a job through the GitHub stand-in scales an EphemeralRunnerSet and runs" \
+	"dind-daemonset's node daemon starts from its DaemonSet (no dind image can be pulled here)"; do
 	skip "$what" "$why"
 done
 
 cluster_stop
 check "cluster.sh stop" grep -q "cluster: stopped" "$TMP/stop.out"
+printf '%s/\n' "$C" >"$TMP/pattern" # by file: grep's own argv must not match
+check "no process names the cluster's directory (the DaemonSet's pod went with it)" eq "$(grep -lsF -f "$TMP/pattern" /proc/[0-9]*/cmdline | wc -l)" 0
+check "no mount under the cluster's directory" eq "$(grep -c "$C" /proc/self/mountinfo)" 0
 diag "wall time: $(($(date +%s) - t0))s"
 done_testing
