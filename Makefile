@@ -3,6 +3,9 @@
 #   make check   install missing Debian packages, build (-Werror), run every test, and run
 #                the unit tests again under ASan+UBSan
 #   make e2e     only the engine tests (podman kube play of rendered pods)
+#   make cluster-test  only the real-cluster suite (Kubernetes, etcd and helm built from Go
+#                modules into /var/cache/deskrun-cluster; DESKRUN_CLUSTER_BUILD=1 builds a cold
+#                cache, about 11 minutes once; root needed)
 #   make clients build the docker buildx/compose plugins the guard's W07/W08 use (cached under
 #                /var/cache/deskrun-clients; `make check` uses them once built, or builds them
 #                itself with DESKRUN_BUILD_CLIENTS=1)
@@ -10,7 +13,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all build deps check test unit e2e demo clean install fuzz bench clients
+.PHONY: all build deps check test unit e2e cluster-test demo clean install fuzz bench clients
 
 all: build
 
@@ -38,6 +41,10 @@ clients:
 # The engine tests alone: rendered pods under podman, Docker inside the job (root needed).
 e2e: deps build
 	meson test -C $(BUILD) --suite e2e --print-errorlogs
+
+# The real-cluster suite alone: deskrun against a private single-node cluster (root needed).
+cluster-test: deps build
+	meson test -C $(BUILD) --suite cluster --print-errorlogs
 
 demo: deps build
 	@scripts/demo.sh $(BUILD)/deskrun

@@ -232,8 +232,8 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 		_cleanup_free_ char *version = NULL;
 		if (!c->cluster) {
 			printf("no cluster recorded: planning against an empty cluster\n");
-			printf("  install   ARC controller %s (helm release %s)\n", DR_ARC_VERSION,
-			       DR_CONTROLLER_RELEASE);
+			printf("  install   ARC controller %s (helm release %s) from %s\n", DR_ARC_VERSION,
+			       DR_CONTROLLER_RELEASE, dr_controller_chart(&c->settings));
 		} else if (dr_controller_version(&d, &version, err) < 0) {
 			return -1;
 		} else if (!version || strcmp(version, DR_ARC_VERSION) != 0) {
