@@ -98,7 +98,7 @@ ars_names() { kc get autoscalingrunnersets.actions.github.com -n arc-runners -o 
 release() { hl list -n arc-systems --all -o json | python3 -c 'import json,sys; print(" ".join(r["chart"] + " " + r["status"] + " r" + r["revision"] for r in json.load(sys.stdin)))'; }
 crd_mark() { kc get crd autoscalingrunnersets.actions.github.com -o jsonpath='{.metadata.annotations.deskrun-test/chart}'; }
 
-# ---- the chart stand-in, at 0.13.0 (a directory) and 0.14.2 (a directory and a .tgz) ----
+# ---- the chart stand-in, at 0.13.0 (a directory) and 0.14.2 (a .tgz, packaged by helm) ----
 make_chart() { # make_chart DIR VERSION
 	mkdir -p "$1/crds"
 	cat >"$1/Chart.yaml" <<EOF
@@ -124,7 +124,7 @@ run hl install arc "$TMP/chart-0.13.0" --namespace arc-systems --create-namespac
 check "an older controller release (stand-in 0.13.0) is installed with helm, as an older deskrun did" eq "$RC" 0
 check "with its CRDs" eq "$(crd_mark)" "0.13.0"
 
-# ---- deskrun: the cluster and four runners ----
+# ---- deskrun: the cluster and seven runners ----
 run dk cluster create --provider existing --kubeconfig "$KUBECONFIG" --context "$DESKRUN_CLUSTER_CONTEXT"
 check "cluster create --provider existing --kubeconfig records the live cluster" eq "$RC" 0
 A=(--auth-value-file "$SRCDIR/tests/data/token")
