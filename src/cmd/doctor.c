@@ -547,7 +547,7 @@ check_listener(doctor *d, const live *l, const dr_scale_set *ss, const char *gro
 			continue;
 		_cleanup_finding_ dr_finding f = { 0 };
 		_cleanup_free_ char *crashing = NULL;
-		dr_doctor_pod(p, &f, &crashing);
+		dr_doctor_pod(p, (long)time(NULL), &f, &crashing);
 		const char *phase = json_string_value(
 			json_object_get(json_object_get(p, "status"), "phase"));
 		if (f.status == DR_CHECK_OK && !dr_streq(phase, "Running")) {
@@ -636,7 +636,7 @@ check_pods(doctor *d, const dr_scale_set *ss, const char *group)
 	json_array_foreach(json_object_get(pods, "items"), i, p) {
 		_cleanup_finding_ dr_finding f = { 0 };
 		_cleanup_free_ char *crashing = NULL;
-		dr_doctor_pod(p, &f, &crashing);
+		dr_doctor_pod(p, (long)time(NULL), &f, &crashing);
 		if (f.status == DR_CHECK_OK)
 			continue;
 		bad++;

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <strings.h>
+#include <time.h>
 
 const char *
 dr_check_status_name(dr_check_status s)
@@ -433,8 +434,23 @@ one_line(char *s)
 			*s = ' ';
 }
 
+/* Seconds since the epoch of an RFC 3339 UTC time ("2026-12-06T18:20:55Z"), or -1. */
+static long
+utc_seconds(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!end || (*end != 'Z' && *end != '.'))
+		return -1;
+	return (long)timegm(&tm);
+}
+
+/* How long after a restart a running container that crashed before still counts as crash
+ * looping: the kubelet's back-off between restarts is 10 s doubling up to 5 minutes. */
+#define CRASH_RECENT_S 120
+
 static bool
-container_problem(json_t *cs, const char *pod, dr_finding *f, char **crashing)
+container_problem(json_t *cs, const char *pod, long now, dr_finding *f, char **crashing)
 {
 	const char *name = jstr(cs, "name");
 	json_t *waiting = json_object_get(json_object_get(cs, "state"), "waiting");
@@ -472,7 +488,36 @@ container_problem(json_t *cs, const char *pod, dr_finding *f, char **crashing)
 		               "pod %s container %s: %s: %s", pod, name, reason, msg);
 		return true;
 	}
-	json_t *term = json_object_get(json_object_get(cs, "lastState"), "terminated");
+	/* Between the back-offs of a crash loop the kubelet's reason is not CrashLoopBackOff: the
+	 * container has just crashed again (terminated, to be restarted) or just restarted after a
+	 * crash (running). Both are the same loop. */
+	json_int_t restarts = json_integer_value(json_object_get(cs, "restartCount"));
+	json_t *state = json_object_get(cs, "state");
+	json_t *now_term = json_object_get(state, "terminated");
+	json_t *last_term = json_object_get(json_object_get(cs, "lastState"), "terminated");
+	json_t *running = json_object_get(state, "running");
+	json_t *crash = NULL;
+	long since = -1;
+	if (restarts > 0 && now_term &&
+	    json_integer_value(json_object_get(now_term, "exitCode")) != 0)
+		crash = now_term;
+	else if (restarts > 0 && running && last_term &&
+	         json_integer_value(json_object_get(last_term, "exitCode")) != 0 &&
+	         (since = utc_seconds(jstr(running, "startedAt"))) >= 0 &&
+	         now - since < CRASH_RECENT_S)
+		crash = last_term;
+	if (crash) {
+		dr_finding_set(f, DR_CHECK_FAIL,
+		               "read the log tail below ('kubectl logs --previous' shows all of it)",
+		               "pod %s container %s: restarting after crashes (%" JSON_INTEGER_FORMAT
+		               " restarts, last exit %" JSON_INTEGER_FORMAT " %s%s)",
+		               pod, name, restarts, json_integer_value(json_object_get(crash, "exitCode")),
+		               jstr(crash, "reason") ? jstr(crash, "reason") : "",
+		               crash == now_term ? "; exited again, to be restarted" : "; running again");
+		*crashing = dr_xstrdup(name);
+		return true;
+	}
+	json_t *term = last_term;
 	if (dr_streq(jstr(term, "reason"), "OOMKilled")) {
 		dr_finding_set(f, DR_CHECK_WARN,
 		               "raise the memory limit (--memory, or --dockerd-memory for the daemon)",
@@ -483,7 +528,7 @@ container_problem(json_t *cs, const char *pod, dr_finding *f, char **crashing)
 }
 
 void
-dr_doctor_pod(json_t *pod, dr_finding *f, char **crashing)
+dr_doctor_pod(json_t *pod, long now, dr_finding *f, char **crashing)
 {
 	*crashing = NULL;
 	const char *name = jstr(json_object_get(pod, "metadata"), "name");
@@ -493,7 +538,7 @@ dr_doctor_pod(json_t *pod, dr_finding *f, char **crashing)
 		size_t i;
 		json_t *cs;
 		json_array_foreach(json_object_get(status, lists[l]), i, cs) {
-			if (container_problem(cs, name, f, crashing))
+			if (container_problem(cs, name, now, f, crashing))
 				return;
 		}
 	}

@@ -90,9 +90,11 @@ void dr_doctor_storage_driver(const char *driver, const char *backing, dr_findin
 /* ---- the cluster and the runners ---- */
 
 /* A pod's problem, or status OK when it has none: an image that cannot be pulled, a crash
- * loop (*crashing = the container, owned, for its log tail), a pod the scheduler cannot place
- * (its message), a container config error, an OOM kill. */
-void dr_doctor_pod(json_t *pod, dr_finding *f, char **crashing);
+ * loop (*crashing = the container, owned, for its log tail: waiting in CrashLoopBackOff, or
+ * between its back-offs, exited again or restarted less than 2 minutes before `now`, seconds
+ * since the epoch), a pod the scheduler cannot place (its message), a container config error,
+ * an OOM kill. */
+void dr_doctor_pod(json_t *pod, long now, dr_finding *f, char **crashing);
 /* The keys a GitHub Secret needs for the auth type, which of them `secret` (a v1 Secret,
  * NULL: absent) lacks. */
 void dr_doctor_secret(json_t *secret, const char *name, dr_auth_type type, dr_finding *f);

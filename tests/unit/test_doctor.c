@@ -111,7 +111,7 @@ pods_and_secrets(void **state)
 	_cleanup_free_ char *crash = NULL;
 	_cleanup_json_ json_t *ok = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "p",
 	                                      "status", "phase", "Running");
-	dr_doctor_pod(ok, &f, &crash);
+	dr_doctor_pod(ok, 1765045255, &f, &crash);
 	assert_int_equal(f.status, DR_CHECK_OK);
 	assert_null(crash);
 	_cleanup_json_ json_t *cl = json_loads(
@@ -120,18 +120,47 @@ pods_and_secrets(void **state)
 		"\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},\"lastState\":{\"terminated\":"
 		"{\"exitCode\":2,\"reason\":\"Error\"}}}]}}",
 		0, NULL);
-	dr_doctor_pod(cl, &f, &crash);
+	dr_doctor_pod(cl, 1765045255, &f, &crash);
 	assert_int_equal(f.status, DR_CHECK_FAIL);
 	assert_string_equal(crash, "dind");
 	assert_non_null(strstr(f.saw, "3 restarts, last exit 2 Error"));
 	free(crash);
 	crash = NULL;
+	/* Between back-offs (found on the real kubelet): exited again, or just restarted. */
+	_cleanup_json_ json_t *again = json_loads(
+		"{\"metadata\":{\"name\":\"p\"},\"status\":{\"phase\":\"Running\",\"containerStatuses\":"
+		"[{\"name\":\"dind\",\"restartCount\":2,\"state\":{\"terminated\":{\"exitCode\":3,"
+		"\"reason\":\"Error\"}},\"lastState\":{\"terminated\":{\"exitCode\":3}}}]}}",
+		0, NULL);
+	dr_doctor_pod(again, 1765045255, &f, &crash);
+	assert_int_equal(f.status, DR_CHECK_FAIL);
+	assert_string_equal(f.saw, "pod p container dind: restarting after crashes (2 restarts, last "
+	                           "exit 3 Error; exited again, to be restarted)");
+	assert_string_equal(crash, "dind");
+	free(crash);
+	crash = NULL;
+	/* 2025-12-06T18:20:55Z is 1765045255: restarted 30 s before now, then 10 minutes before */
+	_cleanup_json_ json_t *restarted = json_loads(
+		"{\"metadata\":{\"name\":\"p\"},\"status\":{\"phase\":\"Running\",\"containerStatuses\":"
+		"[{\"name\":\"dind\",\"restartCount\":1,\"state\":{\"running\":{\"startedAt\":"
+		"\"2025-12-06T18:20:25Z\"}},\"lastState\":{\"terminated\":{\"exitCode\":1,"
+		"\"reason\":\"Error\"}}}]}}",
+		0, NULL);
+	dr_doctor_pod(restarted, 1765045255, &f, &crash);
+	assert_int_equal(f.status, DR_CHECK_FAIL);
+	assert_string_equal(f.saw, "pod p container dind: restarting after crashes (1 restarts, last "
+	                           "exit 1 Error; running again)");
+	free(crash);
+	crash = NULL;
+	dr_doctor_pod(restarted, 1765045255 + 600, &f, &crash);
+	assert_int_equal(f.status, DR_CHECK_OK); /* running steadily since: an old crash */
+	assert_null(crash);
 	_cleanup_json_ json_t *pend = json_loads(
 		"{\"metadata\":{\"name\":\"p\"},\"status\":{\"phase\":\"Pending\",\"conditions\":[{"
 		"\"type\":\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\",\"message\":"
 		"\"0/3 nodes are available:\\n 3 Insufficient cpu.\"}]}}",
 		0, NULL);
-	dr_doctor_pod(pend, &f, &crash);
+	dr_doctor_pod(pend, 1765045255, &f, &crash);
 	assert_int_equal(f.status, DR_CHECK_FAIL);
 	assert_null(strchr(f.saw, '\n')); /* one line */
 	assert_non_null(strstr(f.saw, "Insufficient cpu"));
