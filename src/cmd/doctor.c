@@ -619,6 +619,22 @@ check_runner_paths(doctor *d, const dr_scale_set *ss, json_t *pods, const char *
 		             "start a runner (its guard checks that the daemon sees the pod's folder)");
 }
 
+/* The container `name` of `pod` is terminated now (not running, not waiting to restart). */
+static bool
+container_exited(json_t *pod, const char *name)
+{
+	static const char *const lists[] = { "initContainerStatuses", "containerStatuses" };
+	for (size_t l = 0; l < DR_ARRAY_LEN(lists); l++) {
+		size_t i;
+		json_t *cs;
+		json_array_foreach(json_object_get(json_object_get(pod, "status"), lists[l]), i, cs) {
+			if (dr_streq(json_string_value(json_object_get(cs, "name")), name))
+				return json_object_get(json_object_get(cs, "state"), "terminated") != NULL;
+		}
+	}
+	return false;
+}
+
 static void
 check_pods(doctor *d, const dr_scale_set *ss, const char *group)
 {
@@ -642,9 +658,14 @@ check_pods(doctor *d, const dr_scale_set *ss, const char *group)
 		bad++;
 		dr_check_add_finding(d->checks, group, "runner-pod", &f);
 		if (crashing) {
+			/* The crashed instance: the previous one, unless the container is the crashed
+			 * one now (exited, not yet restarted: the kubelet keeps one dead instance). */
 			_cleanup_strv_ char **la = dr_argv("logs", "--namespace", ss->namespace,
-			                                   dr_obj_name(p), "-c", crashing, "--previous",
-			                                   "--tail", "20", NULL);
+			                                   dr_obj_name(p), "-c", crashing, NULL);
+			if (!container_exited(p, crashing))
+				dr_argv_add(&la, "--previous");
+			dr_argv_add(&la, "--tail");
+			dr_argv_add(&la, "20");
 			_cleanup_spawn_ dr_spawn_result res = { 0 };
 			_cleanup_err_ dr_err *le = NULL;
 			dr_call call = { .allow_fail = true, .timeout_ms = 20000 };

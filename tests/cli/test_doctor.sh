@@ -180,6 +180,7 @@ s['pods'] = [
  {'kind': 'Pod', 'metadata': lab('web-abc-runner-2'), 'status': {'phase': 'Running', 'initContainerStatuses': [{'name': 'dind', 'restartCount': 4, 'state': {'waiting': {'reason': 'CrashLoopBackOff', 'message': 'back-off 40s'}}, 'lastState': {'terminated': {'exitCode': 1, 'reason': 'Error'}}}]}},
  {'kind': 'Pod', 'metadata': lab('web-abc-runner-3'), 'status': {'phase': 'Pending', 'conditions': [{'type': 'PodScheduled', 'status': 'False', 'reason': 'Unschedulable', 'message': '0/1 nodes are available: 1 Insufficient memory.'}]}},
  {'kind': 'Pod', 'metadata': lab('web-abc-runner-4'), 'status': {'phase': 'Running', 'containerStatuses': [{'name': 'runner', 'state': {'running': {}}}]}},
+ {'kind': 'Pod', 'metadata': lab('web-abc-runner-5'), 'status': {'phase': 'Running', 'initContainerStatuses': [{'name': 'dind', 'restartCount': 2, 'state': {'terminated': {'exitCode': 1, 'reason': 'Error'}}, 'lastState': {'terminated': {'exitCode': 1, 'reason': 'Error'}}}]}},
 ]
 s['logs'] = {'web-abc-runner-2': 'time=1 level=info msg=starting\nfailed to mount overlay: operation not permitted\nerror initializing graphdriver: driver not supported: overlay2'}
 "
@@ -190,6 +191,8 @@ check "with the image fix" contains "$pods" "check the image name and that the n
 check "CrashLoopBackOff: fail with restarts and exit" contains "$pods" "pod web-abc-runner-2 container dind: CrashLoopBackOff (4 restarts, last exit 1 Error)"
 check "with the crashed container's log tail" contains "$OUT" "| error initializing graphdriver: driver not supported: overlay2"
 check "the log was read from the previous container" contains "$(calls | grep ' logs ')" "logs --namespace arc-runners web-abc-runner-2 -c dind --previous --tail 20"
+check "a crash loop between back-offs (exited again): fail too" contains "$pods" "pod web-abc-runner-5 container dind: restarting after crashes (2 restarts, last exit 1 Error; exited again, to be restarted)"
+check "its log is the exited container's own (the kubelet keeps one dead instance)" contains "$(calls | grep ' logs ')" "logs --namespace arc-runners web-abc-runner-5 -c dind --tail 20"
 check "Pending: the scheduler's message" contains "$pods" "pod web-abc-runner-3 is Pending: Unschedulable: 0/1 nodes are available: 1 Insufficient memory."
 check "a healthy pod is not reported" eq "$(printf '%s\n' "$OUT" | grep -c 'web-abc-runner-4')" 0
 run dk doctor --no-network web --output json

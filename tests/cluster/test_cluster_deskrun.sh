@@ -250,7 +250,8 @@ until_eq() { # until_eq SECONDS WANT CMD...: poll until CMD prints WANT
 }
 check "the listener pod runs" until_eq 60 Running jp kube-754b578d-listener arc-systems '{.status.phase}'
 check "the kubelet cannot pull 127.0.0.1:1/... (ErrImagePull or ImagePullBackOff)" until_eq 60 yes pull_failed
-check "the crashing pod reaches CrashLoopBackOff" until_eq 90 CrashLoopBackOff jp ctr-runner-crash arc-runners '{.status.containerStatuses[0].state.waiting.reason}'
+restarted() { [ "$(jp ctr-runner-crash arc-runners '{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null && echo yes; }
+check "the crashing pod is restarted by the kubelet (its crash loop has begun)" until_eq 90 yes restarted
 check "the scheduler finds no node for the pending pod" until_eq 30 Unschedulable jp ctr-runner-pending arc-runners '{.status.conditions[?(@.type=="PodScheduled")].reason}'
 run dk doctor --no-network ctr
 check "doctor ctr: an image pull failure with the kubelet's reason and the fix" \
