@@ -70,6 +70,15 @@ dr_kubectl_json(const dr_cluster *c, char *const *args, json_t **out, dr_err **e
 	_cleanup_spawn_ dr_spawn_result res = { 0 };
 	if (dr_kubectl(c, full, NULL, &res, err) < 0)
 		return -1;
+	/* `kubectl get NAME... --ignore-not-found -o json` prints nothing at all when none of
+	 * the names exists (found on the real kubectl): that is an empty List. */
+	bool blank = true;
+	for (size_t i = 0; i < res.out_len && blank; i++)
+		blank = res.out[i] && strchr(" \t\r\n", res.out[i]) != NULL;
+	if (blank && dr_strv_contains(args, "--ignore-not-found")) {
+		*out = json_pack("{s:s, s:s, s:[]}", "apiVersion", "v1", "kind", "List", "items");
+		return 0;
+	}
 	json_error_t je;
 	json_t *j = json_loadb(res.out, res.out_len, 0, &je);
 	if (!j) {

@@ -125,6 +125,7 @@ set_state "s['reachable'] = True"
 
 run dk doctor --no-network
 check "before up: CRDs missing" contains "$(status_of cluster/arc-crds) $(line_of cluster/arc-crds)" "fail"
+check "before up: 0 of 4, read from kubectl's empty answer to --ignore-not-found" eq "$(line_of cluster/arc-crds)" "fail  cluster/arc-crds            0 of 4 ARC CRDs established"
 check "before up: the controller is not installed, fix deskrun up" eq "$(status_of cluster/controller-version) $(fix_of cluster/controller-version | sed 's/^ *//')" "fail fix: run 'deskrun up': it installs the controller"
 check "before up: runners not deployed (warn)" eq "$(status_of 'runner web/deployed')" warn
 

@@ -126,12 +126,17 @@ run "$DESKRUN" --config "$CFG" cluster create --provider existing --kubeconfig "
 check "deskrun cluster create --provider existing records it (exit 0)" eq "$RC" 0
 run "$DESKRUN" --config "$CFG" cluster status
 check "deskrun cluster status: reachable" contains "$OUT" "reachable:   yes, Kubernetes v1.35."
+check "cluster status on a fresh cluster: 0/4 CRDs (exit 0)" eq "$RC:$(printf '%s\n' "$OUT" | grep '^ARC CRDs:')" "0:ARC CRDs:    0/4 established"
+check "and the controller not installed" contains "$OUT" "controller:  not installed ('deskrun up' installs ARC 0.14.2)"
 diag "$OUT"
 run "$DESKRUN" --config "$CFG" doctor --no-network
 line_of() { printf '%s\n' "$OUT" | grep -E "^(ok|warn|fail) +$1 " | head -1; }
 check "doctor: the cluster is reachable, Kubernetes v1.35" contains "$(line_of cluster/reachable)" "ok"
 check "doctor: the node runs containerd" contains "$(line_of cluster/node-runtime)" "$DESKRUN_CLUSTER_NODE containerd://1.6"
-check "doctor: ARC's CRDs are read from the API (none yet)" contains "$(line_of cluster/arc-crds)" "0 of 4 ARC CRDs established"
+# (exactly: the real kubectl prints nothing at all for 'get NAME... --ignore-not-found -o json'
+# when none exists, which deskrun once took for invalid JSON and printed after this text)
+check "doctor: ARC's CRDs are read from the API (none yet)" eq "$(line_of cluster/arc-crds)" "fail  cluster/arc-crds            0 of 4 ARC CRDs established"
+check "doctor: no controller release (helm list)" eq "$(line_of cluster/controller-version)" "fail  cluster/controller-version  the ARC controller is not installed"
 diag "$OUT"
 
 # ---- stop: nothing left ----

@@ -254,6 +254,8 @@ def kubectl_get(st, args):
                                   "status": {"conditions": [{"type": "Established", "status": "True"}]}})
             elif not ignore:
                 die(f'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "{names[0]}" not found')
+            else:
+                return  # as the real kubectl: nothing at all, not an empty List
         elif res == "deployments.apps":
             if st.get("helm", {}).get("arc"):
                 items.append({"apiVersion": "apps/v1", "kind": "Deployment",
