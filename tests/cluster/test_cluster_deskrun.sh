@@ -18,7 +18,8 @@
 #    GitHub Secret arrives (on kubectl's stdin: no secret in any argv or environment of the
 #    real kubectl and helm, recorded by a pass-through wrapper), a second `up` changes no
 #    resourceVersion, `--instances 3` -> `2` prunes exactly ci-3's objects, `down web` removes
-#    only web's;
+#    only web's, a runner removed from the config is pruned by `up`, `down` removes every object
+#    but the namespaces;
 #  - `status` and `doctor` from the live API: CRDs established, the controller release at
 #    0.14.2 but no controller running (said as such), no listener, 0 runner pods; `up --wait`
 #    fails at once saying no controller runs; then, with pods the test places where ARC's
@@ -332,6 +333,22 @@ check "web's objects are gone" eq "$(kc get "$RES" -A -l deskrun.io/runner=web -
 check "the others are untouched (same resourceVersions)" eq "$(live)" "$(printf '%s\n' "$before" | grep -v -E ' arc-runners/web[- ]')"
 check "the config keeps web" contains "$(dk list)" "web "
 check "the controller release is left alone" eq "$(release)" "gha-runner-scale-set-controller-0.14.2 deployed r2"
+
+# ---- a runner removed from the config: up (all runners) prunes all its objects ----
+before=$(live)
+dk remove sock >/dev/null 2>&1
+run dk up
+check "up after 'remove sock' exits 0" eq "$RC" 0
+check "sock's objects are pruned" eq "$(live | grep -cE ' arc-runners/sock[- ]')" 0
+check "every other object is untouched (same resourceVersions)" eq "$(comm -23 <(printf '%s\n' "$before" | grep -vE ' arc-runners/sock[- ]') <(live))" ""
+check "and web (downed, still defined) is deployed again: the live objects are what render prints" eq "$(live_names)" "$(rendered_names)"
+
+# ---- down without NAME: every object deskrun deployed, but the namespaces (kept by design) ----
+run dk down
+check "down exits 0" eq "$RC" 0
+check "only the two namespaces are left" eq "$(live_names)" "$(printf '%s\n' 'Namespace /arc-runners' 'Namespace /deskrun-system')"
+check "the config keeps its runners" eq "$(dk list | awk 'NR>1{print $1}' | tr '\n' ' ')" "ci ctr dds kube priv web "
+check "and the controller release stays" eq "$(release)" "gha-runner-scale-set-controller-0.14.2 deployed r2"
 
 check "over the whole test, no token in any argv or environment of the real kubectl and helm ($(grep -vc '^  env ' "$SPY/all.log") calls)" \
 	eq "$(grep -cF -e "$TOKEN" -e "$TOKEN64" "$SPY/all.log")" 0
