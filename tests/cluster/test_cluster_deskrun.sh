@@ -18,8 +18,8 @@
 #    GitHub Secret arrives (on kubectl's stdin: no secret in any argv or environment of the
 #    real kubectl and helm, recorded by a pass-through wrapper), a second `up` changes no
 #    resourceVersion, `--instances 3` -> `2` prunes exactly ci-3's objects, `down web` removes
-#    only web's, a runner removed from the config is pruned by `up`, `down` removes every object
-#    but the namespaces;
+#    only web's, a stale object with ARC's finalizer is patched free and pruned, a runner
+#    removed from the config is pruned by `up`, `down` removes every object but the namespaces;
 #  - `status` and `doctor` from the live API: CRDs established, the controller release at
 #    0.14.2 but no controller running (said as such), no listener, 0 runner pods; `up --wait`
 #    fails at once saying no controller runs; then, with pods the test places where ARC's
@@ -324,6 +324,19 @@ check "the plan deletes ci-3's 6 objects and nothing else" eq "$(printf '%s\n' "
 check "the sets left are ci-1 ci-2 ctr dds kube priv sock web" eq "$(ars_names)" "ci-1 ci-2 ctr dds kube priv sock web"
 check "every other object is untouched (same resourceVersions)" eq "$(live)" "$(printf '%s\n' "$before" | grep -v ' arc-runners/ci-3')"
 check "and the live objects are again what render prints" eq "$(live_names)" "$(rendered_names)"
+
+# ---- a stale object with ARC's finalizer (its set stays): finalizer patched off, then deleted ----
+kc apply -f - >/dev/null <<'EOF'
+{"apiVersion": "v1", "kind": "ConfigMap",
+ "metadata": {"name": "web-old-hook", "namespace": "arc-runners",
+   "labels": {"app.kubernetes.io/managed-by": "deskrun", "deskrun.io/runner": "web"},
+   "finalizers": ["actions.github.com/cleanup-protection"]}}
+EOF
+before=$(live | grep -v ' arc-runners/web-old-hook ')
+run dk up web --timeout 20s
+check "up web prunes web's stale object that carries ARC's finalizer (exit 0)" eq "$RC" 0
+check "it is gone, not left terminating" eq "$(kc get configmap web-old-hook -n arc-runners --ignore-not-found -o name)" ""
+check "nothing else changed" eq "$(live)" "$before"
 
 # ---- down NAME removes only NAME's objects ----
 before=$(live)
