@@ -656,6 +656,27 @@ bad_request(gd_server *s, gd_conn *c, int status, const char *why)
 	deny_answer(s, c, status, why, false);
 }
 
+/* A connection that opens with the HTTP/2 connection preface (prior-knowledge h2c, which
+ * Docker >= 29.2 serves on its API socket): the guard reads HTTP/1.1 only, so none of it may
+ * reach the daemon. One HTTP/1.1 answer, one log line, then the connection closes. */
+static const char h2_preface_line[] = "PRI * HTTP/2.0\r\n";
+
+static void
+h2_preface_refused(gd_server *s, gd_conn *c, size_t hl)
+{
+	in_consume(&c->rq, hl);
+	reset_exchange(c);
+	c->req_active = true;
+	c->keep_alive = false;
+	c->close_after = true;
+	gd_audit(s, "deny", "HTTP/2 connection preface refused: the guard serves HTTP/1.1 only "
+	                    "(pid %d)", c->peer_pid);
+	deny_answer(s, c, 505,
+	            "HTTP/2 is not served on this socket: speak HTTP/1.1 (BuildKit's h2c goes "
+	            "through POST /grpc and POST /session)",
+	            false);
+}
+
 /* ---- forwarding ---- */
 
 static bool
@@ -1163,6 +1184,13 @@ conn_step(gd_server *s, gd_conn *c, bool *progress)
 				c->req_active = true;
 				c->keep_alive = false;
 				bad_request(s, c, strstr(why, "too large") ? 431 : 400, why);
+				*progress = true;
+				break;
+			}
+			if (hl > 0 && (size_t)hl >= sizeof(h2_preface_line) - 1 &&
+			    memcmp(c->rq.in, h2_preface_line, sizeof(h2_preface_line) - 1) == 0) {
+				c->deadline = 0;
+				h2_preface_refused(s, c, (size_t)hl);
 				*progress = true;
 				break;
 			}
