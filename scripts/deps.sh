@@ -2,7 +2,7 @@
 # Install the Debian packages deskrun needs to build and test, only those that are missing.
 set -eu
 pkgs="gcc meson ninja-build pkg-config libjansson-dev libyaml-dev libcmocka-dev
-      libhttp-parser-dev libssl-dev openssl python3 python3-yaml python3-jsonschema python3-venv scdoc
+      libhttp-parser-dev libnghttp2-dev libssl-dev openssl python3 python3-yaml python3-jsonschema python3-venv scdoc
       clang libclang-rt-14-dev
       docker.io containerd runc busybox-static docker-registry haproxy curl ca-certificates
       podman catatonit debootstrap iproute2 procps psmisc zsh

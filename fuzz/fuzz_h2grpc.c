@@ -1,0 +1,157 @@
+/* fuzz_h2grpc.c: libFuzzer target for the guard's HTTP/2 + gRPC + protobuf reader
+ * (src/guard/h2grpc.c). The first byte picks the piece size the client's bytes arrive in
+ * (1..256, as the relay reads them); the rest is the client's side of an h2c connection.
+ * Every stream whose :path ends in "e" is refused, every other one collected, and each
+ * collected gRPC message is walked as protobuf, nested fields included. Checked: what the
+ * reader forwards is whole frames whose header blocks a fresh HPACK decoder (the daemon's)
+ * reads; the replies owed to the client decode with another one and leave its table empty.
+ * The same bytes are also followed as the server's direction (frame boundaries only).
+ * Built by scripts/fuzz.sh. */
+#include "lib/common.h"
+#include "guard/h2grpc.h"
+
+#include <nghttp2/nghttp2.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static gh_verdict
+on_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
+{
+	(void)u;
+	(void)sid;
+	size_t l = strlen(rq->path);
+	if (l && rq->path[l - 1] == 'e') {
+		*reason = "refused by the fuzzer";
+		return GH_REFUSE;
+	}
+	return GH_COLLECT;
+}
+
+static void
+walk(const uint8_t *p, size_t len, int depth)
+{
+	gh_pb pb = gh_pb_init(p, len);
+	gh_pb_field f;
+	const char *why = NULL;
+	int rc;
+	while ((rc = gh_pb_next(&pb, &f, &why)) == 1) {
+		if (f.num == 0 || f.wire == 3 || f.wire == 4)
+			abort();
+		if (f.wire == 2 && depth < 8)
+			walk(f.data, f.len, depth + 1);
+	}
+	if (rc < 0 && !why)
+		abort();
+}
+
+static void
+on_message(void *u, uint32_t sid, const uint8_t *m, size_t len, bool compressed)
+{
+	(void)u;
+	(void)sid;
+	(void)compressed;
+	walk(m, len, 0);
+}
+
+static const gh_ops ops = { on_request, on_message };
+
+/* Whole frames, every header block decodable by inf. */
+static void
+check_frames(nghttp2_hd_inflater *inf, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		if (len - off < 9)
+			abort();
+		uint32_t fl = (uint32_t)p[off] << 16 | (uint32_t)p[off + 1] << 8 | p[off + 2];
+		if (len - off - 9 < fl)
+			abort();
+		uint8_t type = p[off + 3], flags = p[off + 4];
+		if (type == GH_HEADERS || type == GH_CONTINUATION) {
+			/* re-encoded blocks have no padding or priority, and are never split here
+			 * (they are small) unless longer than 16384 */
+			const uint8_t *b = p + off + 9;
+			size_t n = fl;
+			for (;;) {
+				nghttp2_nv nv;
+				int f = 0;
+				ssize_t k = nghttp2_hd_inflate_hd2(inf, &nv, &f, b, n,
+				                                   (flags & GH_F_END_HEADERS) != 0);
+				if (k < 0)
+					abort();
+				b += k;
+				n -= (size_t)k;
+				if (f & NGHTTP2_HD_INFLATE_FINAL) {
+					nghttp2_hd_inflate_end_headers(inf);
+					break;
+				}
+				if (!(f & NGHTTP2_HD_INFLATE_EMIT) && n == 0)
+					break;
+			}
+		}
+		off += 9 + fl;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	size_t step = (size_t)data[0] + 1;
+	data++;
+	size--;
+	gh_reader *r = gh_reader_new(GH_REQUESTS, &ops, NULL);
+	gh_set_table_max(r, 8192);
+	dr_buf pend = DR_BUF_INIT(0), out = DR_BUF_INIT(0), rep = DR_BUF_INIT(0);
+	const char *why = NULL;
+	size_t off = 0;
+	bool failed = false;
+	while (off < size && !failed) {
+		size_t k = size - off > step ? step : size - off;
+		dr_buf_append(&pend, data + off, k);
+		off += k;
+		ssize_t n = gh_rewrite(r, (const uint8_t *)pend.data, pend.len, &out, &why);
+		if (n < 0) {
+			if (!why)
+				abort();
+			failed = true;
+			break;
+		}
+		if ((size_t)n > pend.len)
+			abort();
+		memmove(pend.data, pend.data + n, pend.len - (size_t)n);
+		pend.len -= (size_t)n;
+	}
+	if (!failed && out.len >= GH_PREFACE_LEN) {
+		nghttp2_hd_inflater *inf;
+		if (nghttp2_hd_inflate_new(&inf) != 0)
+			abort();
+		check_frames(inf, (const uint8_t *)out.data + GH_PREFACE_LEN, out.len - GH_PREFACE_LEN);
+		nghttp2_hd_inflate_del(inf);
+	}
+	gh_take_replies(r, &rep);
+	if (gh_has_replies(r))
+		abort();
+	if (rep.len) {
+		nghttp2_hd_inflater *inf;
+		if (nghttp2_hd_inflate_new(&inf) != 0)
+			abort();
+		check_frames(inf, (const uint8_t *)rep.data, rep.len);
+		if (nghttp2_hd_inflate_get_dynamic_table_size(inf) != 0)
+			abort();
+		nghttp2_hd_inflate_del(inf);
+	}
+	gh_reader_free(r);
+	/* the server's direction: boundaries only */
+	gh_reader *t = gh_reader_new(GH_RESPONSES, NULL, NULL);
+	for (off = 0; off < size; off += step)
+		if (gh_track(t, data + off, size - off > step ? step : size - off, &why) < 0)
+			break;
+	(void)gh_at_boundary(t);
+	gh_reader_free(t);
+	dr_buf_reset(&pend);
+	dr_buf_reset(&out);
+	dr_buf_reset(&rep);
+	return 0;
+}
