@@ -143,6 +143,9 @@ int gd_strip_version(gd_req *r, const gd_ctx *c, gd_decision *d);
 /* Decide one request. r->body is set when the route's body kind is GD_BODY_INSPECT.
  * Returns 0 (d filled) or -1 when the daemon could not be asked (d holds a 502 answer). */
 int gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d);
+/* The BuildKit tunnel: NULL when the gRPC call :path may reach the daemon, else the one-line
+ * reason (written to buf). */
+const char *gd_grpc_refusal(const char *path, char *buf, size_t len);
 
 /* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep
  * the daemon's. */

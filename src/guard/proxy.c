@@ -27,6 +27,7 @@
 
 #include "lib/buf.h"
 #include "guard/gjson.h"
+#include "guard/h2grpc.h"
 
 #include <fcntl.h>
 #include <strings.h>
@@ -99,6 +100,12 @@ struct gd_conn {
 	gd_io cio, uio;
 	bool dead, queued;
 	int peer_pid;
+	/* the BuildKit tunnel (POST /grpc after its 101): the client's HTTP/2 is read and
+	 * rewritten (h2rq), the daemon's followed frame by frame (h2rs) so refusals can be slipped
+	 * in between its frames */
+	gh_reader *h2rq, *h2rs;
+	dr_buf h2out;
+	gd_server *srv;
 	gd_conn *next, *prev;
 	gd_conn *next_dead, *next_ready;
 };
@@ -584,6 +591,10 @@ conn_destroy(gd_server *s, gd_conn *c)
 	}
 	close_upstream(s, c);
 	reset_exchange(c);
+	gh_reader_free(c->h2rq);
+	gh_reader_free(c->h2rs);
+	c->h2rq = c->h2rs = NULL;
+	dr_buf_reset(&c->h2out);
 	side_free(&c->rq);
 	side_free(&c->rs);
 	if (c->prev)
@@ -919,6 +930,112 @@ body_buffered(gd_server *s, gd_conn *c)
 	apply_decision(s, c, true);
 }
 
+/* ---- the BuildKit tunnel ---- */
+
+static gh_verdict
+grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
+{
+	gd_conn *c = u;
+	char buf[512];
+	const char *why = gd_grpc_refusal(rq->path, buf, sizeof(buf));
+	if (!why) {
+		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d", rq->path, sid, c->peer_pid);
+		return GH_PASS;
+	}
+	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", rq->path, sid, c->peer_pid, why);
+	static char msg[600]; /* copied by the reader at once */
+	snprintf(msg, sizeof(msg), "deskrun guard: %s (tenant %s)", why, c->srv->ctx.tenant);
+	*reason = msg;
+	return GH_REFUSE;
+}
+
+static const gh_ops grpc_ops = { grpc_request, NULL };
+
+/* Refusals and window credit owed to the client go between two of the daemon's frames. */
+static bool
+h2_inject(gd_conn *c)
+{
+	if (!gh_has_replies(c->h2rq) || !gh_at_boundary(c->h2rs) || c->rs.in_len || c->rs.pipe_len ||
+	    c->rs.dst_shut)
+		return false;
+	dr_buf rep = DR_BUF_INIT(0);
+	gh_take_replies(c->h2rq, &rep);
+	out_add(&c->rs, rep.data, rep.len);
+	dr_buf_reset(&rep);
+	return true;
+}
+
+/* The client's direction: whole frames through the reader, which forwards what may pass.
+ * Returns 1 on progress, 0 when nothing moves, -1 on a protocol error (the connection ends). */
+static int
+h2_req_step(gd_server *s, gd_conn *c)
+{
+	gd_side *sd = &c->rq;
+	int progress = 0;
+	if (sd->dst_shut) {
+		sd->in_len = 0;
+		return 0;
+	}
+	if (sd->in_len) {
+		const char *why = NULL;
+		gh_set_table_max(c->h2rq, gh_table_size(c->h2rs));
+		ssize_t n = gh_rewrite(c->h2rq, (const uint8_t *)sd->in, sd->in_len, &c->h2out, &why);
+		if (n < 0) {
+			gd_audit(s, "deny", "grpc: HTTP/2 from the client: %s (pid %d); connection closed", why,
+			         c->peer_pid);
+			return -1;
+		}
+		if (n > 0) {
+			in_consume(sd, (size_t)n);
+			if (c->h2out.len)
+				out_add(sd, c->h2out.data, c->h2out.len);
+			c->h2out.len = 0;
+			progress = 1;
+		}
+		if (h2_inject(c))
+			progress = 1;
+	}
+	if (sd->src_eof) {
+		sd->in_len = 0; /* a partial frame at EOF goes nowhere */
+		return progress;
+	}
+	if (out_pending(sd) > OUT_SOFT)
+		return progress;
+	int r = read_in(sd, c->cfd, STREAM_READ, STREAM_READ, &c->cio);
+	if (r < 0)
+		sd->src_eof = true;
+	return r != 0 ? 1 : progress;
+}
+
+/* The daemon's direction: forwarded as read, followed for frame boundaries. */
+static int
+h2_resp_step(gd_server *s, gd_conn *c)
+{
+	gd_side *sd = &c->rs;
+	int progress = 0;
+	if (sd->dst_shut) {
+		sd->in_len = 0;
+		return 0;
+	}
+	if (sd->in_len) {
+		const char *why = NULL;
+		if (gh_track(c->h2rs, (const uint8_t *)sd->in, sd->in_len, &why) < 0) {
+			gd_audit(s, "error", "grpc: HTTP/2 from the daemon: %s; connection closed", why);
+			return -1;
+		}
+		in_to_out(sd, sd->in_len);
+		progress = 1;
+	}
+	if (h2_inject(c))
+		progress = 1;
+	if (sd->src_eof || out_pending(sd) > OUT_SOFT)
+		return progress;
+	int r = read_in(sd, c->ufd, STREAM_READ, STREAM_READ, &c->uio);
+	if (r < 0)
+		sd->src_eof = true;
+	return r != 0 ? 1 : progress;
+}
+
 /* ---- response side ---- */
 
 static void
@@ -1004,6 +1121,12 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 		c->rss = RS_TUNNEL;
 		c->rqs = RQ_TUNNEL;
 		c->up_clean = false;
+		if (f->head.status == 101 && c->rt.name && strcmp(c->rt.name, "build.grpc") == 0) {
+			in_to_out(&c->rs, hl); /* the 101 head; HTTP/2 from here on, both ways */
+			c->srv = s;
+			c->h2rq = gh_reader_new(GH_REQUESTS, &grpc_ops, c);
+			c->h2rs = gh_reader_new(GH_RESPONSES, NULL, NULL);
+		}
 		return;
 	}
 	if (c->capture) {
@@ -1267,8 +1390,17 @@ conn_step(gd_server *s, gd_conn *c, bool *progress)
 		}
 		break;
 	case RQ_TUNNEL:
-		if (tunnel_step(s, &c->rq, c->cfd, &c->cio))
+		if (c->h2rq) {
+			int r = h2_req_step(s, c);
+			if (r < 0) {
+				conn_destroy(s, c);
+				return -1;
+			}
+			if (r > 0)
+				*progress = true;
+		} else if (tunnel_step(s, &c->rq, c->cfd, &c->cio)) {
 			*progress = true;
+		}
 		break;
 	case RQ_CLOSING:
 		break;
@@ -1345,8 +1477,17 @@ conn_step(gd_server *s, gd_conn *c, bool *progress)
 		break;
 	}
 	case RS_TUNNEL:
-		if (tunnel_step(s, &c->rs, c->ufd, &c->uio))
+		if (c->h2rs) {
+			int r = h2_resp_step(s, c);
+			if (r < 0) {
+				conn_destroy(s, c);
+				return -1;
+			}
+			if (r > 0)
+				*progress = true;
+		} else if (tunnel_step(s, &c->rs, c->ufd, &c->uio)) {
 			*progress = true;
+		}
 		break;
 	}
 	return 0;

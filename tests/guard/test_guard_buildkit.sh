@@ -4,6 +4,16 @@
 # followed by a look at the daemon itself (raw socket) to show that nothing changed.
 #   B01  a connection that opens with the HTTP/2 preface (prior-knowledge h2c, which Docker
 #        >= 29.2 serves on its API socket) is refused, and nothing after it reaches the daemon
+#   B02  buildx (docker driver) builds through the guard, which reads every gRPC call of the
+#        /grpc tunnel and lets through only the allowlist's methods (src/guard/decide_grpc.c)
+#   B03  `docker buildx prune` and `docker buildx du` are refused with the reason the CLI
+#        prints; the daemon's build cache is the same afterwards
+#   B04  raw gRPC calls (tests/guard/h2call.py): an unknown method and Control/Prune are
+#        refused with PERMISSION_DENIED, while an allowed call on the same connection, whose
+#        header block refers to HPACK entries the refused blocks inserted, still reaches the
+#        daemon; the same Prune straight on the daemon's socket does prune (the row's control)
+# B02 and B03 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
+# workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/guard/lib.sh"
@@ -24,5 +34,66 @@ check "B01 ... the daemon has no container of the smuggled request" eq "$(d ps -
 check "B01 ... the guard logs it once" eq "$(grep -c 'deny: HTTP/2 connection preface refused' "$TMP/g-b.log")" "1"
 req b GET /_ping
 expect "B01 ... and the guard still serves HTTP/1.1" 200 "OK"
+
+# the daemon's build cache: "records bytes" (GET /system/df on the raw socket)
+cache_state() {
+	rawreq "$RAW" req GET /v1.41/system/df
+	printf '%s' "$RB" | python3 -c 'import json,sys; c=json.load(sys.stdin).get("BuildCache") or []; print(len(c), sum(x.get("Size",0) for x in c))'
+}
+mkdir -p "$TMP/ctx"
+printf 'FROM tiny:1 AS base\nRUN --mount=type=cache,target=/c echo hi > /c/x && cp /c/x /h\nFROM tiny:1\nCOPY --from=base /h /h\nCMD ["cat","/h"]\n' >"$TMP/ctx/Dockerfile"
+
+# ---- B02, B03: buildx ----
+CLIENTS=$("$SRCDIR/tests/clients/build.sh" --cached) && "$CLIENTS/docker-buildx" version >/dev/null 2>&1 ||
+	CLIENTS=""
+if [ -z "$CLIENTS" ]; then
+	why="docker-buildx is not built: run tests/clients/build.sh (a few minutes, Go module proxy)"
+	skip "B02 buildx build through the inspecting guard" "$why"
+	skip "B03 buildx prune and du refused" "$why"
+else
+	mkdir -p "$TMP/cfg/cli-plugins"
+	ln -sf "$CLIENTS/docker-buildx" "$TMP/cfg/cli-plugins/docker-buildx"
+	bx() { DOCKER_CONFIG="$TMP/cfg" DOCKER_HOST="unix://$TMP/g-b.sock" docker buildx "$@"; }
+	run bx build --load --network=none --progress=plain -t bk/app:1 "$TMP/ctx"
+	check "B02 docker buildx build --load (cache mount, multi-stage) through the inspecting guard" eq "$RC" "0"
+	run d run --rm bk/app:1
+	check "B02 ... the image runs" eq "$OUT" "hi"
+	for m in Control/ListWorkers Control/Solve Control/Status frontend.LLBBridge/Solve; do
+		check "B02 ... the guard let $m through" grep -q "allow: grpc /moby.buildkit.v1.$m " "$TMP/g-b.log"
+	done
+	before=$(cache_state)
+	check "B03 setup: the build left cache records" bash -c '[ "${0%% *}" -gt 0 ]' "$before"
+	run bx prune -af
+	check "B03 docker buildx prune -af is refused, and the CLI prints why" \
+		bash -c '[ "$0" != 0 ] && case "$1" in *PermissionDenied*"BuildKit Prune is refused: the build cache is shared between tenants"*) ;; *) exit 1 ;; esac' "$RC" "$ERR$OUT"
+	run bx du
+	check "B03 docker buildx du is refused, and the CLI prints why" \
+		bash -c '[ "$0" != 0 ] && case "$1" in *PermissionDenied*"BuildKit DiskUsage is refused"*) ;; *) exit 1 ;; esac' "$RC" "$ERR$OUT"
+	check "B03 ... the daemon's build cache is unchanged ($before)" eq "$(cache_state)" "$before"
+fi
+
+# ---- B04: raw gRPC calls ----
+# some build cache even without buildx: docker 20.10's BuildKit, on the daemon itself
+DOCKER_BUILDKIT=1 d build -q --network=none -t raw/app:1 "$TMP/ctx" >/dev/null 2>&1
+before=$(cache_state)
+check "B04 setup: the daemon has build cache records" bash -c '[ "${0%% *}" -gt 0 ]' "$before"
+H2CALL="$SRCDIR/tests/guard/h2call.py"
+n0=$(wc -l <"$TMP/g-b.log")
+# PruneRequest{all: true} is field 2, varint 1: 10 01
+run python3 "$H2CALL" "$TMP/g-b.sock" /moby.buildkit.v1.Control/Nope /moby.buildkit.v1.Control/Prune=1001 \
+	/moby.buildkit.v1.Control/ListWorkers
+line() { printf '%s\n' "$OUT" | grep "^stream $1: "; }
+check "B04 an unknown Control method is refused with PERMISSION_DENIED (7) and the reason" \
+	contains "$(line 1)" "status=200 grpc-status=7 data=0 rst=0 grpc-message=deskrun guard: gRPC method /moby.buildkit.v1.Control/Nope is not on the guard's BuildKit allowlist (tenant bk)"
+check "B04 Control/Prune{all} is refused with PERMISSION_DENIED" \
+	contains "$(line 3)" "status=200 grpc-status=7 data=0 rst=0 grpc-message=deskrun guard: BuildKit Prune is refused"
+check "B04 ... while ListWorkers, after them on the same connection, reaches the daemon and is answered" \
+	bash -c 'case "$0" in *" data=0 "*) exit 1 ;; *"status=200 "*" rst= "*) ;; *) exit 1 ;; esac' "$(line 5)"
+check "B04 ... the daemon's build cache is unchanged ($before)" eq "$(cache_state)" "$before"
+check "B04 ... the guard logged each refusal once" \
+	eq "$(tail -n +$((n0 + 1)) "$TMP/g-b.log" | grep -c -e 'deny: grpc /moby.buildkit.v1.Control/Nope ' -e 'deny: grpc /moby.buildkit.v1.Control/Prune ')" "2"
+run python3 "$H2CALL" "$RAW" /moby.buildkit.v1.Control/Prune=1001
+check "B04 control: the same Prune straight on the daemon's socket empties the build cache" \
+	eq "$(cache_state)" "0 0"
 
 done_testing

@@ -801,6 +801,46 @@ test_policy_subnets(void **state)
 	unlink(path);
 }
 
+/* The BuildKit tunnel's method allowlist: what buildx calls passes, the rest is refused with
+ * its reason. */
+static void
+test_grpc_allowlist(void **state)
+{
+	(void)state;
+	struct {
+		const char *path;
+		const char *why; /* NULL: allowed */
+	} rows[] = {
+		{ "/moby.buildkit.v1.Control/Solve", NULL },
+		{ "/moby.buildkit.v1.Control/Status", NULL },
+		{ "/moby.buildkit.v1.Control/ListWorkers", NULL },
+		{ "/moby.buildkit.v1.Control/Info", NULL },
+		{ "/moby.buildkit.v1.frontend.LLBBridge/Solve", NULL },
+		{ "/moby.buildkit.v1.frontend.LLBBridge/ReadFile", NULL },
+		{ "/moby.buildkit.v1.frontend.LLBBridge/Return", NULL },
+		{ "/moby.buildkit.v1.Control/Prune", "BuildKit Prune is refused: the build cache is shared" },
+		{ "/moby.buildkit.v1.Control/DiskUsage", "BuildKit DiskUsage is refused" },
+		{ "/moby.buildkit.v1.Control/ListenBuildHistory", "build history is shared" },
+		{ "/moby.buildkit.v1.Control/UpdateBuildHistory", "build history is shared" },
+		{ "/moby.buildkit.v1.Control/Session", "sessions go through POST /session" },
+		{ "/moby.buildkit.v1.Control/Nope", "Control/Nope is not on the guard's BuildKit allowlist" },
+		{ "/moby.buildkit.v1.Control/Solve2", "not on the guard's BuildKit allowlist" },
+		{ "/moby.buildkit.v1.Control/solve", "not on the guard's BuildKit allowlist" },
+		{ "/moby.buildkit.v1.frontend.LLBBridge/NewContainer", "not on the guard's BuildKit allowlist" },
+		{ "/moby.buildkit.v1.frontend.LLBBridge/ExecProcess", "not on the guard's BuildKit allowlist" },
+		{ "/containerd.services.content.v1.Content/Read", "content store" },
+		{ "/opentelemetry.proto.collector.trace.v1.TraceService/Export", "not on the guard's" },
+		{ "/v1.41/moby.buildkit.v1.Control/Solve", "not on the guard's BuildKit allowlist" },
+		{ "", "not on the guard's BuildKit allowlist" },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		char buf[512];
+		const char *why = gd_grpc_refusal(rows[i].path, buf, sizeof(buf));
+		if (!rows[i].why ? why != NULL : !why || !strstr(why, rows[i].why))
+			fail_msg("%s: %s", rows[i].path, why ? why : "(allowed)");
+	}
+}
+
 int
 main(void)
 {
@@ -820,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_decide_subnets),
 		cmocka_unit_test(test_policy_subnets),
+		cmocka_unit_test(test_grpc_allowlist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
