@@ -1,8 +1,9 @@
 /* fuzz_h2grpc.c: libFuzzer target for the guard's HTTP/2 + gRPC + protobuf reader
  * (src/guard/h2grpc.c). The first byte picks the piece size the client's bytes arrive in
  * (1..256, as the relay reads them); the rest is the client's side of an h2c connection.
- * Every stream whose :path ends in "e" is refused, every other one collected, and each
- * collected gRPC message is walked as protobuf, nested fields included. Checked: what the
+ * Every stream whose :path ends in "e" is refused, one ending in "d" held until its first
+ * message (refused when that message's length is odd), every other one collected; each gRPC
+ * message is walked as protobuf, nested fields included. Checked: what the
  * reader forwards is whole frames whose header blocks a fresh HPACK decoder (the daemon's)
  * reads; the replies owed to the client decode with another one and leave its table empty.
  * The same bytes are also followed as the server's direction (frame boundaries only).
@@ -24,7 +25,7 @@ on_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 		*reason = "refused by the fuzzer";
 		return GH_REFUSE;
 	}
-	return GH_COLLECT;
+	return l && rq->path[l - 1] == 'd' ? GH_HOLD : GH_COLLECT;
 }
 
 static void
@@ -44,13 +45,21 @@ walk(const uint8_t *p, size_t len, int depth)
 		abort();
 }
 
-static void
-on_message(void *u, uint32_t sid, const uint8_t *m, size_t len, bool compressed)
+static gh_verdict
+on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len,
+           bool compressed, const char **reason)
 {
 	(void)u;
 	(void)sid;
 	(void)compressed;
+	if (!path)
+		abort();
 	walk(m, len, 0);
+	if (len % 2) {
+		*reason = "odd";
+		return GH_REFUSE;
+	}
+	return GH_PASS;
 }
 
 static const gh_ops ops = { on_request, on_message };

@@ -55,3 +55,346 @@ gd_grpc_refusal(const char *path, char *buf, size_t len)
 	snprintf(buf, len, "gRPC method %.200s is not on the guard's BuildKit allowlist", path);
 	return buf;
 }
+
+/* ---- Solve requests ----
+ * Read with the guard's protobuf walker (src/guard/h2grpc.h). Field numbers from BuildKit's
+ * control.proto (moby.buildkit.v1.SolveRequest) and gateway.proto (the LLBBridge's
+ * SolveRequest); see buildkit-guard.md §2.2, §2.3, §3. Singular fields that appear twice and
+ * map keys that repeat are refused: Go keeps the last, a reader that kept the first would be
+ * fooled. */
+
+#include "guard/h2grpc.h"
+
+#define SOLVE_CONTROL CONTROL "Solve"
+#define SOLVE_BRIDGE BRIDGE "Solve"
+
+bool
+gd_grpc_inspects(const char *path)
+{
+	return strcmp(path, SOLVE_CONTROL) == 0 || strcmp(path, SOLVE_BRIDGE) == 0;
+}
+
+/* a string field as a NUL-terminated copy (NULs inside are refused) */
+static char *
+pb_str(const gh_pb_field *f)
+{
+	if (memchr(f->data, 0, f->len))
+		return NULL;
+	return dr_xstrndup((const char *)f->data, f->len);
+}
+
+/* A map entry {key = 1, value = 2} (both strings). 0, or -1. */
+static int
+map_entry(const gh_pb_field *f, char **key, char **value)
+{
+	*key = *value = NULL;
+	if (f->wire != 2)
+		return -1;
+	gh_pb pb = gh_pb_init(f->data, f->len);
+	gh_pb_field e;
+	const char *why = NULL;
+	int rc;
+	while ((rc = gh_pb_next(&pb, &e, &why)) == 1) {
+		char **dst = e.num == 1 ? key : e.num == 2 ? value : NULL;
+		if (!dst || e.wire != 2 || *dst)
+			goto bad;
+		if (!(*dst = pb_str(&e)))
+			goto bad;
+	}
+	if (rc < 0)
+		goto bad;
+	if (!*key)
+		*key = dr_xstrdup("");
+	if (!*value)
+		*value = dr_xstrdup("");
+	return 0;
+bad:
+	free(*key);
+	free(*value);
+	*key = *value = NULL;
+	return -1;
+}
+
+static bool
+dockerfile_image(const char *src)
+{
+	gd_ref r;
+	if (gd_ref_parse(src, &r) < 0)
+		return false;
+	bool ok = strcmp(r.domain, "docker.io") == 0 &&
+	          (strcmp(r.path, "docker/dockerfile") == 0 ||
+	           strcmp(r.path, "docker/dockerfile-upstream") == 0);
+	gd_ref_clear(&r);
+	return ok;
+}
+
+/* The frontend and its attributes (Control: Frontend 6 / FrontendAttrs 7; LLBBridge: Frontend
+ * 2 / FrontendOpt 3), collected by the caller. */
+typedef struct attrs {
+	char **k, **v;
+	size_t n;
+} attrs;
+
+static void
+attrs_free(attrs *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->k[i]);
+		free(a->v[i]);
+	}
+	free(a->k);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Add an entry; -1 when the key is there already. */
+static int
+attrs_add(attrs *a, char *k, char *v)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->k[i], k) == 0) {
+			free(k);
+			free(v);
+			return -1;
+		}
+	a->k = dr_xrealloc(a->k, (a->n + 1) * sizeof(char *));
+	a->v = dr_xrealloc(a->v, (a->n + 1) * sizeof(char *));
+	a->k[a->n] = k;
+	a->v[a->n++] = v;
+	return 0;
+}
+
+static const char *
+attrs_get(const attrs *a, const char *k)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->k[i], k) == 0)
+			return a->v[i];
+	return NULL;
+}
+
+static const char *
+check_frontend(const char *frontend, const attrs *fa, const char *what, char *buf, size_t blen)
+{
+	if (attrs_get(fa, "cgroup-parent")) {
+		snprintf(buf, blen, "%s: cgroup-parent is refused (it escapes the tenant's limits)", what);
+		return buf;
+	}
+	if (!*frontend || strcmp(frontend, "dockerfile.v0") == 0)
+		return NULL;
+	if (strcmp(frontend, "gateway.v0") == 0) {
+		const char *src = attrs_get(fa, "source");
+		if (src && dockerfile_image(src))
+			return NULL;
+		snprintf(buf, blen, "%s: frontend image %.120s is refused: only docker/dockerfile "
+		                    "(# syntax=docker/dockerfile:...) runs as a gateway frontend",
+		         what, src ? src : "(none)");
+		return buf;
+	}
+	snprintf(buf, blen, "%s: frontend %.80s is refused: build from a Dockerfile (dockerfile.v0)",
+	         what, frontend);
+	return buf;
+}
+
+/* One exporter: its type and attributes. */
+static const char *
+check_exporter(const gd_ctx *c, const char *type, const attrs *ea, char *buf, size_t blen)
+{
+	static const char *const types[] = { "moby", "image", "docker", "oci", "local", "tar", NULL };
+	if (!in_list(type, types)) {
+		snprintf(buf, blen, "Solve: exporter type %.60s is refused (moby, image, docker, oci, "
+		                    "local and tar are accepted)", type);
+		return buf;
+	}
+	for (size_t i = 0; i < ea->n; i++) {
+		const char *k = ea->k[i], *v = ea->v[i];
+		if (strcmp(k, "registry.insecure") == 0 && strcmp(v, "false") != 0) {
+			snprintf(buf, blen, "Solve: exporter attribute registry.insecure is refused");
+			return buf;
+		}
+		if (strcmp(k, "dangling-name-prefix") == 0) {
+			size_t n = strlen(c->tenant);
+			if (strncmp(v, c->tenant, n) != 0 || v[n] != '/') {
+				snprintf(buf, blen, "Solve: dangling-name-prefix %.100s is outside the tenant's "
+				                    "namespace (%s/...)", v, c->tenant);
+				return buf;
+			}
+		}
+		if (strcmp(k, "name") != 0)
+			continue;
+		_cleanup_free_ char *names = dr_xstrdup(v);
+		char *save = NULL;
+		for (char *nm = strtok_r(names, ",", &save); nm; nm = strtok_r(NULL, ",", &save)) {
+			while (*nm == ' ')
+				nm++;
+			size_t l = strlen(nm);
+			while (l && nm[l - 1] == ' ')
+				nm[--l] = 0;
+			if (!*nm)
+				continue;
+			if (!gd_ref_mine(c, nm)) {
+				snprintf(buf, blen, "Solve: image name \"%.120s\": images made here must be "
+				                    "tagged in the tenant's namespace, e.g. %s/NAME:TAG", nm,
+				         c->tenant);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool
+entitlement_allowed(const gd_ctx *c, const char *e)
+{
+	for (size_t i = 0; c->policy->buildkit_entitlements && c->policy->buildkit_entitlements[i]; i++)
+		if (strcmp(c->policy->buildkit_entitlements[i], e) == 0)
+			return true;
+	return false;
+}
+
+#define REFUSE(...) do { snprintf(buf, blen, __VA_ARGS__); why = buf; goto out; } while (0)
+
+static const char *
+check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen)
+{
+	/* wire type each known field must have: 2 length-delimited, 0 varint */
+	static const int wire[18] = { -1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 0, 2, 0, 0 };
+	static const bool repeated[18] = { [4] = true, [7] = true, [9] = true, [10] = true, [13] = true };
+	const char *why = NULL;
+	uint32_t seen = 0;
+	char *frontend = NULL, *exporter = NULL;
+	attrs fa = { 0 }, xa = { 0 };
+	gh_pb pb = gh_pb_init(msg, len);
+	gh_pb_field f;
+	const char *perr = NULL;
+	int rc;
+	while ((rc = gh_pb_next(&pb, &f, &perr)) == 1) {
+		if (f.num > 17)
+			REFUSE("Solve: request field %u is not known to the guard", f.num);
+		if (f.wire != wire[f.num])
+			REFUSE("Solve: request field %u has the wrong wire type", f.num);
+		if (!repeated[f.num]) {
+			if (seen & (1u << f.num))
+				REFUSE("Solve: request field %u appears twice", f.num);
+			seen |= 1u << f.num;
+		}
+		char *k = NULL, *v = NULL;
+		switch (f.num) {
+		case 2:
+			if (f.len)
+				REFUSE("Solve: a raw LLB definition is refused: build from a Dockerfile");
+			break;
+		case 3:
+			if (!(exporter = pb_str(&f)))
+				REFUSE("Solve: malformed exporter");
+			break;
+		case 4:
+		case 7:
+			if (map_entry(&f, &k, &v) < 0)
+				REFUSE("Solve: malformed %s", f.num == 4 ? "exporter attributes" : "frontend attributes");
+			if (attrs_add(f.num == 4 ? &xa : &fa, k, v) < 0)
+				REFUSE("Solve: a %s key appears twice", f.num == 4 ? "exporter attribute" : "frontend attribute");
+			break;
+		case 6:
+			if (!(frontend = pb_str(&f)))
+				REFUSE("Solve: malformed frontend");
+			break;
+		case 9: {
+			_cleanup_free_ char *e = pb_str(&f);
+			if (!e || !entitlement_allowed(c, e))
+				REFUSE("Solve: entitlement %.60s is refused (the policy's buildkit_entitlements "
+				       "allows %s)", e ? e : "(malformed)",
+				       c->policy->buildkit_entitlements && c->policy->buildkit_entitlements[0]
+				               ? "only those it lists" : "none");
+			break;
+		}
+		case 13: { /* Exporter {Type = 1, Attrs = 2 map} */
+			gh_pb ep = gh_pb_init(f.data, f.len);
+			gh_pb_field g;
+			_cleanup_free_ char *type = NULL;
+			attrs ea = { 0 };
+			int erc;
+			const char *eerr = NULL;
+			while ((erc = gh_pb_next(&ep, &g, &eerr)) == 1) {
+				if (g.num == 1 && g.wire == 2 && !type && (type = pb_str(&g)))
+					continue;
+				if (g.num == 2 && map_entry(&g, &k, &v) == 0 && attrs_add(&ea, k, v) == 0)
+					continue;
+				erc = -1;
+				break;
+			}
+			const char *ew = erc < 0 ? "Solve: malformed exporter"
+			                         : check_exporter(c, type ? type : "", &ea, buf, blen);
+			attrs_free(&ea);
+			if (ew) {
+				if (ew != buf)
+					snprintf(buf, blen, "%s", ew);
+				why = buf;
+				goto out;
+			}
+			break;
+		}
+		case 14:
+			if (f.v)
+				REFUSE("Solve: exporters chosen by the client's session are refused");
+			break;
+		default:
+			break;
+		}
+	}
+	if (rc < 0)
+		REFUSE("Solve: malformed request (%s)", perr);
+	if (exporter && (why = check_exporter(c, exporter, &xa, buf, blen)))
+		goto out;
+	if (!exporter && xa.n)
+		REFUSE("Solve: exporter attributes without an exporter");
+	why = check_frontend(frontend ? frontend : "", &fa, "Solve", buf, blen);
+out:
+	free(frontend);
+	free(exporter);
+	attrs_free(&fa);
+	attrs_free(&xa);
+	return why;
+}
+
+static const char *
+check_bridge_solve(const uint8_t *msg, size_t len, char *buf, size_t blen)
+{
+	const char *why = NULL;
+	char *frontend = NULL;
+	attrs fo = { 0 };
+	gh_pb pb = gh_pb_init(msg, len);
+	gh_pb_field f;
+	const char *perr = NULL;
+	int rc;
+	while ((rc = gh_pb_next(&pb, &f, &perr)) == 1) {
+		char *k = NULL, *v = NULL;
+		if (f.num == 2) {
+			if (f.wire != 2 || frontend || !(frontend = pb_str(&f)))
+				REFUSE("LLBBridge Solve: malformed or repeated frontend");
+		} else if (f.num == 3) {
+			if (map_entry(&f, &k, &v) < 0)
+				REFUSE("LLBBridge Solve: malformed frontend options");
+			if (attrs_add(&fo, k, v) < 0)
+				REFUSE("LLBBridge Solve: a frontend option key appears twice");
+		}
+	}
+	if (rc < 0)
+		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
+	why = check_frontend(frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
+out:
+	free(frontend);
+	attrs_free(&fo);
+	return why;
+}
+
+const char *
+gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len, char *buf,
+              size_t blen)
+{
+	if (strcmp(path, SOLVE_CONTROL) == 0)
+		return check_control_solve(c, msg, len, buf, blen);
+	if (strcmp(path, SOLVE_BRIDGE) == 0)
+		return check_bridge_solve(msg, len, buf, blen);
+	return NULL;
+}

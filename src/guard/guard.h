@@ -26,6 +26,7 @@ typedef struct gd_policy {
 	char **registries;        /* pull allowlist (NULL: any) */
 	char **reserved_prefixes; /* name prefixes of other tenants */
 	char **subnets;           /* CIDRs network create may ask for in IPAM.Config (NULL: none) */
+	char **buildkit_entitlements; /* BuildKit Solve entitlements allowed (NULL: none) */
 	bool publish_all_interfaces;
 	bool restart_always;
 	bool buildkit;
@@ -146,6 +147,11 @@ int gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d);
 /* The BuildKit tunnel: NULL when the gRPC call :path may reach the daemon, else the one-line
  * reason (written to buf). */
 const char *gd_grpc_refusal(const char *path, char *buf, size_t len);
+/* Calls whose request message the guard reads before it reaches the daemon (Solve). */
+bool gd_grpc_inspects(const char *path);
+/* NULL when the request message of such a call may go on, else the one-line reason. */
+const char *gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len,
+                          char *buf, size_t blen);
 
 /* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep
  * the daemon's. */

@@ -10,7 +10,13 @@
 
 typedef struct gh_stream {
 	uint32_t sid;
+	char *path;
 	bool collect;
+	bool hold;          /* DATA held back until the first message is judged */
+	bool client_ended;  /* END_STREAM seen on a held stream */
+	dr_buf held;        /* the held DATA frames, whole */
+	uint64_t held_credit;
+	char why[160];
 	uint8_t pfx[5];
 	size_t pfx_have;
 	dr_buf msg;
@@ -87,6 +93,9 @@ static void
 stream_clear(gh_stream *st)
 {
 	dr_buf_reset(&st->msg);
+	dr_buf_reset(&st->held);
+	free(st->path);
+	st->path = NULL;
 }
 
 void
@@ -128,7 +137,7 @@ stream_drop(gh_reader *r, gh_stream *st)
 }
 
 static gh_stream *
-stream_add(gh_reader *r, uint32_t sid, bool collect)
+stream_add(gh_reader *r, uint32_t sid, gh_verdict v, const char *path)
 {
 	if (r->nstreams == STREAMS_MAX) {
 		/* the oldest is most likely one the server already ended */
@@ -145,8 +154,11 @@ stream_add(gh_reader *r, uint32_t sid, bool collect)
 	gh_stream *st = &r->streams[r->nstreams++];
 	memset(st, 0, sizeof(*st));
 	st->sid = sid;
-	st->collect = collect;
+	st->path = dr_xstrdup(path);
+	st->collect = v == GH_COLLECT;
+	st->hold = v == GH_HOLD;
 	st->msg.max = GH_MSG_MAX;
+	st->held.max = 4 * GH_HOLD_MAX; /* the message, and the frame heads and padding around it */
 	return st;
 }
 
@@ -172,9 +184,12 @@ refuse(gh_reader *r, uint32_t sid, bool end_stream, const char *reason)
 	                                          dr_xstrdup(reason ? reason : "refused") };
 }
 
-/* gRPC messages of a collected stream, across DATA frames. */
+/* gRPC messages of a collected or held stream, across DATA frames. Returns -1 on a protocol
+ * error (*why), 0 when a held stream is still undecided (or the stream is not held), 1 when
+ * its first message passed, 2 when it is refused (*reason). */
 static int
-grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **why)
+grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **why,
+          const char **reason)
 {
 	while (n) {
 		if (st->pfx_have < 5) {
@@ -194,6 +209,16 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 				*why = "gRPC message larger than 16 MiB";
 				return -1;
 			}
+			if (st->hold && st->pfx[0]) {
+				*reason = "deskrun guard: compressed gRPC requests are not inspected";
+				return 2;
+			}
+			if (st->hold && (uint64_t)len + 5 > GH_HOLD_MAX) {
+				snprintf(st->why, sizeof(st->why), "deskrun guard: a gRPC request of %u bytes "
+				         "is larger than the guard inspects (%u)", len, GH_HOLD_MAX - 5);
+				*reason = st->why;
+				return 2;
+			}
 			st->need = len;
 			dr_buf_reset(&st->msg);
 			st->msg.max = GH_MSG_MAX;
@@ -207,15 +232,39 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 		p += k;
 		n -= k;
 		if (st->need == 0) {
+			gh_verdict v = GH_PASS;
+			const char *rs = NULL;
 			if (r->ops && r->ops->message)
-				r->ops->message(r->u, st->sid, (const uint8_t *)(st->msg.data ? st->msg.data : ""),
-				                st->msg.len, st->pfx[0] == 1);
+				v = r->ops->message(r->u, st->sid, st->path,
+				                    (const uint8_t *)(st->msg.data ? st->msg.data : ""),
+				                    st->msg.len, st->pfx[0] == 1, &rs);
 			dr_buf_reset(&st->msg);
 			st->msg.max = GH_MSG_MAX;
 			st->pfx_have = 0;
+			if (st->hold) {
+				if (v == GH_REFUSE) {
+					snprintf(st->why, sizeof(st->why), "%s", rs ? rs : "refused");
+					*reason = st->why;
+					return 2;
+				}
+				st->collect = false; /* judged: the rest passes unread */
+				return 1;
+			}
 		}
 	}
 	return 0;
+}
+
+/* A held stream refused: its held DATA is dropped (the client's window credited), the server,
+ * which has its HEADERS, is told to cancel it, and the client gets the refusal. */
+static void
+hold_refuse(gh_reader *r, gh_stream *st, const char *reason, dr_buf *out)
+{
+	r->credit += st->held_credit;
+	gh_frame_head(out, 4, GH_RST_STREAM, 0, st->sid);
+	dr_buf_append(out, "\0\0\0\x08", 4); /* CANCEL */
+	refuse(r, st->sid, st->client_ended, reason);
+	stream_drop(r, st);
 }
 
 /* ---- header blocks ---- */
@@ -365,6 +414,10 @@ finish_block(gh_reader *r, dr_buf *out, const char **why)
 	if (is_refused(r, sid))
 		goto out; /* trailers of a refused stream: decoded (the table), never forwarded */
 	gh_stream *st = stream_find(r, sid);
+	if (st && st->hold) { /* trailers would overtake the held DATA */
+		hold_refuse(r, st, "deskrun guard: gRPC trailers before the request message", out);
+		goto out;
+	}
 	if (st) { /* trailers */
 		rc = reencode(r, &l, sid, end_stream, out, why);
 		if (end_stream)
@@ -385,8 +438,13 @@ finish_block(gh_reader *r, dr_buf *out, const char **why)
 		goto out;
 	}
 	rc = reencode(r, &l, sid, end_stream, out, why);
-	if (rc == 0 && !end_stream)
-		stream_add(r, sid, v == GH_COLLECT);
+	if (rc == 0 && v == GH_HOLD && end_stream) { /* no message will come */
+		gh_frame_head(out, 4, GH_RST_STREAM, 0, sid);
+		dr_buf_append(out, "\0\0\0\x08", 4);
+		refuse(r, sid, true, "deskrun guard: the gRPC request has no message");
+	} else if (rc == 0 && !end_stream) {
+		stream_add(r, sid, v, rq.path);
+	}
 out:
 	hlist_free(&l);
 	return rc;
@@ -437,7 +495,36 @@ frame(gh_reader *r, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *fr
 			return 0;
 		}
 		gh_stream *st = stream_find(r, sid);
-		if (st && st->collect && grpc_feed(r, st, p + off, len - off - pad, why) < 0)
+		const char *reason = NULL;
+		if (st && st->hold) {
+			if (dr_buf_append(&st->held, frame_start, whole) < 0) {
+				hold_refuse(r, st, "deskrun guard: too many DATA frames around a gRPC request", out);
+				r->credit += len;
+				return 0;
+			}
+			st->held_credit += len;
+			if (flags & GH_F_END_STREAM)
+				st->client_ended = true;
+			int v = grpc_feed(r, st, p + off, len - off - pad, why, &reason);
+			if (v < 0)
+				return -1;
+			if (v == 0 && st->client_ended) {
+				v = 2;
+				reason = "deskrun guard: the gRPC request ended before its message";
+			}
+			if (v == 2) {
+				hold_refuse(r, st, reason, out);
+			} else if (v == 1) {
+				dr_buf_append(out, st->held.data, st->held.len);
+				dr_buf_reset(&st->held);
+				st->held_credit = 0;
+				st->hold = false;
+				if (st->client_ended)
+					stream_drop(r, st);
+			}
+			return 0;
+		}
+		if (st && st->collect && grpc_feed(r, st, p + off, len - off - pad, why, &reason) < 0)
 			return -1;
 		dr_buf_append(out, frame_start, whole);
 		if (st && (flags & GH_F_END_STREAM))
@@ -502,8 +589,10 @@ frame(gh_reader *r, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *fr
 			return 0;
 		if (type == GH_RST_STREAM) {
 			gh_stream *st = sid ? stream_find(r, sid) : NULL;
-			if (st)
+			if (st) {
+				r->credit += st->held_credit; /* held DATA the server never saw */
 				stream_drop(r, st);
+			}
 		}
 		dr_buf_append(out, frame_start, whole);
 		return 0;

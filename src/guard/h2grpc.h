@@ -44,7 +44,14 @@ enum { GH_F_END_STREAM = 0x1, GH_F_ACK = 0x1, GH_F_END_HEADERS = 0x4, GH_F_PADDE
        GH_F_PRIORITY = 0x20 };
 
 typedef enum { GH_REQUESTS, GH_RESPONSES } gh_mode;
-typedef enum { GH_PASS, GH_COLLECT, GH_REFUSE } gh_verdict;
+/* GH_HOLD: the stream's DATA is held back (HEADERS went on) until its first gRPC message is
+ * whole and ops->message said GH_PASS (then the held frames go on) or GH_REFUSE (they are
+ * dropped, the server gets RST_STREAM CANCEL, the client the refusal). A message that cannot
+ * be whole within GH_HOLD_MAX bytes, a compressed one, or a stream that ends without one is
+ * refused. */
+typedef enum { GH_PASS, GH_COLLECT, GH_HOLD, GH_REFUSE } gh_verdict;
+#define GH_HOLD_MAX 65535u /* the smallest initial window: a client never waits for the server's
+                              WINDOW_UPDATE to send this much */
 
 typedef struct gh_header {
 	const char *name, *value; /* NUL-terminated (a value may hold NULs: use value_len) */
@@ -63,9 +70,11 @@ typedef struct gh_request {
 typedef struct gh_ops {
 	/* The headers of a new stream. GH_REFUSE sets *reason (copied at once; one line). */
 	gh_verdict (*request)(void *u, uint32_t sid, const gh_request *rq, const char **reason);
-	/* One whole gRPC message of a stream the request callback collected (valid during the
-	 * call). */
-	void (*message)(void *u, uint32_t sid, const uint8_t *msg, size_t len, bool compressed);
+	/* One whole gRPC message of a stream the request callback collected or held (valid
+	 * during the call; path is the stream's :path). For a held stream's first message the
+	 * answer decides (GH_PASS or GH_REFUSE with *reason); otherwise it is ignored. */
+	gh_verdict (*message)(void *u, uint32_t sid, const char *path, const uint8_t *msg,
+	                      size_t len, bool compressed, const char **reason);
 } gh_ops;
 
 typedef struct gh_reader gh_reader;

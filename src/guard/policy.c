@@ -44,6 +44,7 @@ gd_policy_clear(gd_policy *p)
 	dr_strv_free(p->registries);
 	dr_strv_free(p->reserved_prefixes);
 	dr_strv_free(p->subnets);
+	dr_strv_free(p->buildkit_entitlements);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -77,7 +78,7 @@ policy_load(gd_policy *p, const char *file, dr_err **err)
 		{ "sysctls", &p->sysctls }, { "runtimes", &p->runtimes },
 		{ "log_drivers", &p->log_drivers }, { "image_namespaces", &p->image_namespaces },
 		{ "registries", &p->registries }, { "reserved_name_prefixes", &p->reserved_prefixes },
-		{ "subnets", &p->subnets },
+		{ "subnets", &p->subnets }, { "buildkit_entitlements", &p->buildkit_entitlements },
 	};
 	const struct { const char *key; bool *v; } flags[] = {
 		{ "publish_all_interfaces", &p->publish_all_interfaces },

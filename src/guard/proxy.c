@@ -940,7 +940,7 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 	const char *why = gd_grpc_refusal(rq->path, buf, sizeof(buf));
 	if (!why) {
 		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d", rq->path, sid, c->peer_pid);
-		return GH_PASS;
+		return gd_grpc_inspects(rq->path) ? GH_HOLD : GH_PASS;
 	}
 	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", rq->path, sid, c->peer_pid, why);
 	static char msg[600]; /* copied by the reader at once */
@@ -949,7 +949,25 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 	return GH_REFUSE;
 }
 
-static const gh_ops grpc_ops = { grpc_request, NULL };
+/* The request message of a held call (Solve): checked before any of it reaches the daemon. */
+static gh_verdict
+grpc_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t len,
+             bool compressed, const char **reason)
+{
+	gd_conn *c = u;
+	char buf[512];
+	(void)compressed; /* held streams refuse compressed messages before this */
+	const char *why = gd_grpc_check(&c->srv->ctx, path, msg, len, buf, sizeof(buf));
+	if (!why)
+		return GH_PASS;
+	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", path, sid, c->peer_pid, why);
+	static char m[700]; /* copied by the reader at once */
+	snprintf(m, sizeof(m), "deskrun guard: %s (tenant %s)", why, c->srv->ctx.tenant);
+	*reason = m;
+	return GH_REFUSE;
+}
+
+static const gh_ops grpc_ops = { grpc_request, grpc_message };
 
 /* Refusals and window credit owed to the client go between two of the daemon's frames. */
 static bool

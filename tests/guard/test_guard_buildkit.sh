@@ -12,7 +12,11 @@
 #        refused with PERMISSION_DENIED, while an allowed call on the same connection, whose
 #        header block refers to HPACK entries the refused blocks inserted, still reaches the
 #        daemon; the same Prune straight on the daemon's socket does prune (the row's control)
-# B02 and B03 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
+#   B05  a Solve is read before any of it reaches the daemon: entitlements (unless the policy's
+#        buildkit_entitlements lists them), image names outside the tenant's namespace,
+#        cgroup-parent, frontend images other than docker/dockerfile, registry.insecure are
+#        refused with the reason the CLI prints, and nothing is built
+# B02, B03 and B05 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
@@ -50,6 +54,7 @@ if [ -z "$CLIENTS" ]; then
 	why="docker-buildx is not built: run tests/clients/build.sh (a few minutes, Go module proxy)"
 	skip "B02 buildx build through the inspecting guard" "$why"
 	skip "B03 buildx prune and du refused" "$why"
+	skip "B05 Solve contents refused" "$why"
 else
 	mkdir -p "$TMP/cfg/cli-plugins"
 	ln -sf "$CLIENTS/docker-buildx" "$TMP/cfg/cli-plugins/docker-buildx"
@@ -70,6 +75,28 @@ else
 	check "B03 docker buildx du is refused, and the CLI prints why" \
 		bash -c '[ "$0" != 0 ] && case "$1" in *PermissionDenied*"BuildKit DiskUsage is refused"*) ;; *) exit 1 ;; esac' "$RC" "$ERR$OUT"
 	check "B03 ... the daemon's build cache is unchanged ($before)" eq "$(cache_state)" "$before"
+	# B05: what a Solve asks for, read before any of it reaches the daemon
+	b5() { # NAME REASON ARGS...: the build fails, the CLI prints REASON, bk/b5 is not made
+		local name=$1 reason=$2
+		shift 2
+		d rmi -f bk/b5:1 >/dev/null 2>&1
+		run bx build --network=none --progress=plain "$@" "$TMP/ctx"
+		check "$name" bash -c '[ "$0" != 0 ] && case "$1" in *"$2"*) ;; *) exit 1 ;; esac' "$RC" "$ERR$OUT" "$reason"
+	}
+	b5 "B05 an entitlement (--allow network.host) is refused, and the CLI prints why" \
+		"entitlement network.host is refused" --load --allow network.host -t bk/b5:1
+	b5 "B05 an image name outside the tenant's namespace (-t other/app:1) is refused" \
+		'image name "other/app:1": images made here must be tagged in the tenant'"'"'s namespace' --load -t other/app:1
+	check "B05 ... and no such image exists on the daemon" bash -c '! docker -H "unix://$0" image inspect other/app:1 >/dev/null 2>&1' "$RAW"
+	b5 "B05 --cgroup-parent is refused" "cgroup-parent is refused" --load --cgroup-parent=/ -t bk/b5:1
+	b5 "B05 a frontend image outside docker/dockerfile (BUILDKIT_SYNTAX) is refused" \
+		"frontend image evil/frontend:1 is refused" --load --build-arg BUILDKIT_SYNTAX=evil/frontend:1 -t bk/b5:1
+	b5 "B05 an image exporter with registry.insecure is refused" \
+		"registry.insecure is refused" --output type=image,name=bk/b5:1,registry.insecure=true
+	check "B05 ... none of these made bk/b5:1" bash -c '! docker -H "unix://$0" image inspect bk/b5:1 >/dev/null 2>&1' "$RAW"
+	check "B05 ... each refusal is logged" eq "$(grep -c 'deny: grpc /moby.buildkit.v1.Control/Solve \|deny: grpc /moby.buildkit.v1.frontend.LLBBridge/Solve ' "$TMP/g-b.log")" "5"
+	run bx build --load --network=none --progress=plain -t bk/b5:1 "$TMP/ctx"
+	check "B05 ... and the same build without them succeeds" eq "$RC" "0"
 fi
 
 # ---- B04: raw gRPC calls ----

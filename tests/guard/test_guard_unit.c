@@ -841,6 +841,165 @@ test_grpc_allowlist(void **state)
 	}
 }
 
+/* protobuf, written here: a length-delimited field, a varint field, a map entry */
+static void
+pb_len(dr_buf *b, unsigned num, const void *p, size_t n)
+{
+	uint8_t k[2] = { (uint8_t)(num << 3 | 2), (uint8_t)n };
+	assert_true(num < 16 && n < 128);
+	dr_buf_append(b, k, 2);
+	dr_buf_append(b, p, n);
+}
+
+static void
+pb_str(dr_buf *b, unsigned num, const char *s)
+{
+	pb_len(b, num, s, strlen(s));
+}
+
+static void
+pb_map(dr_buf *b, unsigned num, const char *k, const char *v)
+{
+	dr_buf e = DR_BUF_INIT(0);
+	pb_str(&e, 1, k);
+	pb_str(&e, 2, v);
+	pb_len(b, num, e.data, e.len);
+	dr_buf_reset(&e);
+}
+
+/* Solve requests (Control and LLBBridge) as the guard reads them. */
+static void
+test_grpc_solve(void **state)
+{
+	(void)state;
+	gd_policy spol = { 0 };
+	gd_ctx c = { .tenant = "bravo", .policy = &spol };
+	const char *ctl = "/moby.buildkit.v1.Control/Solve";
+	const char *brg = "/moby.buildkit.v1.frontend.LLBBridge/Solve";
+	assert_true(gd_grpc_inspects(ctl));
+	assert_true(gd_grpc_inspects(brg));
+	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
+	for (int row = 0; row < 19; row++) {
+		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
+		const char *path = ctl, *want = NULL;
+		pb_str(&m, 1, "ref-1");
+		pb_str(&m, 5, "session-uuid");
+		switch (row) {
+		case 0: /* what buildx sends: an exporter (13, and the deprecated 3/4), no frontend */
+			pb_str(&x, 1, "moby");
+			pb_map(&x, 2, "name", "bravo/app:1,docker.io/bravo/app:latest");
+			pb_len(&m, 13, x.data, x.len);
+			pb_str(&m, 3, "moby");
+			pb_map(&m, 4, "name", "bravo/app:1");
+			pb_map(&m, 7, "build-arg:X", "1");
+			break;
+		case 1:
+			pb_str(&x, 1, "moby");
+			pb_map(&x, 2, "name", "bravo/app:1, node:18");
+			pb_len(&m, 13, x.data, x.len);
+			want = "image name \"node:18\": images made here must be tagged in the tenant's namespace";
+			break;
+		case 2:
+			pb_str(&m, 3, "moby");
+			pb_map(&m, 4, "name", "alpha/app:1");
+			want = "image name \"alpha/app:1\"";
+			break;
+		case 3:
+			pb_str(&m, 9, "network.host");
+			want = "entitlement network.host is refused (the policy's buildkit_entitlements allows none)";
+			break;
+		case 4: /* ... unless the policy lists it */
+			pb_str(&m, 9, "network.host");
+			spol.buildkit_entitlements = dr_xcalloc(2, sizeof(char *));
+			spol.buildkit_entitlements[0] = dr_xstrdup("network.host");
+			break;
+		case 5:
+			pb_str(&m, 9, "security.insecure");
+			want = "entitlement security.insecure is refused (the policy's buildkit_entitlements allows only those it lists)";
+			break;
+		case 6:
+			pb_map(&m, 7, "cgroup-parent", "/");
+			want = "Solve: cgroup-parent is refused";
+			break;
+		case 7:
+			pb_str(&m, 6, "gateway.v0");
+			pb_map(&m, 7, "source", "docker/dockerfile:1.7@sha256:aaaa");
+			want = "frontend image";
+			break;
+		case 8:
+			pb_str(&m, 6, "gateway.v0");
+			pb_map(&m, 7, "source", "docker.io/docker/dockerfile:1");
+			break;
+		case 9:
+			pb_str(&m, 6, "gateway.v0");
+			pb_map(&m, 7, "source", "evil/dockerfile:1");
+			want = "frontend image evil/dockerfile:1 is refused";
+			break;
+		case 10:
+			pb_str(&m, 6, "my.frontend");
+			want = "frontend my.frontend is refused";
+			break;
+		case 11:
+			pb_len(&m, 2, "\x0a\x01x", 3);
+			want = "raw LLB definition is refused";
+			break;
+		case 12:
+			pb_str(&m, 6, "dockerfile.v0");
+			pb_str(&m, 6, "gateway.v0");
+			want = "field 6 appears twice";
+			break;
+		case 13:
+			pb_map(&m, 7, "target", "a");
+			pb_map(&m, 7, "target", "b");
+			want = "frontend attribute key appears twice";
+			break;
+		case 14:
+			pb_len(&m, 14, "", 0); /* wrong wire type for a bool */
+			want = "wrong wire type";
+			break;
+		case 15: {
+			uint8_t f14[2] = { 14 << 3, 1 };
+			dr_buf_append(&m, f14, 2);
+			want = "exporters chosen by the client's session";
+			break;
+		}
+		case 16:
+			dr_buf_append(&m, "\xc2\x01\x00", 3); /* field 24 */
+			want = "field 24 is not known";
+			break;
+		case 17: /* the LLBBridge's Solve: frontend 2, options 3 */
+			path = brg;
+			pb_str(&m, 2, "gateway.v0");
+			pb_map(&m, 3, "source", "evil/frontend");
+			want = "LLBBridge Solve: frontend image evil/frontend is refused";
+			break;
+		case 18:
+			path = brg;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "cgroup-parent", "x");
+			want = "LLBBridge Solve: cgroup-parent is refused";
+			break;
+		}
+		char buf[512];
+		const char *why = gd_grpc_check(&c, path, (const uint8_t *)m.data, m.len, buf, sizeof(buf));
+		if (!want ? why != NULL : !why || !strstr(why, want))
+			fail_msg("row %d: %s", row, why ? why : "(allowed)");
+		if (row == 4) {
+			dr_strv_free(spol.buildkit_entitlements);
+			spol.buildkit_entitlements = NULL;
+			spol.buildkit_entitlements = dr_xcalloc(2, sizeof(char *));
+			spol.buildkit_entitlements[0] = dr_xstrdup("device");
+		}
+		dr_buf_reset(&m);
+		dr_buf_reset(&x);
+	}
+	dr_strv_free(spol.buildkit_entitlements);
+	/* malformed protobuf */
+	char buf[512];
+	assert_non_null(gd_grpc_check(&c, ctl, (const uint8_t *)"\x0a\x09" "ab", 4, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "malformed"));
+}
+
 int
 main(void)
 {
@@ -861,6 +1020,7 @@ main(void)
 		cmocka_unit_test(test_decide_subnets),
 		cmocka_unit_test(test_policy_subnets),
 		cmocka_unit_test(test_grpc_allowlist),
+		cmocka_unit_test(test_grpc_solve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

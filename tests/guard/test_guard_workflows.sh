@@ -157,7 +157,7 @@ $secret_md5"
 		eq "$(docker run --rm wb/app:2 cat /greeting /runs)" "again
 2"
 	todo_check "W07b ... the image carries the tenant label" \
-		"the guard relays /grpc unseen, so it cannot add io.deskrun.tenant to a BuildKit build" \
+		"the guard reads /grpc but does not rewrite a Solve to add io.deskrun.tenant yet" \
 		eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' wb/app:1)" "wb"
 	# W08: compose v2 with a build, a named volume, a network, healthchecks for --wait
 	mkdir -p "$TMP/proj/web"

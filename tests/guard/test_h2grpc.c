@@ -81,6 +81,8 @@ typedef struct seen {
 	bool compressed[8];
 	size_t nmsgs;
 	const char *refuse; /* a :path to refuse */
+	const char *hold;   /* a :path to hold */
+	bool refuse_msg;    /* refuse held messages */
 } seen;
 
 static gh_verdict
@@ -95,11 +97,14 @@ on_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 		*reason = "deskrun guard: Control/Prune is refused (the build cache is shared)";
 		return GH_REFUSE;
 	}
+	if (s->hold && strcmp(rq->path, s->hold) == 0)
+		return GH_HOLD;
 	return GH_COLLECT;
 }
 
-static void
-on_message(void *u, uint32_t sid, const uint8_t *m, size_t len, bool compressed)
+static gh_verdict
+on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len, bool compressed,
+           const char **reason)
 {
 	seen *s = u;
 	(void)sid;
@@ -108,6 +113,11 @@ on_message(void *u, uint32_t sid, const uint8_t *m, size_t len, bool compressed)
 		s->msglen[s->nmsgs] = len;
 		s->compressed[s->nmsgs++] = compressed;
 	}
+	if (s->refuse_msg && s->hold && strcmp(path, s->hold) == 0) {
+		*reason = "the Solve asks for network.host";
+		return GH_REFUSE;
+	}
+	return GH_PASS;
 }
 
 static const gh_ops ops = { on_request, on_message };
@@ -360,6 +370,133 @@ test_refusal(void **state)
 	dr_buf_reset(&rep);
 }
 
+/* A held stream: its DATA waits for the whole first message (other frames go on meanwhile),
+ * then goes on, or is dropped with RST_STREAM CANCEL to the server and the refusal to the
+ * client. */
+static void
+build_held(dr_buf *in, const char *msg, bool end, size_t split)
+{
+	dr_buf blk = DR_BUF_INIT(0), g = DR_BUF_INIT(0);
+	put(in, GH_PREFACE, GH_PREFACE_LEN);
+	req_block(&blk, "/moby.buildkit.v1.Control/Solve", true);
+	frame(in, GH_HEADERS, GH_F_END_HEADERS, 1, blk.data, blk.len);
+	grpc_msg(&g, msg, (uint32_t)strlen(msg), false);
+	frame(in, GH_DATA, 0, 1, g.data, split);
+	frame(in, GH_PING, 0, 0, "12345678", 8);
+	frame(in, GH_DATA, end ? GH_F_END_STREAM : 0, 1, g.data + split, g.len - split);
+	dr_buf_reset(&blk);
+	dr_buf_reset(&g);
+}
+
+static void
+test_hold(void **state)
+{
+	(void)state;
+	for (int refuse_msg = 0; refuse_msg < 2; refuse_msg++) {
+		for (int end = 0; end < 2; end++) {
+			dr_buf in = DR_BUF_INIT(0), out = DR_BUF_INIT(0), rep = DR_BUF_INIT(0);
+			build_held(&in, "\x4a\x0cnetwork.host", end, 7);
+			seen s = { .hold = "/moby.buildkit.v1.Control/Solve", .refuse_msg = refuse_msg };
+			gh_reader *r = gh_reader_new(GH_REQUESTS, &ops, &s);
+			const char *why = NULL;
+			assert_int_equal(feed(r, &in, 5, &out, &why), 0);
+			assert_int_equal(s.nmsgs, 1);
+			dr_buf types = DR_BUF_INIT(0), hdrs = DR_BUF_INIT(0);
+			nghttp2_hd_inflater *inf;
+			assert_int_equal(nghttp2_hd_inflate_new(&inf), 0);
+			decode_frames(inf, &out, GH_PREFACE_LEN, &hdrs, NULL, &types);
+			if (!refuse_msg) {
+				/* HEADERS, the PING (not held), then both DATA frames */
+				assert_string_equal(types.data, end ? "1/4/1 6/0/0 0/0/1 0/1/1 " : "1/4/1 6/0/0 0/0/1 0/0/1 ");
+				assert_false(gh_has_replies(r));
+			} else {
+				/* HEADERS, the PING, RST_STREAM CANCEL; no DATA */
+				assert_string_equal(types.data, "1/4/1 6/0/0 3/0/1 ");
+				assert_memory_equal(out.data + out.len - 4, "\0\0\0\x08", 4);
+				assert_int_equal(gh_take_replies(r, &rep), 1);
+				dr_buf_reset(&types);
+				dr_buf_reset(&hdrs);
+				nghttp2_hd_inflate_del(inf);
+				assert_int_equal(nghttp2_hd_inflate_new(&inf), 0);
+				decode_frames(inf, &rep, 0, &hdrs, NULL, &types);
+				/* the error; RST to the client only when it had not ended; the window back */
+				assert_string_equal(types.data, end ? "1/5/1 8/0/0 " : "1/5/1 3/0/1 8/0/0 ");
+				assert_non_null(strstr(hdrs.data, "1:grpc-message=the Solve asks for network.host\n"));
+				const uint8_t *wu = (const uint8_t *)rep.data + rep.len - 4;
+				assert_int_equal(wu[0] << 24 | wu[1] << 16 | wu[2] << 8 | wu[3], 19);
+				/* later frames of the stream are dropped */
+				dr_buf more = DR_BUF_INIT(0), o2 = DR_BUF_INIT(0);
+				frame(&more, GH_WINDOW_UPDATE, 0, 1, "\0\0\0\x01", 4);
+				assert_int_equal(gh_rewrite(r, (const uint8_t *)more.data, more.len, &o2, &why), 13);
+				assert_int_equal(o2.len, 0);
+				dr_buf_reset(&more);
+				dr_buf_reset(&o2);
+			}
+			nghttp2_hd_inflate_del(inf);
+			gh_reader_free(r);
+			dr_buf_reset(&in);
+			dr_buf_reset(&out);
+			dr_buf_reset(&rep);
+			dr_buf_reset(&types);
+			dr_buf_reset(&hdrs);
+		}
+	}
+}
+
+/* Held requests that cannot be judged are refused: too large, compressed, ended early, no
+ * body at all, trailers first. */
+static void
+test_hold_refusals(void **state)
+{
+	(void)state;
+	struct {
+		const char *name;
+		const char *data; /* DATA payload after HEADERS (NULL: HEADERS with END_STREAM) */
+		size_t len;
+		uint8_t flags;
+		bool trailers;
+		const char *why;
+	} rows[] = {
+		{ "over the hold cap", "\x00\x00\x01\x11\x71", 5, 0, false, "larger than the guard inspects (65530)" },
+		{ "compressed", "\x01\x00\x00\x00\x01x", 6, 0, false, "compressed gRPC requests" },
+		{ "ended early", "\x00\x00\x00\x00\x09" "abc", 8, GH_F_END_STREAM, false, "ended before its message" },
+		{ "no body", NULL, 0, 0, false, "has no message" },
+		{ "trailers first", "\x00\x00\x00\x00\x09" "abc", 8, 0, true, "trailers before" },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		dr_buf in = DR_BUF_INIT(0), out = DR_BUF_INIT(0), blk = DR_BUF_INIT(0), rep = DR_BUF_INIT(0);
+		put(&in, GH_PREFACE, GH_PREFACE_LEN);
+		req_block(&blk, "/moby.buildkit.v1.Control/Solve", false);
+		frame(&in, GH_HEADERS, GH_F_END_HEADERS | (rows[i].data ? 0 : GH_F_END_STREAM), 1, blk.data, blk.len);
+		if (rows[i].data)
+			frame(&in, GH_DATA, rows[i].flags, 1, rows[i].data, rows[i].len);
+		if (rows[i].trailers)
+			frame(&in, GH_HEADERS, GH_F_END_HEADERS | GH_F_END_STREAM, 1, "\x00\x01x\x01y", 5);
+		seen s = { .hold = "/moby.buildkit.v1.Control/Solve" };
+		gh_reader *r = gh_reader_new(GH_REQUESTS, &ops, &s);
+		const char *why = NULL;
+		assert_int_equal(feed(r, &in, 0, &out, &why), 0);
+		assert_int_equal(s.nmsgs, 0);
+		dr_buf types = DR_BUF_INIT(0), hdrs = DR_BUF_INIT(0);
+		nghttp2_hd_inflater *inf;
+		assert_int_equal(nghttp2_hd_inflate_new(&inf), 0);
+		decode_frames(inf, &out, GH_PREFACE_LEN, &hdrs, NULL, &types);
+		if (strcmp(types.data, rows[i].data ? "1/4/1 3/0/1 " : "1/5/1 3/0/1 ") != 0)
+			fail_msg("row %s: frames to the server %s", rows[i].name, types.data);
+		nghttp2_hd_inflate_del(inf);
+		assert_int_equal(gh_take_replies(r, &rep), 1);
+		if (!memmem(rep.data, rep.len, rows[i].why, strlen(rows[i].why)))
+			fail_msg("row %s: no \"%s\" in the reply", rows[i].name, rows[i].why);
+		gh_reader_free(r);
+		dr_buf_reset(&in);
+		dr_buf_reset(&out);
+		dr_buf_reset(&blk);
+		dr_buf_reset(&rep);
+		dr_buf_reset(&types);
+		dr_buf_reset(&hdrs);
+	}
+}
+
 static void
 test_grpc_error_encoding(void **state)
 {
@@ -596,6 +733,8 @@ main(void)
 		cmocka_unit_test(test_request_and_message),
 		cmocka_unit_test(test_continuation_and_table),
 		cmocka_unit_test(test_refusal),
+		cmocka_unit_test(test_hold),
+		cmocka_unit_test(test_hold_refusals),
 		cmocka_unit_test(test_grpc_error_encoding),
 		cmocka_unit_test(test_track),
 		cmocka_unit_test(test_table_size),
