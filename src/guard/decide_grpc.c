@@ -64,6 +64,7 @@ gd_grpc_refusal(const char *path, char *buf, size_t len)
  * fooled. */
 
 #include "guard/h2grpc.h"
+#include "guard/gjson.h"
 
 #define SOLVE_CONTROL CONTROL "Solve"
 #define SOLVE_BRIDGE BRIDGE "Solve"
@@ -176,6 +177,16 @@ attrs_get(const attrs *a, const char *k)
 static const char *
 check_frontend(const char *frontend, const attrs *fa, const char *what, char *buf, size_t blen)
 {
+	for (size_t i = 0; i < fa->n; i++) {
+		if (strncmp(fa->k[i], "label:", 6) != 0)
+			continue;
+		_cleanup_free_ char *f = gd_fold_key(fa->k[i] + 6);
+		if (dr_startswith(f, GD_LABEL_PREFIX)) {
+			snprintf(buf, blen, "%s: label %.80s: labels in the " GD_LABEL_PREFIX " namespace "
+			                    "are set by the guard", what, fa->k[i] + 6);
+			return buf;
+		}
+	}
 	if (attrs_get(fa, "cgroup-parent")) {
 		snprintf(buf, blen, "%s: cgroup-parent is refused (it escapes the tenant's limits)", what);
 		return buf;
@@ -194,6 +205,38 @@ check_frontend(const char *frontend, const attrs *fa, const char *what, char *bu
 	snprintf(buf, blen, "%s: frontend %.80s is refused: build from a Dockerfile (dockerfile.v0)",
 	         what, frontend);
 	return buf;
+}
+
+static void
+pb_varint(dr_buf *b, uint64_t v)
+{
+	uint8_t c;
+	while (v >= 0x80) {
+		c = (uint8_t)(v | 0x80);
+		dr_buf_append(b, &c, 1);
+		v >>= 7;
+	}
+	c = (uint8_t)v;
+	dr_buf_append(b, &c, 1);
+}
+
+/* The tenant label as a frontend attribute (a map entry of field num): the Dockerfile
+ * frontend applies label:K=V over the Dockerfile's own LABELs. Appended to the message: a map
+ * field may come anywhere, and the client's own io.deskrun.* labels were refused. */
+static void
+append_label(dr_buf *out, unsigned num, const char *tenant)
+{
+	static const char key[] = "label:" GD_LABEL_TENANT;
+	size_t tl = strlen(tenant);
+	size_t el = 2 + (sizeof(key) - 1) + 1 + (tl < 128 ? 1 : 2) + tl;
+	pb_varint(out, num << 3 | 2);
+	pb_varint(out, el);
+	pb_varint(out, 1 << 3 | 2);
+	pb_varint(out, sizeof(key) - 1);
+	dr_buf_append(out, key, sizeof(key) - 1);
+	pb_varint(out, 2 << 3 | 2);
+	pb_varint(out, tl);
+	dr_buf_append(out, tenant, tl);
 }
 
 /* One exporter: its type and attributes. */
@@ -255,7 +298,8 @@ entitlement_allowed(const gd_ctx *c, const char *e)
 #define REFUSE(...) do { snprintf(buf, blen, __VA_ARGS__); why = buf; goto out; } while (0)
 
 static const char *
-check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen)
+check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen,
+                    dr_buf *append)
 {
 	/* wire type each known field must have: 2 length-delimited, 0 varint */
 	static const int wire[18] = { -1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 0, 2, 0, 0 };
@@ -349,6 +393,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 	if (!exporter && xa.n)
 		REFUSE("Solve: exporter attributes without an exporter");
 	why = check_frontend(frontend ? frontend : "", &fa, "Solve", buf, blen);
+	if (!why && frontend && *frontend) /* a frontend runs in the daemon: it labels the image */
+		append_label(append, 7, c->tenant);
 out:
 	free(frontend);
 	free(exporter);
@@ -358,7 +404,8 @@ out:
 }
 
 static const char *
-check_bridge_solve(const uint8_t *msg, size_t len, char *buf, size_t blen)
+check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen,
+                   dr_buf *append)
 {
 	const char *why = NULL;
 	char *frontend = NULL;
@@ -382,6 +429,8 @@ check_bridge_solve(const uint8_t *msg, size_t len, char *buf, size_t blen)
 	if (rc < 0)
 		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
 	why = check_frontend(frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
+	if (!why && frontend && *frontend)
+		append_label(append, 3, c->tenant);
 out:
 	free(frontend);
 	attrs_free(&fo);
@@ -390,11 +439,11 @@ out:
 
 const char *
 gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len, char *buf,
-              size_t blen)
+              size_t blen, dr_buf *append)
 {
 	if (strcmp(path, SOLVE_CONTROL) == 0)
-		return check_control_solve(c, msg, len, buf, blen);
+		return check_control_solve(c, msg, len, buf, blen, append);
 	if (strcmp(path, SOLVE_BRIDGE) == 0)
-		return check_bridge_solve(msg, len, buf, blen);
+		return check_bridge_solve(c, msg, len, buf, blen, append);
 	return NULL;
 }

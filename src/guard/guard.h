@@ -149,9 +149,10 @@ int gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d);
 const char *gd_grpc_refusal(const char *path, char *buf, size_t len);
 /* Calls whose request message the guard reads before it reaches the daemon (Solve). */
 bool gd_grpc_inspects(const char *path);
-/* NULL when the request message of such a call may go on, else the one-line reason. */
+/* NULL when the request message of such a call may go on, else the one-line reason. What
+ * must be added to it (the tenant label, as a frontend attribute) is put in append. */
 const char *gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len,
-                          char *buf, size_t blen);
+                          char *buf, size_t blen, dr_buf *append);
 
 /* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep
  * the daemon's. */

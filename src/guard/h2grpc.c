@@ -17,6 +17,8 @@ typedef struct gh_stream {
 	dr_buf held;        /* the held DATA frames, whole */
 	uint64_t held_credit;
 	char why[160];
+	dr_buf rewritten; /* a held message that passed with additions: prefix and message */
+	dr_buf rest;      /* DATA bytes after the held message, in its last frame */
 	uint8_t pfx[5];
 	size_t pfx_have;
 	dr_buf msg;
@@ -58,6 +60,13 @@ struct gh_reader {
 	uint8_t cur_type, cur_flags;
 	uint8_t settings[6];
 	size_t settings_have;
+	/* flow control, for rewritten requests */
+	gh_reader *peer;        /* GH_REQUESTS: the same connection's GH_RESPONSES reader */
+	uint64_t data_out;      /* GH_REQUESTS: DATA payload bytes sent on to the server */
+	uint64_t wu_conn;       /* GH_RESPONSES: connection window the server granted */
+	uint32_t init_window;   /* GH_RESPONSES: its SETTINGS_INITIAL_WINDOW_SIZE */
+	uint64_t debt;          /* GH_RESPONSES: bytes to take off its next WINDOW_UPDATEs */
+	bool wu_pending;        /* the current frame is a connection WINDOW_UPDATE */
 };
 
 static uint32_t
@@ -80,6 +89,7 @@ gh_reader_new(gh_mode mode, const gh_ops *ops, void *u)
 	r->ops = ops;
 	r->u = u;
 	r->table_size = r->table_max = 4096;
+	r->init_window = 65535;
 	r->block.max = GH_BLOCK_MAX;
 	if (mode == GH_REQUESTS) {
 		r->preface = GH_PREFACE_LEN;
@@ -94,6 +104,8 @@ stream_clear(gh_stream *st)
 {
 	dr_buf_reset(&st->msg);
 	dr_buf_reset(&st->held);
+	dr_buf_reset(&st->rewritten);
+	dr_buf_reset(&st->rest);
 	free(st->path);
 	st->path = NULL;
 }
@@ -234,10 +246,23 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 		if (st->need == 0) {
 			gh_verdict v = GH_PASS;
 			const char *rs = NULL;
+			dr_buf add = DR_BUF_INIT(GH_BLOCK_MAX);
 			if (r->ops && r->ops->message)
 				v = r->ops->message(r->u, st->sid, st->path,
 				                    (const uint8_t *)(st->msg.data ? st->msg.data : ""),
-				                    st->msg.len, st->pfx[0] == 1, &rs);
+				                    st->msg.len, st->pfx[0] == 1, &rs, &add);
+			if (st->hold && v != GH_REFUSE && add.len) {
+				uint32_t nl = (uint32_t)(st->msg.len + add.len);
+				uint8_t pfx[5] = { 0, (uint8_t)(nl >> 24), (uint8_t)(nl >> 16), (uint8_t)(nl >> 8),
+					           (uint8_t)nl };
+				dr_buf_reset(&st->rewritten);
+				dr_buf_append(&st->rewritten, pfx, 5);
+				dr_buf_append(&st->rewritten, st->msg.data, st->msg.len);
+				dr_buf_append(&st->rewritten, add.data, add.len);
+				dr_buf_reset(&st->rest);
+				dr_buf_append(&st->rest, p, n); /* what follows it in this frame */
+			}
+			dr_buf_reset(&add);
 			dr_buf_reset(&st->msg);
 			st->msg.max = GH_MSG_MAX;
 			st->pfx_have = 0;
@@ -465,6 +490,59 @@ settings_payload(gh_reader *r, const uint8_t *p, uint32_t len, const char **why)
 	return 0;
 }
 
+/* A held message that passed with additions: new DATA frames (at most 16384 bytes each, the
+ * smallest frame size a server may announce) for it and the bytes after it, END_STREAM kept,
+ * padding dropped. The server must have room for them now (its stream's initial window, the
+ * connection window it granted less what it was sent); what they add to what the client sent
+ * becomes a debt its next connection WINDOW_UPDATEs repay, what they drop (padding) is
+ * credited to the client. -1 with *reason when the windows are too small. */
+static int
+emit_rewritten(gh_reader *r, gh_stream *st, dr_buf *out, const char **reason)
+{
+	uint64_t total = st->rewritten.len + st->rest.len;
+	uint64_t conn_room = r->peer ? 65535 + r->peer->wu_conn : 65535;
+	conn_room = conn_room > r->data_out ? conn_room - r->data_out : 0;
+	uint32_t stream_room = r->peer ? r->peer->init_window : 65535;
+	if (total > conn_room || total > stream_room) {
+		*reason = "deskrun guard: the daemon's HTTP/2 window has no room for the labelled "
+		          "request now; retry the build";
+		return -1;
+	}
+	dr_buf all = DR_BUF_INIT(0);
+	dr_buf_append(&all, st->rewritten.data, st->rewritten.len);
+	if (st->rest.len)
+		dr_buf_append(&all, st->rest.data, st->rest.len);
+	size_t off = 0;
+	do {
+		size_t k = all.len - off > 16384 ? 16384 : all.len - off;
+		bool last = off + k == all.len;
+		gh_frame_head(out, (uint32_t)k, GH_DATA, last && st->client_ended ? GH_F_END_STREAM : 0,
+		              st->sid);
+		dr_buf_append(out, all.data + off, k);
+		off += k;
+	} while (off < all.len);
+	dr_buf_reset(&all);
+	r->data_out += total;
+	if (total > st->held_credit) {
+		if (r->peer)
+			r->peer->debt += total - st->held_credit;
+	} else {
+		r->credit += st->held_credit - total;
+	}
+	dr_buf_reset(&st->held);
+	dr_buf_reset(&st->rewritten);
+	dr_buf_reset(&st->rest);
+	st->held_credit = 0;
+	st->hold = false;
+	return 0;
+}
+
+void
+gh_link(gh_reader *rq, gh_reader *rs)
+{
+	rq->peer = rs;
+}
+
 /* One whole frame: p is its payload. */
 static int
 frame(gh_reader *r, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *frame_start,
@@ -514,8 +592,16 @@ frame(gh_reader *r, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *fr
 			}
 			if (v == 2) {
 				hold_refuse(r, st, reason, out);
+			} else if (v == 1 && st->rewritten.len) {
+				if (emit_rewritten(r, st, out, &reason) < 0) {
+					hold_refuse(r, st, reason, out);
+					return 0;
+				}
+				if (st->client_ended)
+					stream_drop(r, st);
 			} else if (v == 1) {
 				dr_buf_append(out, st->held.data, st->held.len);
+				r->data_out += st->held_credit;
 				dr_buf_reset(&st->held);
 				st->held_credit = 0;
 				st->hold = false;
@@ -527,6 +613,7 @@ frame(gh_reader *r, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *fr
 		if (st && st->collect && grpc_feed(r, st, p + off, len - off - pad, why, &reason) < 0)
 			return -1;
 		dr_buf_append(out, frame_start, whole);
+		r->data_out += len;
 		if (st && (flags & GH_F_END_STREAM))
 			stream_drop(r, st);
 		return 0;
@@ -635,7 +722,7 @@ gh_rewrite(gh_reader *r, const uint8_t *in, size_t len, dr_buf *out, const char 
 /* ---- GH_RESPONSES ---- */
 
 int
-gh_track(gh_reader *r, const uint8_t *in, size_t len, const char **why)
+gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why)
 {
 	while (len) {
 		if (r->head_have < 9) {
@@ -668,14 +755,54 @@ gh_track(gh_reader *r, const uint8_t *in, size_t len, const char **why)
 				*why = "SETTINGS length not a multiple of 6";
 				return -1;
 			}
+			r->wu_pending = r->cur_type == GH_WINDOW_UPDATE && sid == 0;
+			if (r->wu_pending && r->payload_left != 4) {
+				*why = "WINDOW_UPDATE length is not 4";
+				return -1;
+			}
+			if (r->wu_pending && len >= 4) {
+				/* whole in this piece: counted, and the debt taken off in place */
+				uint32_t inc = be32(in) & 0x7fffffffu;
+				r->wu_conn += inc;
+				uint64_t pay = inc > 1 ? (r->debt < inc - 1 ? r->debt : inc - 1) : 0;
+				if (pay) {
+					uint32_t ni = inc - (uint32_t)pay;
+					in[0] = (uint8_t)(ni >> 24);
+					in[1] = (uint8_t)(ni >> 16);
+					in[2] = (uint8_t)(ni >> 8);
+					in[3] = (uint8_t)ni;
+					r->debt -= pay;
+				}
+				r->wu_pending = false;
+				in += 4;
+				len -= 4;
+				r->payload_left = 0;
+				r->head_have = 0;
+				continue;
+			}
+			if (r->payload_left == 0) { /* an empty frame (SETTINGS ACK...) ends here */
+				r->head_have = 0;
+				continue;
+			}
 		}
 		size_t k = r->payload_left < len ? r->payload_left : len;
+		if (r->wu_pending) { /* split across pieces: counted, not changed */
+			for (size_t i = 0; i < k; i++)
+				r->settings[r->settings_have++] = in[i];
+			if (r->settings_have == 4) {
+				r->wu_conn += be32(r->settings) & 0x7fffffffu;
+				r->wu_pending = false;
+			}
+		}
 		if (r->cur_type == GH_SETTINGS && !(r->cur_flags & GH_F_ACK)) {
 			for (size_t i = 0; i < k; i++) {
 				r->settings[r->settings_have++] = in[i];
 				if (r->settings_have == 6) {
-					if ((r->settings[0] << 8 | r->settings[1]) == 1)
+					uint16_t id = (uint16_t)(r->settings[0] << 8 | r->settings[1]);
+					if (id == 1)
 						r->table_size = be32(r->settings + 2);
+					else if (id == 4)
+						r->init_window = be32(r->settings + 2);
 					r->settings_have = 0;
 				}
 			}

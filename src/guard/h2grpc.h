@@ -72,9 +72,12 @@ typedef struct gh_ops {
 	gh_verdict (*request)(void *u, uint32_t sid, const gh_request *rq, const char **reason);
 	/* One whole gRPC message of a stream the request callback collected or held (valid
 	 * during the call; path is the stream's :path). For a held stream's first message the
-	 * answer decides (GH_PASS or GH_REFUSE with *reason); otherwise it is ignored. */
+	 * answer decides (GH_PASS or GH_REFUSE with *reason), and bytes the callback puts in
+	 * *append (protobuf fields) are added to the message that goes on: its gRPC length and
+	 * DATA frames are rewritten, and the flow-control windows kept right (see gh_link);
+	 * otherwise the answer is ignored. */
 	gh_verdict (*message)(void *u, uint32_t sid, const char *path, const uint8_t *msg,
-	                      size_t len, bool compressed, const char **reason);
+	                      size_t len, bool compressed, const char **reason, dr_buf *append);
 } gh_ops;
 
 typedef struct gh_reader gh_reader;
@@ -86,8 +89,15 @@ void gh_reader_free(gh_reader *r);
  * bytes), append what goes to the server to out. Returns the bytes read (0: need more), or -1
  * with *why on a protocol error. */
 ssize_t gh_rewrite(gh_reader *r, const uint8_t *in, size_t len, dr_buf *out, const char **why);
-/* GH_RESPONSES: follow all of in (it is forwarded as is). 0, or -1 with *why. */
-int gh_track(gh_reader *r, const uint8_t *in, size_t len, const char **why);
+/* GH_RESPONSES: follow all of in, which is then forwarded. 0, or -1 with *why. The only
+ * change made in place: the increments of connection WINDOW_UPDATEs lose what rewritten
+ * requests added (the client counted less than the server received: its window is too
+ * large by that much until repaid). */
+int gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why);
+/* Tie a GH_REQUESTS reader to the GH_RESPONSES reader of the same connection: rewritten
+ * requests then check the server's windows (its SETTINGS and WINDOW_UPDATEs, the DATA sent
+ * to it) and leave their extra bytes as a debt the server's next WINDOW_UPDATEs repay. */
+void gh_link(gh_reader *rq, gh_reader *rs);
 /* GH_RESPONSES: the bytes followed so far end between two frames, outside a header block. */
 bool gh_at_boundary(const gh_reader *r);
 /* The SETTINGS_HEADER_TABLE_SIZE this direction announced (4096 until it says). */

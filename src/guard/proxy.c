@@ -952,12 +952,12 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 /* The request message of a held call (Solve): checked before any of it reaches the daemon. */
 static gh_verdict
 grpc_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t len,
-             bool compressed, const char **reason)
+             bool compressed, const char **reason, dr_buf *append)
 {
 	gd_conn *c = u;
 	char buf[512];
 	(void)compressed; /* held streams refuse compressed messages before this */
-	const char *why = gd_grpc_check(&c->srv->ctx, path, msg, len, buf, sizeof(buf));
+	const char *why = gd_grpc_check(&c->srv->ctx, path, msg, len, buf, sizeof(buf), append);
 	if (!why)
 		return GH_PASS;
 	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", path, sid, c->peer_pid, why);
@@ -1037,7 +1037,7 @@ h2_resp_step(gd_server *s, gd_conn *c)
 	}
 	if (sd->in_len) {
 		const char *why = NULL;
-		if (gh_track(c->h2rs, (const uint8_t *)sd->in, sd->in_len, &why) < 0) {
+		if (gh_track(c->h2rs, (uint8_t *)sd->in, sd->in_len, &why) < 0) {
 			gd_audit(s, "error", "grpc: HTTP/2 from the daemon: %s; connection closed", why);
 			return -1;
 		}
@@ -1144,6 +1144,7 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 			c->srv = s;
 			c->h2rq = gh_reader_new(GH_REQUESTS, &grpc_ops, c);
 			c->h2rs = gh_reader_new(GH_RESPONSES, NULL, NULL);
+			gh_link(c->h2rq, c->h2rs);
 		}
 		return;
 	}

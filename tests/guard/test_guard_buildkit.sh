@@ -14,8 +14,8 @@
 #        daemon; the same Prune straight on the daemon's socket does prune (the row's control)
 #   B05  a Solve is read before any of it reaches the daemon: entitlements (unless the policy's
 #        buildkit_entitlements lists them), image names outside the tenant's namespace,
-#        cgroup-parent, frontend images other than docker/dockerfile, registry.insecure are
-#        refused with the reason the CLI prints, and nothing is built
+#        cgroup-parent, frontend images other than docker/dockerfile, registry.insecure, labels
+#        in io.deskrun. are refused with the reason the CLI prints, and nothing is built
 # B02, B03 and B05 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -63,6 +63,8 @@ else
 	check "B02 docker buildx build --load (cache mount, multi-stage) through the inspecting guard" eq "$RC" "0"
 	run d run --rm bk/app:1
 	check "B02 ... the image runs" eq "$OUT" "hi"
+	check "B02 ... and carries the tenant label (added to the LLBBridge Solve by the guard)" \
+		eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' bk/app:1)" "bk"
 	for m in Control/ListWorkers Control/Solve Control/Status frontend.LLBBridge/Solve; do
 		check "B02 ... the guard let $m through" grep -q "allow: grpc /moby.buildkit.v1.$m " "$TMP/g-b.log"
 	done
@@ -93,8 +95,10 @@ else
 		"frontend image evil/frontend:1 is refused" --load --build-arg BUILDKIT_SYNTAX=evil/frontend:1 -t bk/b5:1
 	b5 "B05 an image exporter with registry.insecure is refused" \
 		"registry.insecure is refused" --output type=image,name=bk/b5:1,registry.insecure=true
+	b5 "B05 a label in the guard's io.deskrun. namespace is refused" \
+		"label io.deskrun.tenant: labels in the io.deskrun. namespace are set by the guard" --load --label io.deskrun.tenant=alpha -t bk/b5:1
 	check "B05 ... none of these made bk/b5:1" bash -c '! docker -H "unix://$0" image inspect bk/b5:1 >/dev/null 2>&1' "$RAW"
-	check "B05 ... each refusal is logged" eq "$(grep -c 'deny: grpc /moby.buildkit.v1.Control/Solve \|deny: grpc /moby.buildkit.v1.frontend.LLBBridge/Solve ' "$TMP/g-b.log")" "5"
+	check "B05 ... each refusal is logged" eq "$(grep -c 'deny: grpc /moby.buildkit.v1.Control/Solve \|deny: grpc /moby.buildkit.v1.frontend.LLBBridge/Solve ' "$TMP/g-b.log")" "6"
 	run bx build --load --network=none --progress=plain -t bk/b5:1 "$TMP/ctx"
 	check "B05 ... and the same build without them succeeds" eq "$RC" "0"
 fi

@@ -879,7 +879,7 @@ test_grpc_solve(void **state)
 	assert_true(gd_grpc_inspects(ctl));
 	assert_true(gd_grpc_inspects(brg));
 	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
-	for (int row = 0; row < 19; row++) {
+	for (int row = 0; row < 21; row++) {
 		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
 		const char *path = ctl, *want = NULL;
 		pb_str(&m, 1, "ref-1");
@@ -979,9 +979,37 @@ test_grpc_solve(void **state)
 			pb_map(&m, 3, "cgroup-parent", "x");
 			want = "LLBBridge Solve: cgroup-parent is refused";
 			break;
+		case 19:
+			path = brg;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "label:IO.Deskrun.tenant", "alpha");
+			want = "labels in the io.deskrun. namespace are set by the guard";
+			break;
+		case 20:
+			path = brg;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "label:org.example", "x");
+			break;
 		}
 		char buf[512];
-		const char *why = gd_grpc_check(&c, path, (const uint8_t *)m.data, m.len, buf, sizeof(buf));
+		dr_buf add = DR_BUF_INIT(0);
+		const char *why = gd_grpc_check(&c, path, (const uint8_t *)m.data, m.len, buf, sizeof(buf),
+		                                &add);
+		/* the tenant label is added when a frontend runs in the daemon: buildx's Control
+		 * Solve has none (row 0), a gateway.v0 one (row 8) gets it as field 7 */
+		static const char lab7[] = "\x3a\x20\x0a\x17label:io.deskrun.tenant\x12\x05" "bravo";
+		if (row == 0 || why)
+			assert_int_equal(add.len, 0);
+		if (row == 8) {
+			assert_int_equal(add.len, sizeof(lab7) - 1);
+			assert_memory_equal(add.data, lab7, sizeof(lab7) - 1);
+		}
+		if (row == 20) {
+			assert_int_equal(add.len, sizeof(lab7) - 1);
+			assert_int_equal((unsigned char)add.data[0], 3 << 3 | 2);
+			assert_memory_equal(add.data + 1, lab7 + 1, sizeof(lab7) - 2);
+		}
+		dr_buf_reset(&add);
 		if (!want ? why != NULL : !why || !strstr(why, want))
 			fail_msg("row %d: %s", row, why ? why : "(allowed)");
 		if (row == 4) {
@@ -996,7 +1024,9 @@ test_grpc_solve(void **state)
 	dr_strv_free(spol.buildkit_entitlements);
 	/* malformed protobuf */
 	char buf[512];
-	assert_non_null(gd_grpc_check(&c, ctl, (const uint8_t *)"\x0a\x09" "ab", 4, buf, sizeof(buf)));
+	dr_buf add = DR_BUF_INIT(0);
+	assert_non_null(gd_grpc_check(&c, ctl, (const uint8_t *)"\x0a\x09" "ab", 4, buf, sizeof(buf), &add));
+	assert_int_equal(add.len, 0);
 	assert_non_null(strstr(buf, "malformed"));
 }
 

@@ -156,8 +156,7 @@ $secret_md5"
 	check "W07b ... the cache mount outlives the build (the step re-run for a new build-arg sees the first run's file)" \
 		eq "$(docker run --rm wb/app:2 cat /greeting /runs)" "again
 2"
-	todo_check "W07b ... the image carries the tenant label" \
-		"the guard reads /grpc but does not rewrite a Solve to add io.deskrun.tenant yet" \
+	check "W07b ... the image carries the tenant label (the guard adds it to the Solve)" \
 		eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' wb/app:1)" "wb"
 	# W08: compose v2 with a build, a named volume, a network, healthchecks for --wait
 	mkdir -p "$TMP/proj/web"

@@ -83,6 +83,7 @@ typedef struct seen {
 	const char *refuse; /* a :path to refuse */
 	const char *hold;   /* a :path to hold */
 	bool refuse_msg;    /* refuse held messages */
+	const char *append; /* bytes to add to held messages */
 } seen;
 
 static gh_verdict
@@ -104,7 +105,7 @@ on_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 
 static gh_verdict
 on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len, bool compressed,
-           const char **reason)
+           const char **reason, dr_buf *append)
 {
 	seen *s = u;
 	(void)sid;
@@ -117,6 +118,8 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 		*reason = "the Solve asks for network.host";
 		return GH_REFUSE;
 	}
+	if (s->append && s->hold && strcmp(path, s->hold) == 0)
+		dr_buf_puts(append, s->append);
 	return GH_PASS;
 }
 
@@ -497,6 +500,97 @@ test_hold_refusals(void **state)
 	}
 }
 
+/* A held message that passes with additions: one new DATA frame carries the longer message
+ * (prefix rewritten, END_STREAM kept, padding gone: credited back); the extra bytes are a
+ * debt the server's next connection WINDOW_UPDATE repays, taken off in place; with no room
+ * in the server's window the request is refused instead. */
+static void
+test_rewrite(void **state)
+{
+	(void)state;
+	const char *msg = "\x0a\x05ref-1";
+	const char *add = "\x1a\x04" "abcd"; /* 6 bytes */
+	dr_buf in = DR_BUF_INIT(0), blk = DR_BUF_INIT(0), g = DR_BUF_INIT(0), p = DR_BUF_INIT(0);
+	put(&in, GH_PREFACE, GH_PREFACE_LEN);
+	req_block(&blk, "/moby.buildkit.v1.Control/Solve", false);
+	frame(&in, GH_HEADERS, GH_F_END_HEADERS, 1, blk.data, blk.len);
+	grpc_msg(&g, msg, (uint32_t)strlen(msg), false);
+	frame(&in, GH_DATA, 0, 1, g.data, 4);
+	put(&p, "\x02", 1); /* padded: 2 bytes */
+	put(&p, g.data + 4, g.len - 4);
+	put(&p, "\0\0", 2);
+	frame(&in, GH_DATA, GH_F_PADDED | GH_F_END_STREAM, 1, p.data, p.len);
+	/* held: 4 + (1 + 8 + 2) = 15 payload bytes; sent on: 5 + 7 + 6 = 18 */
+	for (int room = 1; room >= 0; room--) {
+		seen s = { .hold = "/moby.buildkit.v1.Control/Solve", .append = add };
+		gh_reader *r = gh_reader_new(GH_REQUESTS, &ops, &s);
+		gh_reader *t = gh_reader_new(GH_RESPONSES, NULL, NULL);
+		gh_link(r, t);
+		const char *why = NULL;
+		dr_buf settings = DR_BUF_INIT(0), out = DR_BUF_INIT(0), rep = DR_BUF_INIT(0);
+		/* the server's SETTINGS: initial window 10 bytes (too small) or the default */
+		frame(&settings, GH_SETTINGS, 0, 0, room ? "\x00\x01\x00\x00\x10\x00" : "\x00\x04\x00\x00\x00\x0a", 6);
+		assert_int_equal(gh_track(t, (uint8_t *)settings.data, settings.len, &why), 0);
+		assert_int_equal(feed(r, &in, 0, &out, &why), 0);
+		dr_buf types = DR_BUF_INIT(0), hdrs = DR_BUF_INIT(0), data = DR_BUF_INIT(0);
+		nghttp2_hd_inflater *inf;
+		assert_int_equal(nghttp2_hd_inflate_new(&inf), 0);
+		decode_frames(inf, &out, GH_PREFACE_LEN, &hdrs, &data, &types);
+		nghttp2_hd_inflate_del(inf);
+		if (room) {
+			assert_string_equal(types.data, "1/4/1 0/1/1 ");
+			assert_int_equal(data.len, 18);
+			assert_memory_equal(data.data, "\x00\x00\x00\x00\x0d", 5);
+			assert_memory_equal(data.data + 5, msg, 7);
+			assert_memory_equal(data.data + 12, add, 6);
+			assert_false(gh_has_replies(r)); /* 15 in, 18 out: nothing to credit */
+			/* the debt, 3 bytes, comes off the next connection WINDOW_UPDATE */
+			dr_buf wu = DR_BUF_INIT(0);
+			frame(&wu, GH_WINDOW_UPDATE, 0, 3, "\x00\x00\x00\x64", 4);
+			frame(&wu, GH_WINDOW_UPDATE, 0, 0, "\x00\x00\x00\x64", 4);
+			frame(&wu, GH_WINDOW_UPDATE, 0, 0, "\x00\x00\x00\x64", 4);
+			assert_int_equal(gh_track(t, (uint8_t *)wu.data, wu.len, &why), 0);
+			assert_memory_equal(wu.data + 9, "\x00\x00\x00\x64", 4);  /* a stream's: kept */
+			assert_memory_equal(wu.data + 22, "\x00\x00\x00\x61", 4); /* 100 - 3 */
+			assert_memory_equal(wu.data + 35, "\x00\x00\x00\x64", 4); /* repaid */
+			assert_true(gh_at_boundary(t));
+			dr_buf_reset(&wu);
+		} else {
+			/* no room: refused, the daemon told to cancel, the client's window given back */
+			assert_string_equal(types.data, "1/4/1 3/0/1 ");
+			assert_int_equal(gh_take_replies(r, &rep), 1);
+			assert_non_null(memmem(rep.data, rep.len, "no room for the labelled", 24));
+			const uint8_t *w = (const uint8_t *)rep.data + rep.len - 4;
+			assert_int_equal(w[0] << 24 | w[1] << 16 | w[2] << 8 | w[3], 15);
+		}
+		gh_reader_free(r);
+		gh_reader_free(t);
+		dr_buf_reset(&settings);
+		dr_buf_reset(&out);
+		dr_buf_reset(&rep);
+		dr_buf_reset(&types);
+		dr_buf_reset(&hdrs);
+		dr_buf_reset(&data);
+	}
+	/* a connection WINDOW_UPDATE split across pieces is counted, not changed; an empty frame
+	 * at the end of a piece is a boundary */
+	gh_reader *t = gh_reader_new(GH_RESPONSES, NULL, NULL);
+	dr_buf wu = DR_BUF_INIT(0);
+	frame(&wu, GH_WINDOW_UPDATE, 0, 0, "\x00\x00\x00\x64", 4);
+	frame(&wu, GH_SETTINGS, GH_F_ACK, 0, "", 0);
+	const char *why = NULL;
+	assert_int_equal(gh_track(t, (uint8_t *)wu.data, 11, &why), 0);
+	assert_false(gh_at_boundary(t));
+	assert_int_equal(gh_track(t, (uint8_t *)wu.data + 11, wu.len - 11, &why), 0);
+	assert_true(gh_at_boundary(t));
+	gh_reader_free(t);
+	dr_buf_reset(&wu);
+	dr_buf_reset(&in);
+	dr_buf_reset(&blk);
+	dr_buf_reset(&g);
+	dr_buf_reset(&p);
+}
+
 static void
 test_grpc_error_encoding(void **state)
 {
@@ -539,7 +633,7 @@ test_track(void **state)
 	size_t ends[] = { 21, 31, 41, 55 };
 	size_t e = 0;
 	for (size_t i = 0; i < in.len; i++) {
-		assert_int_equal(gh_track(r, (const uint8_t *)in.data + i, 1, &why), 0);
+		assert_int_equal(gh_track(r, (uint8_t *)in.data + i, 1, &why), 0);
 		bool want = e < DR_ARRAY_LEN(ends) && i + 1 == ends[e] && i + 1 != 31;
 		if (i + 1 == ends[e])
 			e++;
@@ -552,7 +646,7 @@ test_track(void **state)
 	frame(&bad, GH_HEADERS, 0, 1, "\x88", 1);
 	frame(&bad, GH_DATA, 0, 1, "x", 1);
 	r = gh_reader_new(GH_RESPONSES, NULL, NULL);
-	assert_int_equal(gh_track(r, (const uint8_t *)bad.data, bad.len, &why), -1);
+	assert_int_equal(gh_track(r, (uint8_t *)bad.data, bad.len, &why), -1);
 	assert_non_null(strstr(why, "interrupted"));
 	gh_reader_free(r);
 	dr_buf_reset(&in);
@@ -735,6 +829,7 @@ main(void)
 		cmocka_unit_test(test_refusal),
 		cmocka_unit_test(test_hold),
 		cmocka_unit_test(test_hold_refusals),
+		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_grpc_error_encoding),
 		cmocka_unit_test(test_track),
 		cmocka_unit_test(test_table_size),
