@@ -64,7 +64,7 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 	return GH_PASS;
 }
 
-static const gh_ops ops = { on_request, on_message };
+static const gh_ops ops = { on_request, on_message, NULL };
 
 /* Whole frames, every header block decodable by inf. */
 static void

@@ -17,6 +17,7 @@ typedef struct gh_stream {
 	dr_buf held;        /* the held DATA frames, whole */
 	uint64_t held_credit;
 	char why[160];
+	bool judged;      /* the message callback refused it (and logged why) */
 	dr_buf rewritten; /* a held message that passed with additions: prefix and message */
 	dr_buf rest;      /* DATA bytes after the held message, in its last frame */
 	uint8_t pfx[5];
@@ -268,6 +269,7 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 			st->pfx_have = 0;
 			if (st->hold) {
 				if (v == GH_REFUSE) {
+					st->judged = true;
 					snprintf(st->why, sizeof(st->why), "%s", rs ? rs : "refused");
 					*reason = st->why;
 					return 2;
@@ -285,6 +287,8 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 static void
 hold_refuse(gh_reader *r, gh_stream *st, const char *reason, dr_buf *out)
 {
+	if (!st->judged && r->ops && r->ops->refused)
+		r->ops->refused(r->u, st->sid, st->path, reason);
 	r->credit += st->held_credit;
 	gh_frame_head(out, 4, GH_RST_STREAM, 0, st->sid);
 	dr_buf_append(out, "\0\0\0\x08", 4); /* CANCEL */
@@ -467,6 +471,8 @@ finish_block(gh_reader *r, dr_buf *out, const char **why)
 		gh_frame_head(out, 4, GH_RST_STREAM, 0, sid);
 		dr_buf_append(out, "\0\0\0\x08", 4);
 		refuse(r, sid, true, "deskrun guard: the gRPC request has no message");
+		if (r->ops && r->ops->refused)
+			r->ops->refused(r->u, sid, rq.path, "the gRPC request has no message");
 	} else if (rc == 0 && !end_stream) {
 		stream_add(r, sid, v, rq.path);
 	}

@@ -78,6 +78,9 @@ typedef struct gh_ops {
 	 * otherwise the answer is ignored. */
 	gh_verdict (*message)(void *u, uint32_t sid, const char *path, const uint8_t *msg,
 	                      size_t len, bool compressed, const char **reason, dr_buf *append);
+	/* A held stream the reader refused on its own (too large, compressed, no message...),
+	 * for the log; may be NULL. */
+	void (*refused)(void *u, uint32_t sid, const char *path, const char *reason);
 } gh_ops;
 
 typedef struct gh_reader gh_reader;

@@ -939,8 +939,10 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 	char buf[512];
 	const char *why = gd_grpc_refusal(rq->path, buf, sizeof(buf));
 	if (!why) {
+		if (gd_grpc_inspects(rq->path))
+			return GH_HOLD; /* logged once its request is read */
 		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d", rq->path, sid, c->peer_pid);
-		return gd_grpc_inspects(rq->path) ? GH_HOLD : GH_PASS;
+		return GH_PASS;
 	}
 	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", rq->path, sid, c->peer_pid, why);
 	static char msg[600]; /* copied by the reader at once */
@@ -958,8 +960,11 @@ grpc_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	char buf[512];
 	(void)compressed; /* held streams refuse compressed messages before this */
 	const char *why = gd_grpc_check(&c->srv->ctx, path, msg, len, buf, sizeof(buf), append);
-	if (!why)
+	if (!why) {
+		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d: request read%s", path, sid,
+		         c->peer_pid, append->len ? ", tenant label added" : "");
 		return GH_PASS;
+	}
 	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", path, sid, c->peer_pid, why);
 	static char m[700]; /* copied by the reader at once */
 	snprintf(m, sizeof(m), "deskrun guard: %s (tenant %s)", why, c->srv->ctx.tenant);
@@ -967,7 +972,15 @@ grpc_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	return GH_REFUSE;
 }
 
-static const gh_ops grpc_ops = { grpc_request, grpc_message };
+static void
+grpc_refused(void *u, uint32_t sid, const char *path, const char *reason)
+{
+	gd_conn *c = u;
+	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", path, sid, c->peer_pid,
+	         dr_startswith(reason, "deskrun guard: ") ? reason + 15 : reason);
+}
+
+static const gh_ops grpc_ops = { grpc_request, grpc_message, grpc_refused };
 
 /* Refusals and window credit owed to the client go between two of the daemon's frames. */
 static bool

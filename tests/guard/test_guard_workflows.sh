@@ -97,6 +97,8 @@ else
 		eq "$RC" "0"
 	run g wb run --rm --pull never wb/old:1
 	check "W07a ... and the image runs" eq "$OUT" "stage-one"
+	check "W07a ... and carries the tenant label (the guard adds it to the /build labels)" \
+		eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' wb/old:1)" "wb"
 fi
 if [ -n "$CLIENTS_WHY" ]; then
 	skip "W07 the default policy keeps buildx off the daemon's BuildKit" "$CLIENTS_WHY"

@@ -84,6 +84,7 @@ typedef struct seen {
 	const char *hold;   /* a :path to hold */
 	bool refuse_msg;    /* refuse held messages */
 	const char *append; /* bytes to add to held messages */
+	size_t nrefused;    /* held streams the reader refused itself */
 } seen;
 
 static gh_verdict
@@ -123,7 +124,17 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 	return GH_PASS;
 }
 
-static const gh_ops ops = { on_request, on_message };
+static void
+on_refused(void *u, uint32_t sid, const char *path, const char *reason)
+{
+	seen *s = u;
+	(void)sid;
+	(void)reason;
+	assert_string_equal(path, "/moby.buildkit.v1.Control/Solve");
+	s->nrefused++;
+}
+
+static const gh_ops ops = { on_request, on_message, on_refused };
 
 /* Feed in pieces of `step` bytes (0: all at once) the way the relay does: unread bytes stay
  * and more are appended. Returns 0, or -1 with *why. */
@@ -415,6 +426,7 @@ test_hold(void **state)
 			} else {
 				/* HEADERS, the PING, RST_STREAM CANCEL; no DATA */
 				assert_string_equal(types.data, "1/4/1 6/0/0 3/0/1 ");
+				assert_int_equal(s.nrefused, 0); /* the callback's refusal: logged by it */
 				assert_memory_equal(out.data + out.len - 4, "\0\0\0\x08", 4);
 				assert_int_equal(gh_take_replies(r, &rep), 1);
 				dr_buf_reset(&types);
@@ -488,6 +500,7 @@ test_hold_refusals(void **state)
 			fail_msg("row %s: frames to the server %s", rows[i].name, types.data);
 		nghttp2_hd_inflate_del(inf);
 		assert_int_equal(gh_take_replies(r, &rep), 1);
+		assert_int_equal(s.nrefused, 1);
 		if (!memmem(rep.data, rep.len, rows[i].why, strlen(rows[i].why)))
 			fail_msg("row %s: no \"%s\" in the reply", rows[i].name, rows[i].why);
 		gh_reader_free(r);
