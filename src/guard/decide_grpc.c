@@ -68,6 +68,7 @@ gd_grpc_refusal(const char *path, char *buf, size_t len)
 
 #define SOLVE_CONTROL CONTROL "Solve"
 #define SOLVE_BRIDGE BRIDGE "Solve"
+#define CACHE_NS_KEY "build-arg:BUILDKIT_CACHE_MOUNT_NS"
 
 bool
 gd_grpc_inspects(const char *path)
@@ -187,6 +188,11 @@ check_frontend(const char *frontend, const attrs *fa, const char *what, char *bu
 			return buf;
 		}
 	}
+	if (attrs_get(fa, CACHE_NS_KEY)) {
+		snprintf(buf, blen, "%s: BUILDKIT_CACHE_MOUNT_NS is set by the guard (cache mounts are "
+		                    "namespaced per tenant)", what);
+		return buf;
+	}
 	if (attrs_get(fa, "cgroup-parent")) {
 		snprintf(buf, blen, "%s: cgroup-parent is refused (it escapes the tenant's limits)", what);
 		return buf;
@@ -220,23 +226,35 @@ pb_varint(dr_buf *b, uint64_t v)
 	dr_buf_append(b, &c, 1);
 }
 
-/* The tenant label as a frontend attribute (a map entry of field num): the Dockerfile
- * frontend applies label:K=V over the Dockerfile's own LABELs. Appended to the message: a map
- * field may come anywhere, and the client's own io.deskrun.* labels were refused. */
+/* A frontend attribute (a map entry {1: key, 2: value} of field num), appended to the
+ * message: a map field may come anywhere, and the client's own value for these keys was
+ * refused, so the entry is the only one. */
 static void
-append_label(dr_buf *out, unsigned num, const char *tenant)
+append_attr(dr_buf *out, unsigned num, const char *key, const char *value)
 {
-	static const char key[] = "label:" GD_LABEL_TENANT;
-	size_t tl = strlen(tenant);
-	size_t el = 2 + (sizeof(key) - 1) + 1 + (tl < 128 ? 1 : 2) + tl;
+	size_t kl = strlen(key), vl = strlen(value);
+	dr_buf e = DR_BUF_INIT(0);
+	pb_varint(&e, 1 << 3 | 2);
+	pb_varint(&e, kl);
+	dr_buf_append(&e, key, kl);
+	pb_varint(&e, 2 << 3 | 2);
+	pb_varint(&e, vl);
+	dr_buf_append(&e, value, vl);
 	pb_varint(out, num << 3 | 2);
-	pb_varint(out, el);
-	pb_varint(out, 1 << 3 | 2);
-	pb_varint(out, sizeof(key) - 1);
-	dr_buf_append(out, key, sizeof(key) - 1);
-	pb_varint(out, 2 << 3 | 2);
-	pb_varint(out, tl);
-	dr_buf_append(out, tenant, tl);
+	pb_varint(out, e.len);
+	dr_buf_append(out, e.data, e.len);
+	dr_buf_reset(&e);
+}
+
+/* What the guard adds when a frontend runs in the daemon: the tenant label (the Dockerfile
+ * frontend applies label:K=V over the Dockerfile's own LABELs) and the cache-mount namespace
+ * (RUN --mount=type=cache ids become <tenant>/<id>: one tenant's cache mounts never meet
+ * another's). */
+static void
+append_tenant_attrs(dr_buf *out, unsigned num, const char *tenant)
+{
+	append_attr(out, num, "label:" GD_LABEL_TENANT, tenant);
+	append_attr(out, num, CACHE_NS_KEY, tenant);
 }
 
 /* One exporter: its type and attributes. */
@@ -394,7 +412,7 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 		REFUSE("Solve: exporter attributes without an exporter");
 	why = check_frontend(frontend ? frontend : "", &fa, "Solve", buf, blen);
 	if (!why && frontend && *frontend) /* a frontend runs in the daemon: it labels the image */
-		append_label(append, 7, c->tenant);
+		append_tenant_attrs(append, 7, c->tenant);
 out:
 	free(frontend);
 	free(exporter);
@@ -430,7 +448,7 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
 	why = check_frontend(frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
 	if (!why && frontend && *frontend)
-		append_label(append, 3, c->tenant);
+		append_tenant_attrs(append, 3, c->tenant);
 out:
 	free(frontend);
 	attrs_free(&fo);

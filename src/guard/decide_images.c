@@ -160,13 +160,23 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 	if (bad)
 		return 0;
 	const char *ba = gd_query_get(&r->query, "buildargs");
-	if (ba && *ba) {
-		_cleanup_json_ json_t *j = gd_json_object(ba, strlen(ba), &why);
-		if (!j) {
-			deny(d, 400, "buildargs", "build buildargs: %s", why);
-			free(why);
-			return 0;
-		}
+	_cleanup_json_ json_t *j = ba && *ba ? gd_json_object(ba, strlen(ba), &why) : json_object();
+	if (!j) {
+		deny(d, 400, "buildargs", "build buildargs: %s", why);
+		free(why);
+		return 0;
+	}
+	if (v2) {
+		/* BuildKit: RUN --mount=type=cache ids become <tenant>/<id> (the Dockerfile
+		 * frontend's BUILDKIT_CACHE_MOUNT_NS), so one tenant's cache mounts never meet
+		 * another's */
+		if (json_object_get(j, "BUILDKIT_CACHE_MOUNT_NS"))
+			return deny(d, 403, "buildargs", "build buildargs: BUILDKIT_CACHE_MOUNT_NS is set by "
+			            "the guard (cache mounts are namespaced per tenant)"),
+			       0;
+		json_object_set_new(j, "BUILDKIT_CACHE_MOUNT_NS", json_string(c->tenant));
+		_cleanup_free_ char *s = gd_json_dump(j);
+		gd_query_set(&r->query, "buildargs", s);
 	}
 	set_target(r, d, "/build");
 	return 0;

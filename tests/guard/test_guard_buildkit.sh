@@ -16,7 +16,10 @@
 #        buildkit_entitlements lists them), image names outside the tenant's namespace,
 #        cgroup-parent, frontend images other than docker/dockerfile, registry.insecure, labels
 #        in io.deskrun. are refused with the reason the CLI prints, and nothing is built
-# B02, B03 and B05 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
+#   B06  RUN --mount=type=cache of one tenant never sees another tenant's cache content: the
+#        guard sets BUILDKIT_CACHE_MOUNT_NS to the tenant (buildx and /build?version=2), and
+#        refuses a client's own
+# B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
@@ -55,6 +58,7 @@ if [ -z "$CLIENTS" ]; then
 	skip "B02 buildx build through the inspecting guard" "$why"
 	skip "B03 buildx prune and du refused" "$why"
 	skip "B05 Solve contents refused" "$why"
+	skip "B06 cache mounts namespaced per tenant" "$why"
 else
 	mkdir -p "$TMP/cfg/cli-plugins"
 	ln -sf "$CLIENTS/docker-buildx" "$TMP/cfg/cli-plugins/docker-buildx"
@@ -101,6 +105,32 @@ else
 	check "B05 ... each refusal is logged" eq "$(grep -c 'deny: grpc /moby.buildkit.v1.Control/Solve \|deny: grpc /moby.buildkit.v1.frontend.LLBBridge/Solve ' "$TMP/g-b.log")" "6"
 	run bx build --load --network=none --progress=plain -t bk/b5:1 "$TMP/ctx"
 	check "B05 ... and the same build without them succeeds" eq "$RC" "0"
+
+	# B06: cache mounts are namespaced per tenant (BUILDKIT_CACHE_MOUNT_NS set by the guard)
+	start_guard o bo --policy "$TMP/policy-buildkit.json" || exit 1
+	mkdir -p "$TMP/cw" "$TMP/cr"
+	printf 'FROM tiny:1\nRUN --mount=type=cache,id=shared,target=/c echo secret-of-bk > /c/s\n' >"$TMP/cw/Dockerfile"
+	printf 'FROM tiny:1\nARG N\nRUN --mount=type=cache,id=shared,target=/c echo "$N" && (cat /c/s || echo none) > /out\nCMD ["cat","/out"]\n' >"$TMP/cr/Dockerfile"
+	run bx build --load --network=none --progress=plain -t bk/cw:1 "$TMP/cw"
+	check "B06 setup: tenant bk writes its cache mount (id=shared)" eq "$RC" "0"
+	readback() { # HOW TAG: build the reader (a new N each time runs its RUN again; --no-cache
+		# would also give it an empty cache mount), print what it found
+		case $1 in
+		buildx-o) DOCKER_CONFIG="$TMP/cfg" DOCKER_HOST="unix://$TMP/g-o.sock" docker buildx build --load --network=none --build-arg N=$RANDOM -t "$2" "$TMP/cr" ;;
+		classic-o) DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-o.sock" /usr/bin/docker build --network=none --build-arg N=$RANDOM -t "$2" "$TMP/cr" ;;
+		buildx-b) bx build --load --network=none --build-arg N=$RANDOM -t "$2" "$TMP/cr" ;;
+		raw-ns-bk) DOCKER_CONFIG="$TMP/cfg" DOCKER_HOST="unix://$RAW" docker buildx build --load --network=none --build-arg N=$RANDOM --build-arg BUILDKIT_CACHE_MOUNT_NS=bk -t "$2" "$TMP/cr" ;;
+		esac >/dev/null 2>"$TMP/readback.err" || { echo "build failed: $(tail -2 "$TMP/readback.err")"; return; }
+		d run --rm "$2"
+	}
+	check "B06 tenant bo's buildx build with the same cache id finds nothing of bk's" eq "$(readback buildx-o bo/cr:1)" "none"
+	check "B06 ... nor does its docker 20.10 DOCKER_BUILDKIT=1 build (/build?version=2)" eq "$(readback classic-o bo/cr:2)" "none"
+	req o POST '/v1.41/build?version=2&session=x&remote=client-session&t=bo/x:1&buildargs=%7B%22BUILDKIT_CACHE_MOUNT_NS%22%3A%22bk%22%7D'
+	expect "B06 ... and bo cannot name bk's namespace itself (/build buildargs)" 403 "BUILDKIT_CACHE_MOUNT_NS is set by the guard"
+	b5 "B06 ... nor through buildx" "BUILDKIT_CACHE_MOUNT_NS is set by the guard" --load --build-arg BUILDKIT_CACHE_MOUNT_NS=bk -t bk/b5:1
+	check "B06 ... while bk's own next build sees its cache" eq "$(readback buildx-b bk/cr:1)" "secret-of-bk"
+	check "B06 control: bk's content is there, under bk's namespace (raw socket, BUILDKIT_CACHE_MOUNT_NS=bk)" \
+		eq "$(readback raw-ns-bk raw/cr:1)" "secret-of-bk"
 fi
 
 # ---- B04: raw gRPC calls ----

@@ -879,7 +879,7 @@ test_grpc_solve(void **state)
 	assert_true(gd_grpc_inspects(ctl));
 	assert_true(gd_grpc_inspects(brg));
 	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
-	for (int row = 0; row < 21; row++) {
+	for (int row = 0; row < 22; row++) {
 		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
 		const char *path = ctl, *want = NULL;
 		pb_str(&m, 1, "ref-1");
@@ -990,14 +990,22 @@ test_grpc_solve(void **state)
 			pb_str(&m, 2, "dockerfile.v0");
 			pb_map(&m, 3, "label:org.example", "x");
 			break;
+		case 21:
+			path = brg;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "build-arg:BUILDKIT_CACHE_MOUNT_NS", "alpha");
+			want = "BUILDKIT_CACHE_MOUNT_NS is set by the guard";
+			break;
 		}
 		char buf[512];
 		dr_buf add = DR_BUF_INIT(0);
 		const char *why = gd_grpc_check(&c, path, (const uint8_t *)m.data, m.len, buf, sizeof(buf),
 		                                &add);
-		/* the tenant label is added when a frontend runs in the daemon: buildx's Control
-		 * Solve has none (row 0), a gateway.v0 one (row 8) gets it as field 7 */
-		static const char lab7[] = "\x3a\x20\x0a\x17label:io.deskrun.tenant\x12\x05" "bravo";
+		/* the tenant label and cache-mount namespace are added when a frontend runs in the
+		 * daemon: buildx's Control Solve has none (row 0), a gateway.v0 one (row 8) gets them
+		 * as field 7 entries */
+		static const char lab7[] = "\x3a\x20\x0a\x17label:io.deskrun.tenant\x12\x05" "bravo"
+		                           "\x3a\x2a\x0a\x21" "build-arg:BUILDKIT_CACHE_MOUNT_NS\x12\x05" "bravo";
 		if (row == 0 || why)
 			assert_int_equal(add.len, 0);
 		if (row == 8) {
@@ -1007,7 +1015,9 @@ test_grpc_solve(void **state)
 		if (row == 20) {
 			assert_int_equal(add.len, sizeof(lab7) - 1);
 			assert_int_equal((unsigned char)add.data[0], 3 << 3 | 2);
-			assert_memory_equal(add.data + 1, lab7 + 1, sizeof(lab7) - 2);
+			assert_int_equal((unsigned char)add.data[34], 3 << 3 | 2);
+			assert_memory_equal(add.data + 1, lab7 + 1, 33);
+			assert_memory_equal(add.data + 35, lab7 + 35, sizeof(lab7) - 36);
 		}
 		dr_buf_reset(&add);
 		if (!want ? why != NULL : !why || !strstr(why, want))
