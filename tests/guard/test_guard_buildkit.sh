@@ -157,4 +157,13 @@ run python3 "$H2CALL" "$RAW" /moby.buildkit.v1.Control/Prune=1001
 check "B04 control: the same Prune straight on the daemon's socket empties the build cache" \
 	eq "$(cache_state)" "0 0"
 
+rcs=""
+for n in b o; do
+	[ -S "$TMP/g-$n.sock" ] || continue
+	stop_guard "$n"
+	rcs="$rcs$?"
+done
+check "every guard exited with status 0 on SIGTERM (no leak under ASan either): $rcs" bash -c '[ -z "${0//0/}" ]' "$rcs"
+check "... and logged no sanitizer report or error" bash -c '! grep -l -e Sanitizer -e "runtime error" -e " error:" "$@"' "$TMP"/g-*.log
+
 done_testing
