@@ -59,8 +59,10 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 		*reason = "odd";
 		return GH_REFUSE;
 	}
-	if (len % 3 == 0) /* a rewrite: a field added */
+	if (len % 3 == 0) { /* a rewrite: a field added */
+		dr_buf_append(append, m, len);
 		dr_buf_append(append, "\x1a\x03" "abc", 5);
+	}
 	return GH_PASS;
 }
 

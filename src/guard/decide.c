@@ -121,6 +121,7 @@ gd_decision_clear(gd_decision *d)
 	free(d->target);
 	free(d->body);
 	free(d->post_arg);
+	free(d->session_uuid);
 	memset(d, 0, sizeof(*d));
 }
 

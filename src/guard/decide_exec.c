@@ -59,6 +59,14 @@ decide_system(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 			return deny(d, 403, rt->name, "%s: BuildKit is off for this tenant (its requests "
 			            "cannot be checked); use DOCKER_BUILDKIT=0",
 			            r->path);
+		if (rt->id == R_SESSION) {
+			/* the session is registered under the tenant's own name for it */
+			const char *id = r->head ? gd_head_get(r->head, GD_SESSION_HEADER) : NULL;
+			if (!id || !*id)
+				return deny(d, 400, GD_SESSION_HEADER, "/session: the " GD_SESSION_HEADER
+				            " header is missing");
+			d->session_uuid = gd_session_id(c, id);
+		}
 		break;
 	default:
 		break;

@@ -70,6 +70,12 @@ gd_grpc_refusal(const char *path, char *buf, size_t len)
 #define SOLVE_BRIDGE BRIDGE "Solve"
 #define CACHE_NS_KEY "build-arg:BUILDKIT_CACHE_MOUNT_NS"
 
+char *
+gd_session_id(const gd_ctx *c, const char *id)
+{
+	return dr_xasprintf("%s.%s", c->tenant, id);
+}
+
 bool
 gd_grpc_inspects(const char *path)
 {
@@ -246,6 +252,17 @@ append_attr(dr_buf *out, unsigned num, const char *key, const char *value)
 	dr_buf_reset(&e);
 }
 
+static void
+put_str(dr_buf *out, unsigned num, const char *v)
+{
+	size_t vl = strlen(v);
+	pb_varint(out, num << 3 | 2);
+	pb_varint(out, vl);
+	dr_buf_append(out, v, vl);
+}
+
+#define LOCAL_SESSION "local-sessionid:"
+
 /* What the guard adds when a frontend runs in the daemon: the tenant label (the Dockerfile
  * frontend applies label:K=V over the Dockerfile's own LABELs) and the cache-mount namespace
  * (RUN --mount=type=cache ids become <tenant>/<id>: one tenant's cache mounts never meet
@@ -317,7 +334,7 @@ entitlement_allowed(const gd_ctx *c, const char *e)
 
 static const char *
 check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen,
-                    dr_buf *append)
+                    dr_buf *rewrite)
 {
 	/* wire type each known field must have: 2 length-delimited, 0 varint */
 	static const int wire[18] = { -1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 0, 2, 0, 0 };
@@ -326,11 +343,19 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 	uint32_t seen = 0;
 	char *frontend = NULL, *exporter = NULL;
 	attrs fa = { 0 }, xa = { 0 };
+	/* the message as it goes on: each field copied, but session IDs renamed (5, 15, and the
+	 * values of local-sessionid:NAME frontend attributes) */
+	dr_buf nm = DR_BUF_INIT(0);
+	bool changed = false;
 	gh_pb pb = gh_pb_init(msg, len);
 	gh_pb_field f;
 	const char *perr = NULL;
 	int rc;
-	while ((rc = gh_pb_next(&pb, &f, &perr)) == 1) {
+	for (;;) {
+		const uint8_t *fstart = pb.p;
+		if ((rc = gh_pb_next(&pb, &f, &perr)) != 1)
+			break;
+		bool copy = true;
 		if (f.num > 17)
 			REFUSE("Solve: request field %u is not known to the guard", f.num);
 		if (f.wire != wire[f.num])
@@ -354,8 +379,26 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 		case 7:
 			if (map_entry(&f, &k, &v) < 0)
 				REFUSE("Solve: malformed %s", f.num == 4 ? "exporter attributes" : "frontend attributes");
+			if (f.num == 7 && strncmp(k, LOCAL_SESSION, strlen(LOCAL_SESSION)) == 0 && *v) {
+				_cleanup_free_ char *sid = gd_session_id(c, v);
+				append_attr(&nm, 7, k, sid);
+				copy = false;
+				changed = true;
+			}
 			if (attrs_add(f.num == 4 ? &xa : &fa, k, v) < 0)
 				REFUSE("Solve: a %s key appears twice", f.num == 4 ? "exporter attribute" : "frontend attribute");
+			break;
+		case 5:
+		case 15:
+			if (f.len) {
+				_cleanup_free_ char *id = pb_str(&f);
+				if (!id)
+					REFUSE("Solve: malformed session ID");
+				_cleanup_free_ char *sid = gd_session_id(c, id);
+				put_str(&nm, f.num, sid);
+				copy = false;
+				changed = true;
+			}
 			break;
 		case 6:
 			if (!(frontend = pb_str(&f)))
@@ -403,6 +446,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 		default:
 			break;
 		}
+		if (copy)
+			dr_buf_append(&nm, fstart, (size_t)(pb.p - fstart));
 	}
 	if (rc < 0)
 		REFUSE("Solve: malformed request (%s)", perr);
@@ -411,9 +456,14 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 	if (!exporter && xa.n)
 		REFUSE("Solve: exporter attributes without an exporter");
 	why = check_frontend(frontend ? frontend : "", &fa, "Solve", buf, blen);
-	if (!why && frontend && *frontend) /* a frontend runs in the daemon: it labels the image */
-		append_tenant_attrs(append, 7, c->tenant);
+	if (!why && frontend && *frontend) { /* a frontend runs in the daemon */
+		append_tenant_attrs(&nm, 7, c->tenant);
+		changed = true;
+	}
+	if (!why && changed)
+		dr_buf_append(rewrite, nm.data, nm.len);
 out:
+	dr_buf_reset(&nm);
 	free(frontend);
 	free(exporter);
 	attrs_free(&fa);
@@ -423,16 +473,22 @@ out:
 
 static const char *
 check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen,
-                   dr_buf *append)
+                   dr_buf *rewrite)
 {
 	const char *why = NULL;
 	char *frontend = NULL;
 	attrs fo = { 0 };
+	dr_buf nm = DR_BUF_INIT(0);
+	bool changed = false;
 	gh_pb pb = gh_pb_init(msg, len);
 	gh_pb_field f;
 	const char *perr = NULL;
 	int rc;
-	while ((rc = gh_pb_next(&pb, &f, &perr)) == 1) {
+	for (;;) {
+		const uint8_t *fstart = pb.p;
+		if ((rc = gh_pb_next(&pb, &f, &perr)) != 1)
+			break;
+		bool copy = true;
 		char *k = NULL, *v = NULL;
 		if (f.num == 2) {
 			if (f.wire != 2 || frontend || !(frontend = pb_str(&f)))
@@ -440,16 +496,29 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 		} else if (f.num == 3) {
 			if (map_entry(&f, &k, &v) < 0)
 				REFUSE("LLBBridge Solve: malformed frontend options");
+			if (strncmp(k, LOCAL_SESSION, strlen(LOCAL_SESSION)) == 0 && *v) {
+				_cleanup_free_ char *sid = gd_session_id(c, v);
+				append_attr(&nm, 3, k, sid);
+				copy = false;
+				changed = true;
+			}
 			if (attrs_add(&fo, k, v) < 0)
 				REFUSE("LLBBridge Solve: a frontend option key appears twice");
 		}
+		if (copy)
+			dr_buf_append(&nm, fstart, (size_t)(pb.p - fstart));
 	}
 	if (rc < 0)
 		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
 	why = check_frontend(frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
-	if (!why && frontend && *frontend)
-		append_tenant_attrs(append, 3, c->tenant);
+	if (!why && frontend && *frontend) {
+		append_tenant_attrs(&nm, 3, c->tenant);
+		changed = true;
+	}
+	if (!why && changed)
+		dr_buf_append(rewrite, nm.data, nm.len);
 out:
+	dr_buf_reset(&nm);
 	free(frontend);
 	attrs_free(&fo);
 	return why;
@@ -457,11 +526,11 @@ out:
 
 const char *
 gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len, char *buf,
-              size_t blen, dr_buf *append)
+              size_t blen, dr_buf *rewrite)
 {
 	if (strcmp(path, SOLVE_CONTROL) == 0)
-		return check_control_solve(c, msg, len, buf, blen, append);
+		return check_control_solve(c, msg, len, buf, blen, rewrite);
 	if (strcmp(path, SOLVE_BRIDGE) == 0)
-		return check_bridge_solve(c, msg, len, buf, blen, append);
+		return check_bridge_solve(c, msg, len, buf, blen, rewrite);
 	return NULL;
 }

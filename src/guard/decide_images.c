@@ -166,6 +166,11 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 		free(why);
 		return 0;
 	}
+	const char *sess = gd_query_get(&r->query, "session");
+	if (v2 && sess && *sess) { /* the tenant's name for its session (see /session) */
+		_cleanup_free_ char *sid = gd_session_id(c, sess);
+		gd_query_set(&r->query, "session", sid);
+	}
 	if (v2) {
 		/* BuildKit: RUN --mount=type=cache ids become <tenant>/<id> (the Dockerfile
 		 * frontend's BUILDKIT_CACHE_MOUNT_NS), so one tenant's cache mounts never meet

@@ -126,6 +126,7 @@ typedef struct gd_decision {
 	char *message;      /* owned */
 	char *local_json;   /* owned: a full JSON body for a local 2xx answer */
 	char *target;       /* owned: canonical target to forward ("/v1.41/...?...") */
+	char *session_uuid; /* owned: the X-Docker-Expose-Session-Uuid to send instead (/session) */
 	char *body;         /* owned: replacement body (sent with Content-Length) */
 	size_t body_len;
 	bool replace_body;
@@ -149,10 +150,15 @@ int gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d);
 const char *gd_grpc_refusal(const char *path, char *buf, size_t len);
 /* Calls whose request message the guard reads before it reaches the daemon (Solve). */
 bool gd_grpc_inspects(const char *path);
-/* NULL when the request message of such a call may go on, else the one-line reason. What
- * must be added to it (the tenant label, as a frontend attribute) is put in append. */
+/* NULL when the request message of such a call may go on, else the one-line reason. When
+ * the message must change (session IDs bound to the tenant, the tenant label and cache-mount
+ * namespace added), the whole new message is put in rewrite. */
 const char *gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len,
-                          char *buf, size_t blen, dr_buf *append);
+                          char *buf, size_t blen, dr_buf *rewrite);
+/* A BuildKit session ID as the daemon sees it: "<tenant>.<id>" (a tenant name has no dot, so
+ * no two tenants' IDs meet: another tenant's session cannot be named). Owned. */
+char *gd_session_id(const gd_ctx *c, const char *id);
+#define GD_SESSION_HEADER "X-Docker-Expose-Session-Uuid"
 
 /* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep
  * the daemon's. */

@@ -253,12 +253,11 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 				                    (const uint8_t *)(st->msg.data ? st->msg.data : ""),
 				                    st->msg.len, st->pfx[0] == 1, &rs, &add);
 			if (st->hold && v != GH_REFUSE && add.len) {
-				uint32_t nl = (uint32_t)(st->msg.len + add.len);
+				uint32_t nl = (uint32_t)add.len;
 				uint8_t pfx[5] = { 0, (uint8_t)(nl >> 24), (uint8_t)(nl >> 16), (uint8_t)(nl >> 8),
 					           (uint8_t)nl };
 				dr_buf_reset(&st->rewritten);
 				dr_buf_append(&st->rewritten, pfx, 5);
-				dr_buf_append(&st->rewritten, st->msg.data, st->msg.len);
 				dr_buf_append(&st->rewritten, add.data, add.len);
 				dr_buf_reset(&st->rest);
 				dr_buf_append(&st->rest, p, n); /* what follows it in this frame */

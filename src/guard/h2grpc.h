@@ -72,12 +72,12 @@ typedef struct gh_ops {
 	gh_verdict (*request)(void *u, uint32_t sid, const gh_request *rq, const char **reason);
 	/* One whole gRPC message of a stream the request callback collected or held (valid
 	 * during the call; path is the stream's :path). For a held stream's first message the
-	 * answer decides (GH_PASS or GH_REFUSE with *reason), and bytes the callback puts in
-	 * *append (protobuf fields) are added to the message that goes on: its gRPC length and
-	 * DATA frames are rewritten, and the flow-control windows kept right (see gh_link);
-	 * otherwise the answer is ignored. */
+	 * answer decides (GH_PASS or GH_REFUSE with *reason), and a message the callback puts in
+	 * *rewrite goes on instead of this one: its gRPC length and DATA frames are rewritten,
+	 * and the flow-control windows kept right (see gh_link); otherwise the answer is
+	 * ignored. */
 	gh_verdict (*message)(void *u, uint32_t sid, const char *path, const uint8_t *msg,
-	                      size_t len, bool compressed, const char **reason, dr_buf *append);
+	                      size_t len, bool compressed, const char **reason, dr_buf *rewrite);
 	/* A held stream the reader refused on its own (too large, compressed, no message...),
 	 * for the log; may be NULL. */
 	void (*refused)(void *u, uint32_t sid, const char *path, const char *reason);

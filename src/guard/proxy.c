@@ -814,6 +814,10 @@ apply_decision(gd_server *s, gd_conn *c, bool body_consumed)
 			continue;
 		if (d->replace_body && strcasecmp(h->hdrs[i].name, "Content-Type") == 0)
 			continue;
+		if (d->session_uuid && strcasecmp(h->hdrs[i].name, GD_SESSION_HEADER) == 0) {
+			put_header(&hb, h->hdrs[i].name, d->session_uuid);
+			continue;
+		}
 		put_header(&hb, h->hdrs[i].name, h->hdrs[i].value);
 	}
 	const char *up = gd_head_get(h, "Upgrade");
@@ -962,7 +966,7 @@ grpc_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	const char *why = gd_grpc_check(&c->srv->ctx, path, msg, len, buf, sizeof(buf), append);
 	if (!why) {
 		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d: request read%s", path, sid,
-		         c->peer_pid, append->len ? ", tenant label added" : "");
+		         c->peer_pid, append->len ? " and rewritten (session IDs, tenant attributes)" : "");
 		return GH_PASS;
 	}
 	gd_audit(c->srv, "deny", "grpc %s stream=%u pid=%d: %s", path, sid, c->peer_pid, why);

@@ -879,7 +879,7 @@ test_grpc_solve(void **state)
 	assert_true(gd_grpc_inspects(ctl));
 	assert_true(gd_grpc_inspects(brg));
 	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
-	for (int row = 0; row < 22; row++) {
+	for (int row = 0; row < 23; row++) {
 		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
 		const char *path = ctl, *want = NULL;
 		pb_str(&m, 1, "ref-1");
@@ -996,6 +996,10 @@ test_grpc_solve(void **state)
 			pb_map(&m, 3, "build-arg:BUILDKIT_CACHE_MOUNT_NS", "alpha");
 			want = "BUILDKIT_CACHE_MOUNT_NS is set by the guard";
 			break;
+		case 22: /* bake's shared contexts name sessions in attributes: renamed too */
+			pb_map(&m, 7, "local-sessionid:ctx", "other-uuid");
+			pb_str(&m, 15, "policy-uuid");
+			break;
 		}
 		char buf[512];
 		dr_buf add = DR_BUF_INIT(0);
@@ -1006,18 +1010,35 @@ test_grpc_solve(void **state)
 		 * as field 7 entries */
 		static const char lab7[] = "\x3a\x20\x0a\x17label:io.deskrun.tenant\x12\x05" "bravo"
 		                           "\x3a\x2a\x0a\x21" "build-arg:BUILDKIT_CACHE_MOUNT_NS\x12\x05" "bravo";
-		if (row == 0 || why)
+		/* the message that goes on: the Control Solve's session named for the tenant
+		 * (field 5, "bravo.session-uuid"), the rest as it was, then the entries added */
+		static const char ses[] = "\x0a\x05ref-1\x2a\x12" "bravo.session-uuid";
+		size_t tail = sizeof(lab7) - 1;
+		if (why)
 			assert_int_equal(add.len, 0);
-		if (row == 8) {
-			assert_int_equal(add.len, sizeof(lab7) - 1);
-			assert_memory_equal(add.data, lab7, sizeof(lab7) - 1);
+		if (row == 0) { /* buildx's: the session renamed, nothing added */
+			assert_int_equal(add.len, m.len + 6);
+			assert_memory_equal(add.data, ses, sizeof(ses) - 1);
+			assert_memory_equal(add.data + sizeof(ses) - 1, m.data + 21, m.len - 21);
 		}
-		if (row == 20) {
-			assert_int_equal(add.len, sizeof(lab7) - 1);
-			assert_int_equal((unsigned char)add.data[0], 3 << 3 | 2);
-			assert_int_equal((unsigned char)add.data[34], 3 << 3 | 2);
-			assert_memory_equal(add.data + 1, lab7 + 1, 33);
-			assert_memory_equal(add.data + 35, lab7 + 35, sizeof(lab7) - 36);
+		if (row == 8) {
+			assert_int_equal(add.len, m.len + 6 + tail);
+			assert_memory_equal(add.data, ses, sizeof(ses) - 1);
+			assert_memory_equal(add.data + add.len - tail, lab7, tail);
+		}
+		if (row == 20) { /* LLBBridge: no session field; the entries are field 3's */
+			assert_int_equal(add.len, m.len + tail);
+			assert_memory_equal(add.data, m.data, m.len);
+			const char *a = add.data + m.len;
+			assert_int_equal((unsigned char)a[0], 3 << 3 | 2);
+			assert_int_equal((unsigned char)a[34], 3 << 3 | 2);
+			assert_memory_equal(a + 1, lab7 + 1, 33);
+			assert_memory_equal(a + 35, lab7 + 35, tail - 35);
+		}
+		if (row == 22) {
+			assert_non_null(memmem(add.data, add.len, "\x12\x10" "bravo.other-uuid", 18));
+			assert_non_null(memmem(add.data, add.len, "\x7a\x11" "bravo.policy-uuid", 19));
+			assert_null(memmem(add.data, add.len, "\x12\x0a" "other-uuid", 12));
 		}
 		dr_buf_reset(&add);
 		if (!want ? why != NULL : !why || !strstr(why, want))

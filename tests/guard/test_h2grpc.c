@@ -119,8 +119,10 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 		*reason = "the Solve asks for network.host";
 		return GH_REFUSE;
 	}
-	if (s->append && s->hold && strcmp(path, s->hold) == 0)
+	if (s->append && s->hold && strcmp(path, s->hold) == 0) {
+		dr_buf_append(append, m, len); /* the message, with a field added */
 		dr_buf_puts(append, s->append);
+	}
 	return GH_PASS;
 }
 
