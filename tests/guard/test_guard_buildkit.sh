@@ -19,6 +19,9 @@
 #   B06  RUN --mount=type=cache of one tenant never sees another tenant's cache content: the
 #        guard sets BUILDKIT_CACHE_MOUNT_NS to the tenant (buildx and /build?version=2), and
 #        refuses a client's own
+#   B07  a session ID is the tenant's own: the guard names every session <tenant>.<id> for the
+#        daemon, so a build naming another tenant's session finds none (tests/guard/
+#        fakesession.py holds one open)
 # B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -132,6 +135,30 @@ else
 	check "B06 control: bk's content is there, under bk's namespace (raw socket, BUILDKIT_CACHE_MOUNT_NS=bk)" \
 		eq "$(readback raw-ns-bk raw/cr:1)" "secret-of-bk"
 fi
+
+# ---- B07: session IDs are the tenant's own ----
+# Tenant bk holds a session open through its guard (tests/guard/fakesession.py, ID b07): the
+# daemon knows it as bk.b07. Tenant bo names that ID in a build: its guard makes it
+# bo.bk.b07, which is no session; the same request on the raw socket reaches bk's session.
+[ -S "$TMP/g-o.sock" ] || start_guard o bo --policy "$TMP/policy-buildkit.json" || exit 1
+python3 "$SRCDIR/tests/guard/fakesession.py" "$TMP/g-b.sock" b07 30 >"$TMP/sess.out" 2>&1 &
+SESS_PID=$!
+for i in $(seq 1 50); do [ -s "$TMP/sess.out" ] && break; sleep 0.1; done
+check "B07 setup: bk's session is open through its guard" eq "$(head -1 "$TMP/sess.out")" "101"
+sleep 0.5
+B07Q='version=2&remote=client-session&dockerfile=Dockerfile&t=bo/b07:1&networkmode=none&session=bk.b07'
+# the daemon waits up to 5 s for a session that is not there: curl, not rawhttp.py (3 s)
+b07() { curl -s --max-time 30 --unix-socket "$1" -X POST -H 'Content-Type: application/x-tar' \
+	--data-binary '' "http://docker/v1.41/build?$B07Q" | grep -o '"error":"[^"]*"' | head -1; }
+run b07 "$TMP/g-o.sock"
+check "B07 bo's build naming bk's session (bk.b07) finds no such session: the guard named it bo.bk.b07" \
+	contains "$OUT" "no active session for bo.bk.b07"
+run b07 "$RAW"
+check "B07 control: the same build on the raw socket reaches bk's session (whose fake answers fail the build otherwise)" \
+	bash -c 'case "$0" in *"no active session"*) exit 1 ;; *"failed to read dockerfile"*) ;; *) exit 1 ;; esac' "$OUT"
+check "B07 ... and nothing was built" bash -c '! docker -H "unix://$0" image inspect bo/b07:1 >/dev/null 2>&1' "$RAW"
+kill "$SESS_PID" 2>/dev/null
+wait "$SESS_PID" 2>/dev/null
 
 # ---- B04: raw gRPC calls ----
 # some build cache even without buildx: docker 20.10's BuildKit, on the daemon itself
