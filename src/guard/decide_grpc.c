@@ -76,10 +76,13 @@ gd_session_id(const gd_ctx *c, const char *id)
 	return dr_xasprintf("%s.%s", c->tenant, id);
 }
 
+#define STATUS_CONTROL CONTROL "Status"
+
 bool
 gd_grpc_inspects(const char *path)
 {
-	return strcmp(path, SOLVE_CONTROL) == 0 || strcmp(path, SOLVE_BRIDGE) == 0;
+	return strcmp(path, SOLVE_CONTROL) == 0 || strcmp(path, SOLVE_BRIDGE) == 0 ||
+	       strcmp(path, STATUS_CONTROL) == 0;
 }
 
 /* a string field as a NUL-terminated copy (NULs inside are refused) */
@@ -367,6 +370,17 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 		}
 		char *k = NULL, *v = NULL;
 		switch (f.num) {
+		case 1: /* the build's ref: the tenant's own name for it */
+			if (f.len) {
+				_cleanup_free_ char *ref = pb_str(&f);
+				if (!ref)
+					REFUSE("Solve: malformed ref");
+				_cleanup_free_ char *r2 = gd_build_ref(c, ref);
+				put_str(&nm, 1, r2);
+				copy = false;
+				changed = true;
+			}
+			break;
 		case 2:
 			if (f.len)
 				REFUSE("Solve: a raw LLB definition is refused: build from a Dockerfile");
@@ -524,10 +538,44 @@ out:
 	return why;
 }
 
+/* StatusRequest {Ref = 1}: a build followed by the tenant's own name for it. */
+static const char *
+check_status(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, size_t blen,
+             dr_buf *rewrite)
+{
+	const char *why = NULL;
+	dr_buf nm = DR_BUF_INIT(0);
+	gh_pb pb = gh_pb_init(msg, len);
+	gh_pb_field f;
+	const char *perr = NULL;
+	bool seen = false;
+	int rc;
+	while ((rc = gh_pb_next(&pb, &f, &perr)) == 1) {
+		if (f.num != 1 || f.wire != 2 || seen)
+			REFUSE("Status: request field %u is not known to the guard, or repeated", f.num);
+		seen = true;
+		_cleanup_free_ char *ref = pb_str(&f);
+		if (!ref || !*ref)
+			REFUSE("Status: a build ref is required");
+		_cleanup_free_ char *r2 = gd_build_ref(c, ref);
+		put_str(&nm, 1, r2);
+	}
+	if (rc < 0)
+		REFUSE("Status: malformed request (%s)", perr);
+	if (!seen)
+		REFUSE("Status: a build ref is required");
+	dr_buf_append(rewrite, nm.data, nm.len);
+out:
+	dr_buf_reset(&nm);
+	return why;
+}
+
 const char *
 gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len, char *buf,
               size_t blen, dr_buf *rewrite)
 {
+	if (strcmp(path, STATUS_CONTROL) == 0)
+		return check_status(c, msg, len, buf, blen, rewrite);
 	if (strcmp(path, SOLVE_CONTROL) == 0)
 		return check_control_solve(c, msg, len, buf, blen, rewrite);
 	if (strcmp(path, SOLVE_BRIDGE) == 0)

@@ -158,6 +158,9 @@ const char *gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg,
 /* A BuildKit session ID as the daemon sees it: "<tenant>.<id>" (a tenant name has no dot, so
  * no two tenants' IDs meet: another tenant's session cannot be named). Owned. */
 char *gd_session_id(const gd_ctx *c, const char *id);
+/* A build ref the same way (Solve and Status Ref, the LLBBridge's buildid metadata). */
+#define gd_build_ref gd_session_id
+#define GD_BUILDID_HEADER "buildkit-controlapi-buildid"
 #define GD_SESSION_HEADER "X-Docker-Expose-Session-Uuid"
 
 /* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep

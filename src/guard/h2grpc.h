@@ -62,7 +62,9 @@ typedef struct gh_header {
 typedef struct gh_request {
 	const char *path;          /* :path, "" when absent */
 	const char *method;        /* :method, "" when absent */
-	const gh_header *hdrs;
+	gh_header *hdrs;           /* the request callback may point a value elsewhere (memory
+	                              valid until the callback is called again): the block is
+	                              re-encoded with it */
 	size_t nhdrs;
 	bool end_stream;           /* the request has no body */
 } gh_request;

@@ -943,6 +943,16 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 	char buf[512];
 	const char *why = gd_grpc_refusal(rq->path, buf, sizeof(buf));
 	if (!why) {
+		/* a build's calls name it by its ref: the tenant's own name for it */
+		static char *ref;
+		for (size_t i = 0; i < rq->nhdrs; i++) {
+			if (strcmp(rq->hdrs[i].name, GD_BUILDID_HEADER) != 0 || !rq->hdrs[i].value_len)
+				continue;
+			free(ref);
+			ref = gd_build_ref(&c->srv->ctx, rq->hdrs[i].value);
+			rq->hdrs[i].value = ref;
+			rq->hdrs[i].value_len = strlen(ref);
+		}
 		if (gd_grpc_inspects(rq->path))
 			return GH_HOLD; /* logged once its request is read */
 		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d", rq->path, sid, c->peer_pid);

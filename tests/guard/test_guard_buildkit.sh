@@ -22,6 +22,8 @@
 #   B07  a session ID is the tenant's own: the guard names every session <tenant>.<id> for the
 #        daemon, so a build naming another tenant's session finds none (tests/guard/
 #        fakesession.py holds one open)
+#   B08  a build ref is the tenant's own (Solve and Status Ref, the LLBBridge's buildid
+#        metadata become <tenant>.<ref>): another tenant's Status on it streams nothing
 # B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -136,6 +138,7 @@ else
 		eq "$(readback raw-ns-bk raw/cr:1)" "secret-of-bk"
 fi
 
+H2CALL="$SRCDIR/tests/guard/h2call.py"
 # ---- B07: session IDs are the tenant's own ----
 # Tenant bk holds a session open through its guard (tests/guard/fakesession.py, ID b07): the
 # daemon knows it as bk.b07. Tenant bo names that ID in a build: its guard makes it
@@ -160,12 +163,35 @@ check "B07 ... and nothing was built" bash -c '! docker -H "unix://$0" image ins
 kill "$SESS_PID" 2>/dev/null
 wait "$SESS_PID" 2>/dev/null
 
+# ---- B08: build refs are the tenant's own ----
+# Tenant bk starts a build with ref b08 through its guard (a Solve whose session does not
+# exist: the daemon waits for it for 5 s, the build runs that long); the daemon knows it as
+# bk.b08. Tenant bo asks for its progress by that name (Control/Status): its guard makes it
+# bo.bk.b08, no such build, nothing streamed; the same call on the raw socket streams bk's.
+hexs() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+pbs() { printf '%02x%02x%s' "$1" "${#2}" "$(hexs "$2")"; } # field, short string
+SOLVE_HEX=$(pbs 10 b08)$(pbs 42 nosuch)$(pbs 50 dockerfile.v0)
+STATUS_HEX=$(pbs 10 bk.b08)
+python3 "$H2CALL" "$TMP/g-b.sock" /moby.buildkit.v1.Control/Solve="$SOLVE_HEX" >"$TMP/b08-solve.out" 2>&1 &
+B08_PID=$!
+sleep 1
+python3 "$H2CALL" "$TMP/g-o.sock" /moby.buildkit.v1.Control/Status="$STATUS_HEX" >"$TMP/b08-bo.out" 2>&1 &
+B08_BO=$!
+python3 "$H2CALL" "$RAW" /moby.buildkit.v1.Control/Status="$STATUS_HEX" >"$TMP/b08-raw.out" 2>&1
+wait "$B08_BO" "$B08_PID"
+check "B08 setup: bk's build (ref b08) went through its guard (not refused) and ran until its session was missing" \
+	bash -c 'grep -q "^stream 1: status=200 " "$0" && ! grep -q "grpc-status=7" "$0"' "$TMP/b08-solve.out"
+check "B08 bo asking for bk.b08's progress gets nothing (its guard asked for bo.bk.b08)" \
+	grep -q "^stream 1: status=200 grpc-status=[^ ]* data=0 " "$TMP/b08-bo.out"
+check "B08 control: the same Status on the raw socket streams bk's build" \
+	bash -c 'grep -q "^stream 1: status=200 grpc-status=[^ ]* data=[1-9]" "$0"' "$TMP/b08-raw.out"
+diag "$(cat "$TMP"/b08-*.out)"
+
 # ---- B04: raw gRPC calls ----
 # some build cache even without buildx: docker 20.10's BuildKit, on the daemon itself
 DOCKER_BUILDKIT=1 d build -q --network=none -t raw/app:1 "$TMP/ctx" >/dev/null 2>&1
 before=$(cache_state)
 check "B04 setup: the daemon has build cache records" bash -c '[ "${0%% *}" -gt 0 ]' "$before"
-H2CALL="$SRCDIR/tests/guard/h2call.py"
 n0=$(wc -l <"$TMP/g-b.log")
 # PruneRequest{all: true} is field 2, varint 1: 10 01
 run python3 "$H2CALL" "$TMP/g-b.sock" /moby.buildkit.v1.Control/Nope /moby.buildkit.v1.Control/Prune=1001 \

@@ -878,8 +878,9 @@ test_grpc_solve(void **state)
 	const char *brg = "/moby.buildkit.v1.frontend.LLBBridge/Solve";
 	assert_true(gd_grpc_inspects(ctl));
 	assert_true(gd_grpc_inspects(brg));
-	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
-	for (int row = 0; row < 23; row++) {
+	assert_true(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
+	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/ListWorkers"));
+	for (int row = 0; row < 26; row++) {
 		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
 		const char *path = ctl, *want = NULL;
 		pb_str(&m, 1, "ref-1");
@@ -996,6 +997,21 @@ test_grpc_solve(void **state)
 			pb_map(&m, 3, "build-arg:BUILDKIT_CACHE_MOUNT_NS", "alpha");
 			want = "BUILDKIT_CACHE_MOUNT_NS is set by the guard";
 			break;
+		case 23: /* Status follows a build by the tenant's name for its ref */
+			path = "/moby.buildkit.v1.Control/Status";
+			m.len = 0;
+			pb_str(&m, 1, "r");
+			break;
+		case 24:
+			path = "/moby.buildkit.v1.Control/Status";
+			m.len = 0;
+			want = "Status: a build ref is required";
+			break;
+		case 25:
+			path = "/moby.buildkit.v1.Control/Status";
+			pb_str(&m, 2, "x");
+			want = "Status: request field";
+			break;
 		case 22: /* bake's shared contexts name sessions in attributes: renamed too */
 			pb_map(&m, 7, "local-sessionid:ctx", "other-uuid");
 			pb_str(&m, 15, "policy-uuid");
@@ -1012,17 +1028,17 @@ test_grpc_solve(void **state)
 		                           "\x3a\x2a\x0a\x21" "build-arg:BUILDKIT_CACHE_MOUNT_NS\x12\x05" "bravo";
 		/* the message that goes on: the Control Solve's session named for the tenant
 		 * (field 5, "bravo.session-uuid"), the rest as it was, then the entries added */
-		static const char ses[] = "\x0a\x05ref-1\x2a\x12" "bravo.session-uuid";
+		static const char ses[] = "\x0a\x0b" "bravo.ref-1" "\x2a\x12" "bravo.session-uuid";
 		size_t tail = sizeof(lab7) - 1;
 		if (why)
 			assert_int_equal(add.len, 0);
-		if (row == 0) { /* buildx's: the session renamed, nothing added */
-			assert_int_equal(add.len, m.len + 6);
+		if (row == 0) { /* buildx's: the ref and session renamed, nothing added */
+			assert_int_equal(add.len, m.len + 12);
 			assert_memory_equal(add.data, ses, sizeof(ses) - 1);
 			assert_memory_equal(add.data + sizeof(ses) - 1, m.data + 21, m.len - 21);
 		}
 		if (row == 8) {
-			assert_int_equal(add.len, m.len + 6 + tail);
+			assert_int_equal(add.len, m.len + 12 + tail);
 			assert_memory_equal(add.data, ses, sizeof(ses) - 1);
 			assert_memory_equal(add.data + add.len - tail, lab7, tail);
 		}
@@ -1034,6 +1050,10 @@ test_grpc_solve(void **state)
 			assert_int_equal((unsigned char)a[34], 3 << 3 | 2);
 			assert_memory_equal(a + 1, lab7 + 1, 33);
 			assert_memory_equal(a + 35, lab7 + 35, tail - 35);
+		}
+		if (row == 23) {
+			assert_int_equal(add.len, 9);
+			assert_memory_equal(add.data, "\x0a\x07" "bravo.r", 9);
 		}
 		if (row == 22) {
 			assert_non_null(memmem(add.data, add.len, "\x12\x10" "bravo.other-uuid", 18));

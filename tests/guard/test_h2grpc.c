@@ -85,6 +85,7 @@ typedef struct seen {
 	bool refuse_msg;    /* refuse held messages */
 	const char *append; /* bytes to add to held messages */
 	size_t nrefused;    /* held streams the reader refused itself */
+	const char *rename; /* a new value for the "te" header */
 } seen;
 
 static gh_verdict
@@ -99,6 +100,11 @@ on_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 		*reason = "deskrun guard: Control/Prune is refused (the build cache is shared)";
 		return GH_REFUSE;
 	}
+	for (size_t i = 0; s->rename && i < rq->nhdrs; i++)
+		if (strcmp(rq->hdrs[i].name, "te") == 0) {
+			rq->hdrs[i].value = s->rename;
+			rq->hdrs[i].value_len = strlen(s->rename);
+		}
 	if (s->hold && strcmp(rq->path, s->hold) == 0)
 		return GH_HOLD;
 	return GH_COLLECT;
@@ -277,6 +283,30 @@ test_request_and_message(void **state)
 		dr_buf_reset(&in);
 		dr_buf_reset(&out);
 	}
+}
+
+/* The request callback may give a header a new value: the daemon gets it. */
+static void
+test_header_rename(void **state)
+{
+	(void)state;
+	dr_buf in = DR_BUF_INIT(0), out = DR_BUF_INIT(0);
+	build_solve_conn(&in, "\x0a\x01x", 3);
+	seen s = { .rename = "bravo.trailers" };
+	gh_reader *r = gh_reader_new(GH_REQUESTS, &ops, &s);
+	const char *why = NULL;
+	assert_int_equal(feed(r, &in, 0, &out, &why), 0);
+	nghttp2_hd_inflater *inf;
+	assert_int_equal(nghttp2_hd_inflate_new(&inf), 0);
+	dr_buf hdrs = DR_BUF_INIT(0);
+	decode_frames(inf, &out, GH_PREFACE_LEN, &hdrs, NULL, NULL);
+	assert_non_null(strstr(hdrs.data, "1:te=bravo.trailers\n"));
+	assert_null(strstr(hdrs.data, "1:te=trailers\n"));
+	nghttp2_hd_inflate_del(inf);
+	gh_reader_free(r);
+	dr_buf_reset(&in);
+	dr_buf_reset(&out);
+	dr_buf_reset(&hdrs);
 }
 
 /* CONTINUATION, padding and priority in HEADERS, and the dynamic table across blocks: the
@@ -840,6 +870,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_and_message),
+		cmocka_unit_test(test_header_rename),
 		cmocka_unit_test(test_continuation_and_table),
 		cmocka_unit_test(test_refusal),
 		cmocka_unit_test(test_hold),
