@@ -3,13 +3,15 @@
  * (1..256, as the relay reads them); the rest is the client's side of an h2c connection.
  * Every stream whose :path ends in "e" is refused, one ending in "d" held until its first
  * message (refused when that message's length is odd), every other one collected; each gRPC
- * message is walked as protobuf, nested fields included. Checked: what the
+ * message is walked as protobuf, nested fields included, and read as the guard reads Solve
+ * and Status requests (src/guard/decide_grpc.c). Checked: what the
  * reader forwards is whole frames whose header blocks a fresh HPACK decoder (the daemon's)
  * reads; the replies owed to the client decode with another one and leave its table empty.
  * The same bytes are also followed as the server's direction (frame boundaries only).
  * Built by scripts/fuzz.sh. */
 #include "lib/common.h"
 #include "guard/h2grpc.h"
+#include "guard/guard.h"
 
 #include <nghttp2/nghttp2.h>
 
@@ -55,6 +57,31 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 	if (!path)
 		abort();
 	walk(m, len, 0);
+	/* the guard's reading of Solve and Status requests (every message is tried as each):
+	 * a refusal has a reason and no rewrite; a rewrite is well-formed protobuf, and a
+	 * rewritten Status passes again (a rewritten Solve carries io.deskrun. attributes a
+	 * client may not send, so it would not) */
+	static const char *const paths[] = { "/moby.buildkit.v1.Control/Solve",
+		                             "/moby.buildkit.v1.frontend.LLBBridge/Solve",
+		                             "/moby.buildkit.v1.Control/Status" };
+	gd_policy pol = { 0 };
+	gd_ctx ctx = { .tenant = "fuzz", .policy = &pol };
+	for (size_t i = 0; i < 3; i++) {
+		char buf[512];
+		dr_buf rw = DR_BUF_INIT(0);
+		const char *why = gd_grpc_check(&ctx, paths[i], m, len, buf, sizeof(buf), &rw);
+		if (why && (!*why || rw.len))
+			abort();
+		if (!why && rw.len) {
+			walk((const uint8_t *)rw.data, rw.len, 0);
+			dr_buf rw2 = DR_BUF_INIT(0);
+			if (gd_grpc_check(&ctx, paths[i], (const uint8_t *)rw.data, rw.len, buf, sizeof(buf), &rw2) &&
+			    i != 0 && i != 1)
+				abort();
+			dr_buf_reset(&rw2);
+		}
+		dr_buf_reset(&rw);
+	}
 	if (len % 2) {
 		*reason = "odd";
 		return GH_REFUSE;

@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 # The guard's pure sources and the few lib helpers they use.
 SOURCES="src/guard/http.c src/guard/gjson.c src/guard/decide.c src/guard/decide_containers.c
 	src/guard/decide_exec.c src/guard/decide_images.c src/guard/decide_netvol.c src/guard/policy.c
-	src/guard/h2grpc.c src/lib/xalloc.c src/lib/err.c src/lib/buf.c"
+	src/guard/decide_grpc.c src/guard/h2grpc.c src/lib/xalloc.c src/lib/err.c src/lib/buf.c"
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-fno-omit-frame-pointer -D_GNU_SOURCE -std=gnu11 -I. -Isrc"
 status=0
