@@ -15,6 +15,8 @@
 #include "sys/log.h"
 #include "sys/progress.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -93,10 +95,49 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The Job's pod once `container` is running; owned name. */
+/* Waiting reasons the kubelet does not get over by itself (an image pull it has already
+ * retried, a name it cannot parse, a config it cannot build). */
+static const char *const stuck_reasons[] = {
+	"ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError",
+	"CreateContainerError", "RunContainerError", NULL,
+};
+
+static bool
+is_stuck(const char *reason)
+{
+	for (size_t i = 0; reason && stuck_reasons[i]; i++)
+		if (strcmp(reason, stuck_reasons[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Another container of the pod ended in failure (the context container, whose tar could not
+ * unpack): its last log lines are the reason. */
+static int
+container_failed(const dr_cluster *cl, const dr_build_spec *b, const char *pod,
+                 const char *cname, json_int_t code, dr_err **err)
+{
+	_cleanup_strv_ char **args = kargs(b->namespace, "logs", pod, "-c", cname, "--tail", "5", NULL);
+	_cleanup_spawn_ dr_spawn_result res = { 0 };
+	dr_call call = { .allow_fail = true, .timeout_ms = 30000 };
+	_cleanup_err_ dr_err *lerr = NULL;
+	_cleanup_free_ char *tail = NULL;
+	if (dr_kubectl(cl, args, &call, &res, &lerr) == 0 && res.out && *res.out) {
+		tail = dr_xstrdup(res.out);
+		for (char *c = tail; *c; c++)
+			if (*c == '\n')
+				*c = c[1] ? ' ' : '\0';
+	}
+	return dr_fail(err, DR_EXIT_FAIL,
+	               "the build's %s container failed (exit %" JSON_INTEGER_FORMAT "): %s; see "
+	               "'kubectl logs %s -c %s'",
+	               cname, code, tail ? tail : "no log", pod, cname);
+}
+
+/* The Job's pod once `container` is running (or, with ended_ok, has run); owned name. */
 static int
 wait_for_container(const dr_cluster *cl, const dr_build_spec *b, const char *container,
-                   long deadline, char **pod, dr_err **err)
+                   bool ended_ok, long deadline, char **pod, dr_err **err)
 {
 	_cleanup_free_ char *sel = dr_xasprintf("job-name=%s", b->name);
 	_cleanup_strv_ char **args = kargs(b->namespace, "get", "pods", "-l", sel, NULL);
@@ -113,13 +154,34 @@ wait_for_container(const dr_cluster *cl, const dr_build_spec *b, const char *con
 				size_t k;
 				json_t *cs;
 				json_array_foreach(json_object_get(st, lists[l]), k, cs) {
-					if (!dr_streq(json_string_value(json_object_get(cs, "name")), container))
+					const char *cname = json_string_value(json_object_get(cs, "name"));
+					json_t *cterm = json_object_get(json_object_get(cs, "state"), "terminated");
+					json_int_t code = json_integer_value(json_object_get(cterm, "exitCode"));
+					if (!dr_streq(cname, container) && cterm && code != 0)
+						return container_failed(cl, b, dr_obj_name(p), cname, code, err);
+					if (!dr_streq(cname, container))
 						continue;
 					if (json_object_get(json_object_get(cs, "state"), "running")) {
 						*pod = dr_xstrdup(dr_obj_name(p));
 						return 0;
 					}
+					/* A container that cannot start waits forever: say why at once. */
+					json_t *wait = json_object_get(json_object_get(cs, "state"), "waiting");
+					const char *why = json_string_value(json_object_get(wait, "reason"));
+					if (is_stuck(why))
+						return dr_fail(err, DR_EXIT_FAIL,
+						               "the build's %s container cannot start: %s: %s; see "
+						               "'kubectl describe pod %s'",
+						               container, why,
+						               json_string_value(json_object_get(wait, "message"))
+						                       ? json_string_value(json_object_get(wait, "message"))
+						                       : "no message",
+						               dr_obj_name(p));
 					json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
+					if (term && ended_ok) {
+						*pod = dr_xstrdup(dr_obj_name(p));
+						return 0;
+					}
 					if (term)
 						return dr_fail(err, DR_EXIT_FAIL,
 						               "the build's %s container ended before it got "
@@ -138,6 +200,31 @@ wait_for_container(const dr_cluster *cl, const dr_build_spec *b, const char *con
 	}
 }
 
+/* Append "./NAME" for each entry of the directory, sorted (a stable archive). */
+static int
+context_entries(const char *dir, char ***argv, dr_err **err)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "read the context %s", dir);
+	int added = 0;
+	for (int i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+		if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
+			_cleanup_free_ char *rel = dr_xasprintf("./%s", nm);
+			dr_argv_add(argv, rel);
+			added++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (!added)
+		return dr_fail(err, DR_EXIT_FAIL, "the context %s is empty: it needs a Dockerfile",
+		               dir);
+	return 0;
+}
+
 static int
 apply_and_follow(const dr_cluster *cl, const dr_build_spec *b, json_t *job, long timeout_ms,
                  dr_err **err)
@@ -148,8 +235,13 @@ apply_and_follow(const dr_cluster *cl, const dr_build_spec *b, json_t *job, long
 	_cleanup_free_ char *tarball = NULL;
 	size_t tar_len = 0;
 	if (!b->context_is_git) {
-		/* Read the context before creating anything: a bad directory fails early. */
-		_cleanup_strv_ char **tar = dr_argv("tar", "-C", b->context, "-czf", "-", ".", NULL);
+		/* Read the context before creating anything: a bad directory fails early. The
+		 * archive names the context's entries ("./Dockerfile", ...), not "." itself: the
+		 * builder's user cannot change the times or mode of the volume it unpacks into, and
+		 * tar fails on "." when it tries. */
+		_cleanup_strv_ char **tar = dr_argv("tar", "-C", b->context, "-czf", "-", "--", NULL);
+		if (context_entries(b->context, &tar, err) < 0)
+			return -1;
 		_cleanup_spawn_ dr_spawn_result tres = { 0 };
 		dr_call tcall = { .timeout_ms = 10 * 60000, .max_output = CONTEXT_MAX };
 		if (dr_run_tool(tar, "install tar", &tcall, &tres, err) < 0)
@@ -174,7 +266,7 @@ apply_and_follow(const dr_cluster *cl, const dr_build_spec *b, json_t *job, long
 	if (!b->context_is_git) {
 		const char *container = dr_build_stdin_container(b);
 		_cleanup_free_ char *pod = NULL;
-		if (wait_for_container(cl, b, container, deadline, &pod, err) < 0)
+		if (wait_for_container(cl, b, container, false, deadline, &pod, err) < 0)
 			return -1;
 		dr_progress_step(&prog, "streaming the context (%zu bytes) to %s/%s", tar_len, pod,
 		                 container);
@@ -185,6 +277,13 @@ apply_and_follow(const dr_cluster *cl, const dr_build_spec *b, json_t *job, long
 			           .timeout_ms = 10 * 60000 };
 		if (dr_kubectl(cl, attach, &atcall, &atres, err) < 0)
 			return dr_err_prefix(err, "stream the context");
+	}
+	/* `kubectl logs -f` gives up at once on a container still waiting (the pod initialising
+	 * after the context arrived): follow once the builder runs, or has already ended. */
+	{
+		_cleanup_free_ char *bpod = NULL;
+		if (wait_for_container(cl, b, "builder", true, deadline, &bpod, err) < 0)
+			return -1;
 	}
 	dr_progress_step(&prog, "following the build log");
 	_cleanup_free_ char *job_ref = dr_xasprintf("job/%s", b->name);

@@ -56,21 +56,31 @@ check "an unknown builder exits 2" eq "$RC" 2
 # ---- --apply (no cluster recorded: kubectl's own context, as inside a runner pod) ----
 run "$DESKRUN" build-job --context "$TMP/ctx" --destination r/app:1 --name build-app --apply
 check "build-job --apply exits 0 when the Job succeeds" eq "$RC" 0
-check "it creates the Job, waits for the pod, streams the context, follows the log, reads the result" \
+check "it creates the Job, waits for the pod, streams the context, waits for the builder, follows the log, reads the result" \
 	eq "$(calls)" "$(printf '%s\n' \
 	"kubectl apply -f -" \
 	"kubectl get pods -l job-name=build-app -o json" \
 	"kubectl attach -i -c context build-app-x7k2p" \
+	"kubectl get pods -l job-name=build-app -o json" \
 	"kubectl logs -f job/build-app -c builder --pod-running-timeout=5m" \
 	"kubectl get job build-app -o json")"
 check "the build log is streamed to stdout" contains "$OUT" "#5 pushing layers done"
 "$PY" "$SRCDIR/tests/stubs/calls.py" "$STUB/calls.jsonl" stdin 3 >"$TMP/context.tgz"
-check "the streamed context is a tar.gz of the directory" bash -c "tar -tzf '$TMP/context.tgz' | grep -q '^./Dockerfile$' && tar -tzf '$TMP/context.tgz' | grep -q '^./sub/Other.Dockerfile$'"
+check "the streamed context is a tar.gz of the directory's entries (not of '.', which the builder's user cannot touch)" bash -c "tar -tzf '$TMP/context.tgz' | grep -q '^./Dockerfile$' && tar -tzf '$TMP/context.tgz' | grep -q '^./sub/Other.Dockerfile$' && ! tar -tzf '$TMP/context.tgz' | grep -qx './'"
 : >"$STUB/calls.jsonl"
 "$PY" -c "import json; p='$STUB/state.json'; s=json.load(open(p)); s['build_result']='failed'; json.dump(s, open(p,'w'))"
 run "$DESKRUN" build-job --builder kaniko --context https://github.com/acme/web --destination r/app:2 --name build-fail --apply
 check "a failed build exits 1" eq "$RC" 1
 check "and says so" contains "$ERR" "build Job build-fail failed"
 check "a git context is not streamed" eq "$(calls | grep -c attach)" 0
+
+# The context container fails to unpack (as GNU tar did on '.' as a non-root user): the reason
+# at once, from its log, not the timeout.
+: >"$STUB/calls.jsonl"
+"$PY" -c "import json; p='$STUB/state.json'; s=json.load(open(p)); s['build_result']='failed'; s['context_exit']=2; s.setdefault('logs', {})['build-ctx-x7k2p']='tar: ./x: Cannot open: Permission denied\ntar: Exiting with failure status due to previous errors'; json.dump(s, open(p,'w'))"
+run timeout 60 "$DESKRUN" build-job --context "$TMP/ctx" --destination r/app:3 --name build-ctx --apply --timeout 5m
+check "a context container that fails ends build-job at once (exit 1)" eq "$RC" 1
+check "with its log's last lines" contains "$ERR" "the build's context container failed (exit 2): tar: ./x: Cannot open: Permission denied tar: Exiting with failure status due to previous errors"
+check "and no log following of a builder that never starts" eq "$(calls | grep -c 'logs -f')" 0
 
 done_testing

@@ -3,12 +3,15 @@
 `ctr images import` accepts, from a directory tree, with no registry and no Docker.
 
   ociimage.py --name REF --rootfs DIR --out FILE.tar [--entrypoint JSON] [--cmd JSON] [--env K=V]...
+              [--user UID:GID] [--keep-owners]
 
-The layer is deterministic: entries sorted, mtime 0, owner root."""
+The layer is deterministic: entries sorted, mtime 0, owner root (--keep-owners: the tree's
+own owners, for images with a non-root user's home). File capabilities (the security.capability
+extended attribute, e.g. newuidmap's cap_setuid) are kept, as PAX records."""
 import argparse, gzip, hashlib, io, json, os, tarfile
 
 
-def layer_tar(root):
+def layer_tar(root, keep_owners=False):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for dirpath, dirnames, filenames in os.walk(root):
@@ -16,7 +19,16 @@ def layer_tar(root):
             for name in sorted(dirnames) + sorted(filenames):
                 full = os.path.join(dirpath, name)
                 info = tar.gettarinfo(full, os.path.relpath(full, root))
-                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "root", "root"
+                info.mtime, info.uname, info.gname = 0, "", ""
+                if not keep_owners:
+                    info.uid, info.gid, info.uname, info.gname = 0, 0, "root", "root"
+                if info.isreg():
+                    try:
+                        cap = os.getxattr(full, "security.capability", follow_symlinks=False)
+                        info.pax_headers = {"SCHILY.xattr.security.capability":
+                                            cap.decode("utf-8", "surrogateescape")}
+                    except OSError:
+                        pass
                 if info.isreg():
                     with open(full, "rb") as f:
                         tar.addfile(info, f)
@@ -33,9 +45,11 @@ def main():
     ap.add_argument("--entrypoint", default="null")
     ap.add_argument("--cmd", default="null")
     ap.add_argument("--env", action="append", default=[])
+    ap.add_argument("--user", default="")
+    ap.add_argument("--keep-owners", action="store_true")
     a = ap.parse_args()
 
-    raw = layer_tar(a.rootfs)
+    raw = layer_tar(a.rootfs, a.keep_owners)
     diff_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     gz = gzip.compress(raw, mtime=0)
     blobs = {}
@@ -51,6 +65,8 @@ def main():
                       "Entrypoint": json.loads(a.entrypoint), "Cmd": json.loads(a.cmd)},
            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
            "history": [{"created_by": "tests/cluster/ociimage.py"}]}
+    if a.user:
+        cfg["config"]["User"] = a.user
     cfg_b = json.dumps(cfg, sort_keys=True).encode()
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json",

@@ -268,10 +268,19 @@ def kubectl_get(st, args):
             if j:
                 spec = j["spec"]["template"]["spec"]
                 status = {"phase": "Pending"}
-                if spec.get("initContainers"):
+                pod = job + "-x7k2p"
+                if spec.get("initContainers") and not any(x["pod"] == pod for x in st.get("attached", [])):
                     status["initContainerStatuses"] = [{"name": c["name"], "state": {"running": {}}} for c in spec["initContainers"]]
                 else:
-                    status["containerStatuses"] = [{"name": c["name"], "state": {"running": {}}} for c in spec["containers"]]
+                    # the context has arrived (or there is none): the init containers ended, the builder runs
+                    # (state "context_exit": the context container failed to unpack it)
+                    code = st.get("context_exit", 0)
+                    status["phase"] = "Running" if not code else "Failed"
+                    status["initContainerStatuses"] = [{"name": c["name"], "state": {"terminated": {"exitCode": code}}}
+                                                       for c in spec.get("initContainers", [])]
+                    status["containerStatuses"] = [{"name": c["name"], "state": {"running": {}} if not code
+                                                    else {"waiting": {"reason": "PodInitializing"}}}
+                                                   for c in spec["containers"]]
                 items.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": job + "-x7k2p", "labels": {"job-name": job}}, "status": status})
         elif res == "pods":
             items += [p for p in st.get("listeners", []) if matches(p, sel)]
