@@ -19,6 +19,8 @@
 #include <time.h>
 
 #define PING_TIMEOUT_MS 2000
+#define PING_FAST_MS 10       /* the readiness poll's interval for the first PING_FAST_FOR_MS */
+#define PING_FAST_FOR_MS 10000
 #define LEASE_POLL_MS 250
 #define LEFTOVER_GRACE_MS 5000
 #define LEFTOVER_MAX_MS 20000
@@ -60,6 +62,40 @@ mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* Milliseconds since this process was created (its start in /proc/self/stat, with the kernel's
+ * tick resolution, 10 ms; in a container, the runtime's setup before the exec is in it); 0 if
+ * unknown. */
+static long
+process_age_ms(void)
+{
+	_cleanup_free_ char *stat = NULL;
+	if (dr_read_file("/proc/self/stat", 4096, &stat, NULL, NULL) < 0)
+		return 0;
+	const char *p = strrchr(stat, ')');
+	long long start = 0;
+	/* After "pid (comm)" come state (field 3) ... starttime (field 22), one space before
+	 * each: p ends on the space before field f. */
+	for (int f = 2; p && f < 22; f++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%lld", &start) != 1)
+		return 0;
+	long tck = sysconf(_SC_CLK_TCK);
+	struct timespec ts;
+	if (tck <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return 0;
+	long long age = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) - start * 1000 / tck;
+	return age > 0 ? (long)age : 0;
+}
+
+/* Where the start's time went, for the line that says the daemon answers. */
+typedef struct start_times {
+	long process; /* mono_ms() when the process was created */
+	long main;    /* when the entrypoint's work began (after the exec and the options) */
+	long leased; /* the slot is locked and its lease recorded */
+	long clean;  /* stale state removed: dockerd is spawned next */
+	long socket; /* the daemon's first unix socket exists */
+} start_times;
 
 static char *
 holder_text(void)
@@ -273,11 +309,11 @@ ping(const dr_pod_endpoint *ep, const dr_pod_cancel *c, dr_err **err)
 /* Supervise the running daemon until it ends: readiness, quota, ready file. */
 static void
 supervise(const dr_pod_dind_opts *o, dr_pod_sup *sup, lease *l, const dr_pod_endpoint *ep,
-          const char *data_root)
+          const char *data_root, start_times *t)
 {
 	dr_pod_cancel cancel = dr_pod_sup_cancel(sup);
 	enum { WAIT_PING, QUOTA, RUNNING } phase = WAIT_PING;
-	long backoff = 50, started = mono_ms();
+	long backoff = PING_FAST_MS, started = mono_ms();
 	bool ready_written = false;
 	for (;;) {
 		if (!sup->main_running)
@@ -286,9 +322,19 @@ supervise(const dr_pod_dind_opts *o, dr_pod_sup *sup, lease *l, const dr_pod_end
 		if (!dr_pod_sup_stopping(sup) && phase == WAIT_PING) {
 			_cleanup_err_ dr_err *err = NULL;
 			if (ping(ep, &cancel, &err) == 0) {
-				dr_note("dockerd answers on %s after %.1f s", ep->url,
-				        (double)(mono_ms() - started) / 1000);
+				long now = mono_ms();
+				dr_note("dockerd answers on %s after %.2f s; %.2f s since the entrypoint's "
+				        "process started (exec %ld ms, lease %ld ms, cleanup %ld ms, "
+				        "dockerd %.2f s)",
+				        ep->url, (double)(now - started) / 1000,
+				        (double)(now - t->process) / 1000, t->main - t->process,
+				        t->leased - t->main, t->clean - t->leased,
+				        (double)(now - t->clean) / 1000);
 				phase = QUOTA;
+			} else if (mono_ms() - started < PING_FAST_FOR_MS) {
+				/* A refused or missing socket fails at once: poll often, so that
+				 * readiness is seen within PING_FAST_MS of the daemon's. */
+				timeout = PING_FAST_MS;
 			} else {
 				timeout = backoff;
 				backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
@@ -336,6 +382,9 @@ supervise(const dr_pod_dind_opts *o, dr_pod_sup *sup, lease *l, const dr_pod_end
 static int
 run(const dr_pod_dind_opts *o, dr_pod_sup *sup, int *status, dr_err **err)
 {
+	start_times t = { 0 };
+	t.main = mono_ms();
+	t.process = t.main - process_age_ms();
 	/* Usage errors first, before anything is leased or written. */
 	{
 		_cleanup_dockerd_ dr_pod_dockerd probe = { 0 };
@@ -395,6 +444,7 @@ run(const dr_pod_dind_opts *o, dr_pod_sup *sup, int *status, dr_err **err)
 			dr_note("leased %s (its first lease)", l.dir);
 	}
 
+	t.leased = mono_ms();
 	_cleanup_free_ char *data_root = dr_xasprintf("%s/" DR_POD_SLOT_DATA, l.dir);
 	_cleanup_free_ char *exec_root = exec_root_for(l.dir);
 	_cleanup_free_ char *pidfile = dr_xasprintf("%s/" DR_POD_SLOT_PIDFILE, l.dir);
@@ -409,6 +459,7 @@ run(const dr_pod_dind_opts *o, dr_pod_sup *sup, int *status, dr_err **err)
 		lease_release(&l);
 		return -1;
 	}
+	t.clean = mono_ms();
 	if (removed)
 		dr_note("removed the stale state of a daemon that did not stop cleanly: %s", removed);
 	{
@@ -421,7 +472,7 @@ run(const dr_pod_dind_opts *o, dr_pod_sup *sup, int *status, dr_err **err)
 		return -1;
 	}
 
-	supervise(o, sup, &l, &ep, data_root);
+	supervise(o, sup, &l, &ep, data_root, &t);
 
 	int n = dr_pod_sup_finish(sup, LEFTOVER_GRACE_MS, LEFTOVER_MAX_MS);
 	if (n)

@@ -10,7 +10,8 @@ dind-entrypoint suites.
       behave like dockerd under dind-entrypoint: listen on the first --host=unix://PATH (or
       -H PATH), put a 64 KiB file in --data-root, answer /_ping, write its arguments and open
       descriptors to $FAKE_DOCKERD_ARGS when set, and exit 0 on SIGTERM/SIGINT (status
-      $FAKE_DOCKERD_EXIT if set).
+      $FAKE_DOCKERD_EXIT if set). $FAKE_DOCKERD_DELAY: seconds to wait before listening;
+      $FAKE_DOCKERD_LISTENED: a file to write the time (seconds since the epoch) it listened at.
 """
 import os
 import signal
@@ -89,7 +90,12 @@ def as_dockerd(args):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    time.sleep(float(os.environ.get("FAKE_DOCKERD_DELAY", "0")))
     srv = serve(host)
+    listened = os.environ.get("FAKE_DOCKERD_LISTENED")
+    if listened:
+        with open(listened, "w") as f:
+            f.write("%.6f\n" % time.time())
     while not stop.wait(0.1):
         pass
     srv.server_close()
