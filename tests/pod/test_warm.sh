@@ -1,7 +1,8 @@
 #!/bin/bash
 # The warm cache: a multi-stage Dockerfile built in one lease of a slot is built again in a
 # fresh lease of the same slot (same owner) with every step from the cache (the legacy
-# builder's "Using cache"), and in another slot with none.
+# builder's "Using cache"), and in another slot with none. A lease starts with dockerd's
+# default networks only: the networks an earlier lease's job created are gone, its images stay.
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/pod/lib.sh"
@@ -51,4 +52,30 @@ check "but nothing comes from the cache there" eq "$(hits "$out")" 0
 stop_ep w3
 stop_ep w2
 check "both stop cleanly" eq "$EP_RC" 0
+
+# Networks: dockerd with its default bridge and iptables, so in a network namespace of its own.
+start_ep_netns() { # NAME OPTS...
+	local name=$1 rt=()
+	shift
+	[ -n "$_pod_bounded" ] && [ -x "$_pod_bounded" ] && rt=(--add-runtime "bounded=$_pod_bounded" --default-runtime bounded)
+	rm -f "$TMP/$name.ready"
+	unshare --net -- "$DESKRUN" dind-entrypoint --pool "$TMP/pn" --ready-file "$TMP/$name.ready" "$@" \
+		-- dockerd --host "unix://$TMP/$name.sock" "${rt[@]}" >"$TMP/$name.log" 2>&1 &
+	_EP_PID[$name]=$!
+}
+start_ep_netns n1 --slots 1
+wait_ready n1
+DOCKER_HOST=unix://$TMP/n1.sock import_busybox base:warm
+ep_docker n1 network create job-net-1 >/dev/null
+ep_docker n1 run --rm --network job-net-1 base:warm true
+check "a job's network works in a lease" eq "$(ep_docker n1 network ls --format '{{.Name}}' | sort | tr '\n' ' ')" "bridge host job-net-1 none "
+stop_ep n1
+start_ep_netns n2 --slots 1
+wait_ready n2
+check "the next lease has the default networks only" eq "$(ep_docker n2 network ls --format '{{.Name}}' | sort | tr '\n' ' ')" "bridge host none "
+check "but the images of the earlier lease" eq "$(ep_docker n2 image ls --format '{{.Repository}}:{{.Tag}}' base:warm)" "base:warm"
+check "and containers run on its default bridge" eq "$(ep_docker n2 run --rm base:warm echo ok)" "ok"
+check "without a warning" lacks "$(cat "$TMP/n2.log")" "warning: remove the network store"
+stop_ep n2
+check "it stops cleanly" eq "$EP_RC" 0
 done_testing
