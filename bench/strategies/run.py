@@ -266,6 +266,16 @@ def render(strategy, pod, extra):
         kargs += ["--sleep", "runner"]
     k = sh(["/usr/bin/python3", os.path.join(SRC, "tests/e2e/kube.py")] + kargs, input=r.stdout)
     spec = json.loads(k.stdout)
+    if strategy == "host":
+        # docker-socket --no-guard still puts an unrestricted guard in front of the node's
+        # socket (it maps the runner's folders); the physical limit is the raw socket: the
+        # runner container gets the node's socket itself.
+        for c in spec["spec"]["containers"]:
+            if c["name"] == "runner":
+                c["volumeMounts"].append({"name": "docker-sock", "mountPath": "/var/run/docker.sock"})
+                for e in c["env"]:
+                    if e["name"] == "DOCKER_HOST":
+                        e["value"] = "unix:///var/run/docker.sock"
     if strategy == "privileged":
         # The job's first step starts its own dockerd (the job pod of this mode is privileged
         # for that); a TERM to the pod stops it cleanly, as a post step would.
@@ -299,16 +309,22 @@ def unplay(pod, sleeper):
     t = now()
     podman("pod", "rm", "-f", "-t", "10", pod, check=False)
     t_rm = now() - t
-    for kind in ("emptydir", "configMap", "secret"):
-        d = os.path.join(HOSTROOT, kind, pod)
+    for d in [os.path.join(HOSTROOT, kind, pod) for kind in ("emptydir", "configMap", "secret")] + [pods_dir(pod)]:
         umount_under(d)
         shutil.rmtree(d, ignore_errors=True)
     return t_rm
 
 
-def prepare_work(pod, version, sub):
-    """The job's checkout in the pod's work emptyDir: the workload, this job's version.h, job.sh."""
-    work = os.path.join(HOSTROOT, "emptydir", pod, "work")
+def pods_dir(pod):
+    """The socket modes' per-pod folder on the node (<cache-root>/pods/POD: the runner's work
+    folder, externals and the guard's socket, mounted with subPathExpr)."""
+    return os.path.join(HOSTROOT, "node/var/lib/deskrun/cache/pods", pod)
+
+
+def prepare_work(pod, version, sub, socket_mode=False):
+    """The job's checkout in the pod's work folder (an emptyDir, or the socket modes' folder on
+    the node): the workload, this job's version.h, job.sh."""
+    work = os.path.join(pods_dir(pod), "work") if socket_mode else os.path.join(HOSTROOT, "emptydir", pod, "work")
     ctx = os.path.join(work, sub)
     shutil.copytree(os.path.join(HERE, "workload"), ctx)
     with open(os.path.join(ctx, "app/version.h"), "w") as f:
@@ -354,7 +370,7 @@ def run_job(strategy, run, j, res, host=None, runner_pod=None):
     rec = {"run": run, "job": j, "cold": j == 0}
     if runner_pod:
         pod = runner_pod
-        ctx = prepare_work(pod, version, "ctx-j%d" % j)
+        ctx = prepare_work(pod, version, "ctx-j%d" % j, socket_mode=True)
         sock = host.sock
         rec["start"] = 0.0
     else:
@@ -420,7 +436,7 @@ def run_strategy(strategy, run, res):
         runner_pod = "b-%s-r%d" % (strategy, run)
         play(render(strategy, runner_pod, pod_extra(strategy, host)), runner_pod)
         wait_ping(host.sock if strategy == "host" else
-                  os.path.join(HOSTROOT, "emptydir", runner_pod, "deskrun-run/docker.sock"), 60)
+                  os.path.join(pods_dir(runner_pod), "run/docker.sock"), 60)
     try:
         for j in range(JOBS):
             other_load(res)
