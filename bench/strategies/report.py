@@ -10,8 +10,9 @@
 Per strategy: the cold job (the first of each run) and the warm jobs (the others), as medians
 with their min..max over every run, and as ratios to the host daemon's median; the daemon's
 readiness (its process start to the first /_ping answer); the peak RSS (VmHWM) of the daemon
-(dockerd + its containerd) and of the guard; the share of the build's steps taken from the
-cache in warm jobs."""
+(dockerd + its containerd) and of the guard; CPU seconds and peak memory per job from the
+cgroups, by side (daemon, runner and guard) and in all, with ratios to the host daemon and to
+fresh DinD; the share of the build's steps taken from the cache in warm jobs."""
 import argparse
 import json
 import os
@@ -45,6 +46,23 @@ def ratio(a, b):
 
 def mib(kib):
     return "-" if not kib else "%.0f MiB" % (kib / 1024)
+
+
+def usage(jobs, key):
+    """Medians of a job's cgroup numbers (run.py: cpu_s, mem_mib) by side: "daemon", "runner"
+    (the runner container, plus the guard's for (2)) and "total"; None where not measured."""
+    out = {}
+    for part in ("daemon", "runner", "total"):
+        xs = []
+        for j in jobs:
+            v = j.get(key) or {}
+            x = v.get(part)
+            if part == "runner" and v.get("guard") is not None:
+                x = (x or 0) + v["guard"]
+            if x is not None:
+                xs.append(x)
+        out[part] = med(xs)
+    return out
 
 
 def summarize(d):
@@ -82,6 +100,8 @@ def summarize(d):
             "cached": cached, "steps": steps, "n_warm": len(wt), "n_cold": len(cold),
             "phase": phase, "phase_cold": phase_cold,
             "teardown": med([j["teardown"] for j in r["jobs"]]),
+            "cpu": usage(warm, "cpu_s"), "cpu_cold": usage(cold_j, "cpu_s"),
+            "mem": usage(warm, "mem_mib"), "mem_cold": usage(cold_j, "mem_mib"),
             "other": r.get("other_dockerds", []),
         }
     return out
@@ -121,6 +141,9 @@ def tables(d, heading="###"):
         hit = "%d of %d (%.0f%%)" % (x["cached"], x["steps"], 100.0 * x["cached"] / x["steps"]) if x["steps"] else "-"
         rd = "%s s (%s..%s)" % (f2(x["ready"]), f2(x["ready_lo"]), f2(x["ready_hi"])) if x["ready"] is not None else "-"
         L.append("| %s | %s | %s | %s | %s |" % (NAMES[s][0], rd, mib(x["rss"]), mib(x["guard_rss"]), hit))
+    if any(S[s]["cpu"]["total"] is not None for s in S):
+        L.append("")
+        L.append(cpu_table(S))
     L.append("")
     L.append("Median warm job by step (seconds; \"start\" is the pod's start and its daemon's "
              "readiness, \"images\" getting the two base images):")
@@ -147,6 +170,30 @@ def tables(d, heading="###"):
         L.append("| %s | %s | %s | %s | %s | %s |" % (NAMES[s][0], f2(p["start"]), f2(p["pull"]),
                                                     f2(p["build"]), f2(p["run_"]), f2(p["service"])))
     return "\n".join(L), S
+
+
+def cpu_table(S):
+    """CPU seconds and peak memory per job from the cgroups, medians, ratios to (1) and (3)."""
+    h, d3 = S.get("host"), S.get("dind")
+    num = lambda x, fmt="%.2f": "-" if x is None else fmt % x
+    L = ["CPU and memory per job, from the cgroups (cgroup v1 `cpuacct.usage`, "
+         "`memory.max_usage_in_bytes`; medians; the daemon side is the daemon with its containers, "
+         "the runner side the runner container and for (2) the guard; (3)-(5) count the pod's start "
+         "in the total; memory includes page cache, except the host daemon's own, which is its peak RSS):",
+         "",
+         "| strategy | warm CPU s: daemon side | runner side | total | / (1) | / (3) | cold CPU s | / (3) "
+         "| warm peak MiB: daemon side | total | cold peak MiB |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in ORDER:
+        if s not in S:
+            continue
+        c, cc, m, mc = S[s]["cpu"], S[s]["cpu_cold"], S[s]["mem"], S[s]["mem_cold"]
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            NAMES[s][0], num(c["daemon"]), num(c["runner"]), num(c["total"]),
+            ratio(c["total"], h and h["cpu"]["total"]), ratio(c["total"], d3 and d3["cpu"]["total"]),
+            num(cc["total"]), ratio(cc["total"], d3 and d3["cpu_cold"]["total"]),
+            num(m["daemon"], "%.0f"), num(m["total"], "%.0f"), num(mc["total"], "%.0f")))
+    return "\n".join(L)
 
 
 def targets(S):
@@ -234,7 +281,13 @@ Readiness is from the daemon container's first process (the host dockerd's own s
 and (2); for (4) that includes `deskrun dind-entrypoint` leasing and cleaning the slot) to
 the first `/_ping` answer. Peak RSS is VmHWM of dockerd plus its containerd (and of the
 guard), read from the host before each pod ends (for (1) and (2) when the run's jobs are
-done), the largest over all runs.
+done), the largest over all runs. CPU seconds and peak memory per job come from the cgroups
+(cgroup v1): a dind or job pod's containers are podman's cgroups and the daemon in them puts
+its containers below its own, so the daemon container's counters are the daemon's and its
+containers' (removed ones included) and the pod's cgroup adds the runner, infra and init
+containers; the host daemon runs in a cpuacct cgroup of its own with its containers below it
+(`--cgroup-parent`), read before and after each job, its own memory being the peak RSS of
+dockerd and containerd (reset before each job) plus its containers' memory cgroup.
 
 Reproduce (root, Debian 12; `make bench` installs what is missing, builds the images from
 cached debootstraps and regenerates this section and the chart from

@@ -25,7 +25,8 @@ readiness, then (all strategies) getting the two base images (`docker load` of t
 by the host's CLI when the daemon lacks them, a stand-in for a pull: the guard refuses `docker
 load`, and a pull writes to the node's daemon anyway), then job.sh's steps as timed inside the
 container. The socket strategies' runner pod starts before the jobs (one per run, as an idle
-runner waits for its job) and is not counted.
+runner waits for its job) and is not counted. Each job also records its CPU seconds and peak
+memory from the cgroups, by side (see cgroup_dir).
 
 BENCH_RUNS (default 2, so that all of `make bench` stays near 20 minutes on a 2-core machine)
 runs, each running every strategy once in an order rotated from run to run; BENCH_JOBS
@@ -161,6 +162,72 @@ def daemon_rss(plist):
     return sum(proc_status(p, "VmHWM") for p, _ in plist)
 
 
+# ------------------------------------------------------------------- CPU and memory (cgroup v1)
+#
+# Per job: CPU seconds (cpuacct.usage) and peak memory (memory.max_usage_in_bytes: resident
+# memory and page cache charged to the cgroup) of the daemon's side and of the runner's side.
+# A dind or job pod's containers are podman's cgroups; dockerd in them puts its containers in
+# cgroups below its own container's, and a cgroup's counters include its children's (those
+# removed too), so the daemon container's numbers are the daemon's and its containers'. The
+# pod's cgroup (their parent) adds the runner, the infra and the init containers. The host
+# daemon runs in a cpuacct cgroup of its own with its containers below it (--cgroup-parent),
+# so its CPU is counted the same way; its memory is its containers' cgroup plus the peak RSS
+# (VmHWM, reset before each job through clear_refs) of dockerd and containerd, which stay in
+# the memory cgroup they were started in: their page cache is not in it. On cgroup v2 (no
+# cpuacct) these are left out.
+
+def cgroup_dir(pid, ctrl):
+    """The v1 cgroup directory of a process for a controller, or None."""
+    try:
+        with open("/proc/%d/cgroup" % pid) as f:
+            for line in f:
+                _, ctrls, path = line.rstrip("\n").split(":", 2)
+                if ctrl in ctrls.split(","):
+                    for mnt in (ctrls, ctrl):
+                        d = os.path.join("/sys/fs/cgroup", mnt, path.lstrip("/"))
+                        if os.path.isdir(d):
+                            return d
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def cg_int(d, name):
+    try:
+        with open(os.path.join(d, name)) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def cg_reset_peak(d):
+    try:
+        with open(os.path.join(d, "memory.max_usage_in_bytes"), "w") as f:
+            f.write("0")
+    except (OSError, TypeError):
+        pass
+
+
+def ctr_cgroups(ctr):
+    """(cpuacct dir, memory dir) of a running container of ours, or (None, None)."""
+    pid = ctr_pid(ctr)
+    return (cgroup_dir(pid, "cpuacct"), cgroup_dir(pid, "memory")) if pid else (None, None)
+
+
+def cg_sample(cpu_dir, mem_dir):
+    """(CPU seconds, peak MiB) of a cgroup now."""
+    u, m = cg_int(cpu_dir, "cpuacct.usage"), cg_int(mem_dir, "memory.max_usage_in_bytes")
+    return (None if u is None else u / 1e9, None if m is None else m / 2**20)
+
+
+def reset_hwm(pid):
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 # ----------------------------------------------------------------------------------- the API
 
 def http(sock, method, path, timeout=5.0):
@@ -213,12 +280,26 @@ class HostDaemon:
         bounded = os.path.realpath(os.path.join(SRC, "../shared/tools/runc-bounded"))
         if os.access(bounded, os.X_OK):
             rt = ["--add-runtime", "bounded=" + bounded, "--default-runtime", "bounded"]
+        # To count its CPU: the daemon and everything it starts (containerd, shims, runc) in a
+        # cpuacct cgroup of its own, its containers below it (--cgroup-parent, made by runc in
+        # every controller).
+        self.cgroup = "/deskrun-bench-%d-%s" % (os.getpid(), name)
+        cpu_cg = self.cg("cpuacct", "")
+        try:
+            os.makedirs(cpu_cg, exist_ok=True)
+        except OSError:
+            cpu_cg = None
         args = ["unshare", "--net", "--", "dockerd", "--data-root", self.dir + "/data",
                 "--exec-root", self.dir + "/exec", "--pidfile", self.dir + "/pid",
-                "--host", "unix://" + self.sock] + DOCKERD_ARGS + rt
+                "--host", "unix://" + self.sock, "--cgroup-parent", self.cgroup + "/containers"] + DOCKERD_ARGS + rt
+
+        def enter():
+            if cpu_cg:
+                with open(os.path.join(cpu_cg, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
         self.log = open(self.dir + ".log", "w")
         t0 = boottime()
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=enter)
         _cleanups.append(self.stop)
         try:
             ready, _ = wait_ping(self.sock, 60)
@@ -226,10 +307,31 @@ class HostDaemon:
             die("host dockerd did not start; see %s.log" % self.dir)
         self.ready = ready - max(t0, proc_start(self.proc.pid))
 
-    def rss(self):
+    def daemon_pids(self):
         pid = self.proc.pid
-        kids = procs(lambda p, c: c == "containerd" and proc_ppid(p) == pid)
-        return daemon_rss([(pid, "dockerd")] + kids)
+        return [pid] + [p for p, _ in procs(lambda p, c: c == "containerd" and proc_ppid(p) == pid)]
+
+    def rss(self):
+        return daemon_rss([(p, "") for p in self.daemon_pids()])
+
+    def cg(self, ctrl, sub="containers"):
+        return os.path.join("/sys/fs/cgroup", ctrl, self.cgroup.lstrip("/"), sub)
+
+    def job_begin(self):
+        """Reset the peaks; the CPU counter so far."""
+        for p in self.daemon_pids():
+            reset_hwm(p)
+        cg_reset_peak(self.cg("memory"))
+        return cg_int(self.cg("cpuacct", ""), "cpuacct.usage")
+
+    def job_end(self, begin):
+        """(CPU seconds, peak MiB) of the daemon's side since job_begin: the daemon's cpuacct
+        cgroup (dockerd, containerd, shims, runc, containers); the peak RSS of dockerd and
+        containerd plus the containers' memory cgroup."""
+        u = cg_int(self.cg("cpuacct", ""), "cpuacct.usage")
+        cpu = None if u is None or begin is None else (u - begin) / 1e9
+        peak = self.rss() / 1024 + (cg_int(self.cg("memory"), "memory.max_usage_in_bytes") or 0) / 2**20
+        return cpu, peak
 
     def stop(self):
         if self.proc.poll() is not None:
@@ -242,6 +344,14 @@ class HostDaemon:
             self.proc.wait()
         umount_under(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+        for ctrl in os.listdir("/sys/fs/cgroup"):
+            d = self.cg(ctrl, "")
+            if os.path.isdir(d):
+                for sub, _, _ in sorted(os.walk(d), key=lambda w: -len(w[0])):
+                    try:
+                        os.rmdir(sub)
+                    except OSError:
+                        pass
 
 
 def proc_ppid(pid):
@@ -396,6 +506,14 @@ def run_job(strategy, run, j, res, host=None, runner_pod=None):
         dockerds = [p for p, c in daemon_procs_of(pid1) if c == "dockerd"]
         if dockerds:
             rec["ready_dockerd"] = ready_boot - proc_start(dockerds[0])
+    side = {}  # the persistent runner pod's containers: their counters before the job
+    if runner_pod:
+        begin = host.job_begin()
+        for part in ("runner", "guard"):
+            cpu_dir, mem_dir = ctr_cgroups(runner_pod + "-" + part)
+            if cpu_dir:
+                cg_reset_peak(mem_dir)
+                side[part] = (cpu_dir, mem_dir, cg_int(cpu_dir, "cpuacct.usage") or 0)
     t = now()
     pull(sock)
     rec["pull"] = now() - t
@@ -408,6 +526,24 @@ def run_job(strategy, run, j, res, host=None, runner_pod=None):
     rec["build"], rec["run_"], rec["service"] = (int(x) / 1e9 for x in m.groups())
     rec["total"] = rec["start"] + rec["pull"] + rec["build"] + rec["run_"] + rec["service"]
     rec["cached"], rec["cacheable"] = build_hits(ctx)
+    # CPU seconds and peak MiB of the job (see cgroup_dir), by side and in all
+    cpu, mem = {}, {}
+    if runner_pod:
+        cpu["daemon"], mem["daemon"] = host.job_end(begin)
+        for part, (cpu_dir, mem_dir, u0) in side.items():
+            u = cg_int(cpu_dir, "cpuacct.usage")
+            cpu[part] = None if u is None else (u - u0) / 1e9
+            mem[part] = cg_sample(None, mem_dir)[1]
+        cpu["total"] = sum(v for v in cpu.values() if v is not None)
+        mem["total"] = sum(v for v in mem.values() if v is not None)  # a sum of peaks
+    else:
+        cpu_dir, mem_dir = ctr_cgroups(daemon_ctr)
+        if cpu_dir:
+            cpu["daemon"], mem["daemon"] = cg_sample(cpu_dir, mem_dir)
+            cpu["total"], mem["total"] = cg_sample(os.path.dirname(cpu_dir), os.path.dirname(mem_dir))
+        if strategy != "privileged":
+            cpu["runner"], mem["runner"] = cg_sample(*ctr_cgroups(pod + "-runner"))
+    rec["cpu_s"], rec["mem_mib"] = cpu, mem
     rec["teardown"] = 0.0
     if not runner_pod:
         res["daemon_rss_kib"].append(daemon_rss(daemon_procs_of(pid1)))
@@ -417,9 +553,11 @@ def run_job(strategy, run, j, res, host=None, runner_pod=None):
         rec["teardown"] = now() - t
     res["jobs"].append(rec)
     log("%-10s run %d job %d: %5.2f s (start %.2f, images %.2f, build %.2f, run %.2f, service %.2f; "
-        "%d/%d steps cached; teardown %.2f, pod %.2f)" % (
+        "%d/%d steps cached; teardown %.2f, pod %.2f; CPU %s s, peak %s MiB)" % (
             strategy, run, j, rec["total"], rec["start"], rec["pull"], rec["build"], rec["run_"],
-            rec["service"], rec["cached"], rec["cacheable"], rec["teardown"], rec.get("teardown_pod", 0)))
+            rec["service"], rec["cached"], rec["cacheable"], rec["teardown"], rec.get("teardown_pod", 0),
+            "%.2f" % cpu["total"] if cpu.get("total") is not None else "?",
+            "%.0f" % mem["total"] if mem.get("total") is not None else "?"))
 
 
 def run_strategy(strategy, run, res):
