@@ -94,9 +94,8 @@ process_age_ms(void)
 typedef struct start_times {
 	long process; /* mono_ms() when the process was created */
 	long main;    /* when the entrypoint's work began (after the exec and the options) */
-	long leased; /* the slot is locked and its lease recorded */
-	long clean;  /* stale state removed: dockerd is spawned next */
-	long socket; /* the daemon's first unix socket exists */
+	long leased;  /* the slot is locked (after any wait for one) and its lease recorded */
+	long clean;   /* stale state removed, networks reset: dockerd is spawned next */
 } start_times;
 
 static char *
