@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 NAMES = {
-    "host": ("(1) host daemon", "the node's dockerd, raw socket (docker-socket --no-guard)"),
+    "host": ("(1) host daemon", "the node's dockerd, raw socket (a docker-socket --no-guard runner pod whose runner container gets the node's socket itself: --no-guard still puts an unrestricted guard in front of it)"),
     "guard": ("(2) guard", "the same dockerd through `deskrun guard` (docker-socket)"),
     "dind": ("(3) DinD, fresh", "dind sidecar, a new emptyDir data root per job (ARC's default dind)"),
     "pool": ("(4) DinD, leased pool", "dind sidecar on a slot of deskrun's cache pool (--cache-pool 2)"),
