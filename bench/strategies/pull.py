@@ -19,7 +19,9 @@ for Docker Hub names, so the mirrored pulls ask for `library/gcc:1`, the direct 
 `127.0.0.1:PORT/library/gcc:1`: the same bytes.
 
 BENCH_PULL_ROUNDS (default 3) rounds of the four cases; a new data root (and for the first
-mirrored pull an empty mirror) each time. Results in BENCH_DIR/pull.json and a table.
+mirrored pull an empty mirror) each time. Results in BENCH_DIR/pull.json and a table, which
+also replaces docs/BENCHMARKS.md's section between <!-- bench-pull:begin/end --> (not with
+BENCH_DOC=0).
 Needs root, dockerd, docker, docker-registry, and bench/strategies/images.sh's gcc.tar.
 
     sudo BENCH_DIR=/var/tmp/deskrun-bench bench/strategies/pull.py
@@ -212,6 +214,22 @@ def fresh_root(name):
     return root
 
 
+def write_doc(marker, text):
+    """Replace docs/BENCHMARKS.md's section between <!-- MARKER:begin/end --> with text."""
+    doc = os.path.join(SRC, "docs/BENCHMARKS.md")
+    b, e = "<!-- %s:begin -->" % marker, "<!-- %s:end -->" % marker
+    with open(doc) as f:
+        d = f.read()
+    if b not in d or e not in d:
+        log("%s has no %s ... %s section: not written" % (doc, b, e))
+        return
+    d = d[:d.index(b)] + b + "\n" + text + "\n" + d[d.index(e):]
+    with open(doc + ".tmp", "w") as f:
+        f.write(d)
+    os.replace(doc + ".tmp", doc)
+    log("wrote", doc)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("pull: needs root")
@@ -287,16 +305,17 @@ def main():
         names = {"fresh": "fresh DinD, no mirror", "mirror_first": "fresh DinD, `--registry-mirror auto`, first pull",
                  "mirror_second": "fresh DinD, `--registry-mirror auto`, second pull",
                  "pool": "leased pool (the image in the slot)"}
-        print("Pull of the gcc image (%.0f MiB gzipped over the link) through a %.0f ms round trip, %.0f Mbit/s link; "
-              "%d rounds, medians; load average %s before, %s after:" % (
-                  statistics.median(link_mib["fresh"]), DELAY * 2000, MBIT, ROUNDS, load[0], load[1]))
-        print()
-        print("| case | pull | / fresh DinD | over the link |")
-        print("|---|---|---|---|")
+        L = ["%s: the gcc image (%.0f MiB gzipped over the link), a %.0f ms round trip, %.0f Mbit/s; "
+             "%d rounds, medians (min..max); load average %s before, %s after:" % (
+                 out["date"], statistics.median(link_mib["fresh"]), DELAY * 2000, MBIT, ROUNDS, load[0], load[1]),
+             "", "| case | pull | / fresh DinD | over the link |", "|---|---|---|---|"]
         for k in res:
             m = statistics.median(res[k])
-            print("| %s | %.2f s (%.2f..%.2f) | %.2fx | %.1f MiB |" % (
+            L.append("| %s | %.2f s (%.2f..%.2f) | %.2fx | %.1f MiB |" % (
                 names[k], m, min(res[k]), max(res[k]), m / base, statistics.median(link_mib[k])))
+        print("\n".join(L))
+        if os.environ.get("BENCH_DOC", "1") != "0":
+            write_doc("bench-pull", "\n".join(L))
     finally:
         while _cleanups:
             try:

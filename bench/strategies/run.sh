@@ -1,7 +1,10 @@
 #!/bin/bash
 # bench/strategies/run.sh: the Docker strategies side by side (host daemon, guard, fresh DinD,
-# leased-pool DinD, privileged job pod) on a real engine; see run.py. Needs root, podman,
-# dockerd and debootstrap; prints why and exits 0 where the machine cannot run it.
+# leased-pool DinD, privileged job pod) on a real engine (run.py), then where a dind pod's
+# start goes (start.py; BENCH_START=0 skips it) and a registry pull over a slow link with and
+# without the pull-through mirror (pull.py; BENCH_PULL=0 skips it). Needs root, podman,
+# dockerd and debootstrap (pull.py: docker-registry); prints why and exits 0 where the
+# machine cannot run it.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
@@ -18,4 +21,19 @@ if [ -n "$why" ]; then
 	echo "bench/strategies: skipped: $why"
 	exit 0
 fi
-DESKRUN=$DESKRUN SRCDIR=$SRCDIR exec /usr/bin/python3 "$SRCDIR/bench/strategies/run.py"
+export DESKRUN SRCDIR
+/usr/bin/python3 "$SRCDIR/bench/strategies/run.py" || exit 1
+status=0
+if [ "${BENCH_START:-1}" != 0 ]; then
+	echo "== bench/strategies/start.py"
+	/usr/bin/python3 "$SRCDIR/bench/strategies/start.py" || status=1
+fi
+if [ "${BENCH_PULL:-1}" != 0 ]; then
+	echo "== bench/strategies/pull.py"
+	if command -v docker-registry >/dev/null 2>&1; then
+		/usr/bin/python3 "$SRCDIR/bench/strategies/pull.py" || status=1
+	else
+		echo "bench/strategies/pull.py: skipped: docker-registry is not installed"
+	fi
+fi
+exit $status

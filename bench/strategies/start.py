@@ -15,14 +15,15 @@ to the daemon's first /_ping answer, split into its phases:
   dockerd   dockerd's process to its first /_ping answer, with dockerd's own log marks:
             containerd up, containers loaded (networks included), initialization done
 
-BENCH_START_STRATEGIES (default dind,pool) may add pool-nocopy: the pool's pod without the
+BENCH_START_STRATEGIES (default dind,pool,pool-nocopy): pool-nocopy is the pool's pod without the
 init container that copies deskrun from the helper image (the binary put into its volume
 beforehand), what it would cost if an image volume or the node provided the binary.
 
 The pool's slot is warmed first by one whole job (run.py's job: images, a build, a run and a
 service container), as a warm job finds it. Results go to BENCH_DIR/start.json and a table
-on stdout; the load average is recorded before and after. Same requirements as run.py
-(BENCH_DIR, BENCH_DISK as there); nothing is written into the source tree.
+on stdout, which also replaces docs/BENCHMARKS.md's section between
+<!-- bench-start:begin/end --> (not with BENCH_DOC=0); the load average is recorded before
+and after. Same requirements as run.py (BENCH_DIR, BENCH_DISK as there).
 
     sudo BENCH_DIR=/var/tmp/deskrun-bench bench/strategies/start.py
 """
@@ -39,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as R  # noqa: E402  (run.py: its setup, pods and helpers)
 
 ROUNDS = int(os.environ.get("BENCH_START_ROUNDS", "5"))
-STRATS = [s for s in os.environ.get("BENCH_START_STRATEGIES", "dind,pool").split(",") if s]
+STRATS = [s for s in os.environ.get("BENCH_START_STRATEGIES", "dind,pool,pool-nocopy").split(",") if s]
 DOCKERD_MARKS = [
     ("containerd", r"containerd successfully booted|Loading containers: start"),
     ("loaded", r"Loading containers: done"),
@@ -164,6 +165,22 @@ def table(recs):
     return "\n".join(out)
 
 
+def write_doc(marker, text):
+    """Replace docs/BENCHMARKS.md's section between <!-- MARKER:begin/end --> with text."""
+    doc = os.path.join(R.SRC, "docs/BENCHMARKS.md")
+    b, e = "<!-- %s:begin -->" % marker, "<!-- %s:end -->" % marker
+    with open(doc) as f:
+        d = f.read()
+    if b not in d or e not in d:
+        R.log("%s has no %s ... %s section: not written" % (doc, b, e))
+        return
+    d = d[:d.index(b)] + b + "\n" + text + "\n" + d[d.index(e):]
+    with open(doc + ".tmp", "w") as f:
+        f.write(d)
+    os.replace(doc + ".tmp", doc)
+    R.log("wrote", doc)
+
+
 def main():
     try:
         R.setup()
@@ -186,8 +203,12 @@ def main():
         path = os.path.join(R.BENCH_DIR, "start.json")
         with open(path, "w") as f:
             json.dump(out, f, indent=1)
-        print(table(recs))
-        print("\nload average before %s, after %s; %s" % (load_before, out["load_after"], path))
+        text = ("%s, %d rounds each, load average %.2f before, %.2f after; medians, seconds after "
+                "`kube play`:\n\n%s" % (out["date"], ROUNDS, load_before[0], out["load_after"][0], table(recs)))
+        print(text)
+        print("\n%s" % path)
+        if os.environ.get("BENCH_DOC", "1") != "0":
+            write_doc("bench-start", text)
     finally:
         R.cleanup()
 
