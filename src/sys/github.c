@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -88,18 +90,6 @@ tcp_connect(const char *host, const char *port, long timeout_ms, dr_err **err)
 	                     "cannot connect to %s:%s", host, port);
 }
 
-static void
-ssl_ctx_freep(SSL_CTX **c)
-{
-	SSL_CTX_free(*c);
-}
-static void
-sslp(SSL **s)
-{
-	if (*s)
-		SSL_free(*s);
-}
-
 /* Open a tunnel to target ("HOST:PORT") through the proxy on fd: CONNECT, then the proxy's
  * answer, read a byte at a time so nothing of the TLS stream that follows is consumed. */
 static int
@@ -158,19 +148,185 @@ proxy_connect(int fd, const dr_proxy *px, const char *target, long timeout_ms, d
 	return 0;
 }
 
+/* One connection: the socket, and the TLS session over it for https://. */
+typedef struct conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	const char *host;
+	struct timespec deadline;
+	volatile sig_atomic_t *cancel;
+} conn;
+
+static void
+conn_close(conn *c)
+{
+	if (c->ssl)
+		SSL_free(c->ssl);
+	if (c->ctx)
+		SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->ssl = NULL, c->ctx = NULL, c->fd = -1;
+}
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	          (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms;
+}
+
+/* Wait until fd is readable, the deadline passes (ETIMEDOUT) or *cancel is set (ECANCELED:
+ * a signal without SA_RESTART wakes poll with EINTR). */
+static int
+conn_wait(conn *c, dr_err **err)
+{
+	for (;;) {
+		if (c->cancel && *c->cancel)
+			return dr_fail_errno(err, DR_EXIT_FAIL, ECANCELED, "%s: request given up", c->host);
+		if (c->ssl && SSL_pending(c->ssl) > 0)
+			return 0;
+		long left = ms_left(&c->deadline);
+		if (left == 0)
+			return dr_fail_errno(err, DR_EXIT_TIMEOUT, ETIMEDOUT, "%s did not answer in time",
+			                     c->host);
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return dr_fail_errno(err, DR_EXIT_FAIL, errno, "%s: poll", c->host);
+	}
+}
+
+static int
+conn_write(conn *c, const char *p, size_t len, dr_err **err)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w;
+		if (c->ssl) {
+			int n = SSL_write(c->ssl, p + off, (int)(len - off));
+			if (n <= 0)
+				return dr_fail(err, DR_EXIT_FAIL, "send the request to %s: %s", c->host,
+				               ssl_reason());
+			w = n;
+		} else {
+			w = send(c->fd, p + off, len - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return dr_fail_errno(err, DR_EXIT_FAIL, errno, "send the request to %s",
+				                     c->host);
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Read until the peer closes (the requests are HTTP/1.0: the body ends with the connection). */
+static int
+conn_read_all(conn *c, dr_buf *b, dr_err **err)
+{
+	char chunk[16384];
+	for (;;) {
+		if (conn_wait(c, err) < 0)
+			return -1;
+		ssize_t n;
+		if (c->ssl) {
+			int got = SSL_read(c->ssl, chunk, sizeof(chunk));
+			if (got <= 0) {
+				int e = SSL_get_error(c->ssl, got);
+				if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && b->len > 0))
+					return 0;
+				if (e == SSL_ERROR_WANT_READ)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return dr_fail_errno(err, DR_EXIT_TIMEOUT, ETIMEDOUT,
+					                     "%s did not answer in time", c->host);
+				if (b->len == 0 && e == SSL_ERROR_SYSCALL)
+					return dr_fail_errno(err, DR_EXIT_FAIL, ECONNRESET,
+					                     "%s closed the connection without an answer",
+					                     c->host);
+				return dr_fail(err, DR_EXIT_FAIL, "read the response from %s: %s", c->host,
+				               ssl_reason());
+			}
+			n = got;
+		} else {
+			n = recv(c->fd, chunk, sizeof(chunk), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return dr_fail_errno(err, DR_EXIT_FAIL, errno, "read the response from %s",
+				                     c->host);
+			if (n == 0) {
+				if (b->len == 0)
+					return dr_fail_errno(err, DR_EXIT_FAIL, ECONNRESET,
+					                     "%s closed the connection without an answer",
+					                     c->host);
+				return 0;
+			}
+		}
+		if (dr_buf_append(b, chunk, (size_t)n) < 0)
+			return dr_fail(err, DR_EXIT_FAIL, "%s: response over %u bytes", c->host,
+			               MAX_RESPONSE);
+	}
+}
+
+static int
+tls_start(conn *c, const char *host, dr_err **err)
+{
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx)
+		return dr_fail(err, DR_EXIT_FAIL, "TLS setup: %s", ssl_reason());
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(c->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_default_verify_paths(c->ctx); /* honours SSL_CERT_FILE / SSL_CERT_DIR */
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl)
+		return dr_fail(err, DR_EXIT_FAIL, "TLS setup: %s", ssl_reason());
+	unsigned char ipbuf[16];
+	bool is_ip = inet_pton(AF_INET, host, ipbuf) == 1 || inet_pton(AF_INET6, host, ipbuf) == 1;
+	if (is_ip) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
+	} else {
+		SSL_set_tlsext_host_name(c->ssl, host);
+		SSL_set1_host(c->ssl, host);
+	}
+	SSL_set_fd(c->ssl, c->fd);
+	if (SSL_connect(c->ssl) != 1) {
+		long v = SSL_get_verify_result(c->ssl);
+		if (v != X509_V_OK)
+			return dr_fail(err, DR_EXIT_FAIL,
+			               "TLS with %s: certificate not trusted (%s): for a private CA set "
+			               "SSL_CERT_FILE",
+			               host, X509_verify_cert_error_string(v));
+		return dr_fail(err, DR_EXIT_FAIL, "TLS with %s failed: %s", host, ssl_reason());
+	}
+	return 0;
+}
+
 int
-dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
-             long timeout_ms, dr_http_response *r, dr_err **err)
+dr_http_request_do(const dr_http_request *q, dr_http_response *r, dr_err **err)
 {
 	memset(r, 0, sizeof(*r));
-	if (!dr_startswith(url, "https://"))
-		return dr_fail(err, DR_EXIT_USAGE, "%s: only https:// URLs are supported", url);
-	const char *h = url + 8;
-	size_t hl = strcspn(h, "/");
+	const char *url = q->url;
+	bool tls = dr_startswith(url, "https://");
+	if (!tls && !dr_startswith(url, "http://"))
+		return dr_fail(err, DR_EXIT_USAGE, "%s: only https:// and http:// URLs are supported",
+		               url);
+	const char *h = url + (tls ? 8 : 7);
+	size_t hl = strcspn(h, "/?");
 	_cleanup_free_ char *hostport = dr_xstrndup(h, hl);
-	const char *path = h[hl] ? h + hl : "/";
+	_cleanup_free_ char *path =
+		h[hl] == '/' ? dr_xstrdup(h + hl) : dr_xasprintf("/%s", h + hl);
 	_cleanup_free_ char *host = NULL;
-	const char *port = "443";
+	const char *port = tls ? "443" : "80";
 	if (hostport[0] == '[') {
 		char *e = strchr(hostport, ']');
 		if (!e)
@@ -180,84 +336,68 @@ dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
 			port = e + 2;
 	} else {
 		char *c = strchr(hostport, ':');
-		if (c) {
-			*c = '\0';
+		host = c ? dr_xstrndup(hostport, (size_t)(c - hostport)) : dr_xstrdup(hostport);
+		if (c)
 			port = c + 1;
+	}
+	long timeout_ms = q->timeout_ms > 0 ? q->timeout_ms : DR_GITHUB_TIMEOUT_MS;
+	__attribute__((cleanup(conn_close))) conn c = { .fd = -1, .host = host, .cancel = q->cancel };
+	clock_gettime(CLOCK_MONOTONIC, &c.deadline);
+	c.deadline.tv_sec += timeout_ms / 1000;
+	c.deadline.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (c.deadline.tv_nsec >= 1000000000) {
+		c.deadline.tv_sec++;
+		c.deadline.tv_nsec -= 1000000000;
+	}
+	long connect_ms = timeout_ms < DR_GITHUB_TIMEOUT_MS ? timeout_ms : DR_GITHUB_TIMEOUT_MS;
+	const dr_proxy *px = q->proxy;
+	bool absolute = false; /* plain http through the proxy: absolute-form request */
+	if (px) {
+		c.fd = tcp_connect(px->host, px->port, connect_ms, err);
+		if (c.fd < 0)
+			return dr_err_prefix(err, "the proxy %s", px->shown);
+		if (tls) {
+			bool v6 = strchr(host, ':') != NULL;
+			_cleanup_free_ char *target =
+				dr_xasprintf("%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+			if (proxy_connect(c.fd, px, target, connect_ms, err) < 0)
+				return -1;
+		} else {
+			absolute = true;
 		}
-		host = dr_xstrdup(hostport);
-	}
-	_cleanup_close_ int fd = -1;
-	if (proxy) {
-		fd = tcp_connect(proxy->host, proxy->port, timeout_ms, err);
-		if (fd < 0)
-			return dr_err_prefix(err, "the proxy %s", proxy->shown);
-		bool v6 = strchr(host, ':') != NULL;
-		_cleanup_free_ char *target =
-			dr_xasprintf("%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
-		if (proxy_connect(fd, proxy, target, timeout_ms, err) < 0)
-			return -1;
 	} else {
-		fd = tcp_connect(host, port, timeout_ms, err);
-		if (fd < 0)
+		c.fd = tcp_connect(host, port, connect_ms, err);
+		if (c.fd < 0)
 			return -1;
 	}
-	__attribute__((cleanup(ssl_ctx_freep))) SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx)
-		return dr_fail(err, DR_EXIT_FAIL, "TLS setup: %s", ssl_reason());
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_default_verify_paths(ctx); /* honours SSL_CERT_FILE / SSL_CERT_DIR */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	__attribute__((cleanup(sslp))) SSL *ssl = SSL_new(ctx);
-	if (!ssl)
-		return dr_fail(err, DR_EXIT_FAIL, "TLS setup: %s", ssl_reason());
-	unsigned char ipbuf[16];
-	bool is_ip = inet_pton(AF_INET, host, ipbuf) == 1 || inet_pton(AF_INET6, host, ipbuf) == 1;
-	if (is_ip) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-	} else {
-		SSL_set_tlsext_host_name(ssl, host);
-		SSL_set1_host(ssl, host);
-	}
-	SSL_set_fd(ssl, fd);
-	if (SSL_connect(ssl) != 1) {
-		long v = SSL_get_verify_result(ssl);
-		if (v != X509_V_OK)
-			return dr_fail(err, DR_EXIT_FAIL,
-			               "TLS with %s: certificate not trusted (%s): for a private CA set "
-			               "SSL_CERT_FILE",
-			               host, X509_verify_cert_error_string(v));
-		return dr_fail(err, DR_EXIT_FAIL, "TLS with %s failed: %s", host, ssl_reason());
-	}
-	_cleanup_free_ char *req = dr_xasprintf(
-		"GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: deskrun-doctor\r\n"
-		"Accept: application/vnd.github+json\r\nX-GitHub-Api-Version: 2022-11-28\r\n%s%s%s"
-		"Connection: close\r\n\r\n",
-		path, hostport, authorization ? "Authorization: " : "",
-		authorization ? authorization : "", authorization ? "\r\n" : "");
-	int wrote = SSL_write(ssl, req, (int)strlen(req));
-	explicit_bzero(req, strlen(req)); /* it held the credential */
-	if (wrote <= 0)
-		return dr_fail(err, DR_EXIT_FAIL, "send the request to %s: %s", host, ssl_reason());
+	/* The read timeout of tcp_connect is a backstop; conn_wait keeps the real deadline. */
+	struct timeval tv = { .tv_sec = timeout_ms / 1000 + 1 };
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (tls && tls_start(&c, host, err) < 0)
+		return -1;
+	_cleanup_buf_ dr_buf req = DR_BUF_INIT(0);
+	dr_buf_printf(&req, "%s %s%s%s HTTP/1.0\r\nHost: %s\r\n", q->method ? q->method : "GET",
+	              absolute ? "http://" : "", absolute ? hostport : "", path, hostport);
+	if (absolute && px->auth)
+		dr_buf_printf(&req, "Proxy-Authorization: %s\r\n", px->auth);
+	if (q->authorization)
+		dr_buf_printf(&req, "Authorization: %s\r\n", q->authorization);
+	if (q->headers)
+		dr_buf_puts(&req, q->headers);
+	if (q->body || (q->method && !dr_streq(q->method, "GET")))
+		dr_buf_printf(&req, "Content-Length: %zu\r\n", q->body ? q->body_len : 0);
+	dr_buf_puts(&req, "Connection: close\r\n\r\n");
+	if (q->body)
+		dr_buf_append(&req, q->body, q->body_len);
+	int wrote = conn_write(&c, req.data, req.len, err);
+	explicit_bzero(req.data, req.len); /* it held the credentials */
+	if (wrote < 0)
+		return -1;
 	_cleanup_buf_ dr_buf b = DR_BUF_INIT(MAX_RESPONSE);
-	char chunk[16384];
-	for (;;) {
-		int n = SSL_read(ssl, chunk, sizeof(chunk));
-		if (n > 0) {
-			if (dr_buf_append(&b, chunk, (size_t)n) < 0)
-				return dr_fail(err, DR_EXIT_FAIL, "%s: response over %u bytes", host,
-				               MAX_RESPONSE);
-			continue;
-		}
-		int e = SSL_get_error(ssl, n);
-		if (e == SSL_ERROR_ZERO_RETURN || b.len > 0)
-			break;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return dr_fail(err, DR_EXIT_TIMEOUT, "%s did not answer within %ld ms", host,
-			               timeout_ms);
-		return dr_fail(err, DR_EXIT_FAIL, "read the response from %s: %s", host, ssl_reason());
-	}
-	SSL_shutdown(ssl);
+	if (conn_read_all(&c, &b, err) < 0)
+		return -1;
+	if (c.ssl)
+		SSL_shutdown(c.ssl);
 	const char *text = dr_buf_str(&b);
 	const char *end = strstr(text, "\r\n\r\n");
 	int status = 0;
@@ -268,6 +408,26 @@ dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
 	r->body_len = b.len - (size_t)(end + 4 - text);
 	r->body = dr_xstrndup(end + 4, r->body_len);
 	return 0;
+}
+
+int
+dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
+             long timeout_ms, dr_http_response *r, dr_err **err)
+{
+	if (!dr_startswith(url, "https://")) {
+		memset(r, 0, sizeof(*r));
+		return dr_fail(err, DR_EXIT_USAGE, "%s: only https:// URLs are supported", url);
+	}
+	dr_http_request q = {
+		.method = "GET",
+		.url = url,
+		.authorization = authorization,
+		.headers = "User-Agent: deskrun-doctor\r\nAccept: application/vnd.github+json\r\n"
+		           "X-GitHub-Api-Version: 2022-11-28\r\n",
+		.proxy = proxy,
+		.timeout_ms = timeout_ms,
+	};
+	return dr_http_request_do(&q, r, err);
 }
 
 char *

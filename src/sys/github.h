@@ -9,6 +9,8 @@
 #include "lib/common.h"
 #include "lib/doctor.h"
 
+#include <signal.h>
+
 #define DR_GITHUB_TIMEOUT_MS 10000
 
 typedef struct dr_http_response {
@@ -30,6 +32,25 @@ static inline void dr_http_responsep(dr_http_response *r) { dr_http_response_cle
  * never a credential. */
 int dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
                  long timeout_ms, dr_http_response *r, dr_err **err);
+/* One request of the scale set client: any method, a JSON body, https:// or http:// (the
+ * protocol accepts plain http, scaleset-protocol.md §1.4), HTTP/1.0 with Connection: close, one
+ * deadline for the whole exchange. With a proxy, https goes through a CONNECT tunnel and http
+ * as an absolute-form request. When *cancel becomes non-zero (a signal handler without
+ * SA_RESTART sets it and wakes the wait), the request fails with errnum ECANCELED. Same
+ * results as dr_https_get: any status is 0; -1 when no answer came (errnum ETIMEDOUT,
+ * ECONNRESET for a dropped connection, ECANCELED, ...). */
+typedef struct dr_http_request {
+	const char *method;        /* NULL: GET */
+	const char *url;
+	const char *authorization; /* NULL: none (a secret: never logged) */
+	const char *headers;       /* more header lines, each ending in CRLF, or NULL */
+	const char *body;          /* NULL: none */
+	size_t body_len;
+	const dr_proxy *proxy;     /* NULL: direct */
+	long timeout_ms;           /* <= 0: DR_GITHUB_TIMEOUT_MS */
+	volatile sig_atomic_t *cancel; /* or NULL */
+} dr_http_request;
+int dr_http_request_do(const dr_http_request *q, dr_http_response *r, dr_err **err);
 /* The value of header `name` (case-insensitive), owned, or NULL. */
 char *dr_http_header(const dr_http_response *r, const char *name);
 /* A GitHub App JWT signed RS256 with the PEM private key (PKCS#1 or PKCS#8), owned. */

@@ -20,6 +20,15 @@ dr_https_get(const char *url, const char *authorization, const dr_proxy *proxy,
 	               "this deskrun (the static helper) has no HTTPS client: run the host's deskrun");
 }
 
+int
+dr_http_request_do(const dr_http_request *q, dr_http_response *r, dr_err **err)
+{
+	(void)q;
+	memset(r, 0, sizeof(*r));
+	return dr_fail(err, DR_EXIT_FAIL,
+	               "this deskrun (the static helper) has no HTTPS client: run the host's deskrun");
+}
+
 char *
 dr_http_header(const dr_http_response *r, const char *name)
 {
