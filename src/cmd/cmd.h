@@ -65,6 +65,7 @@ int dr_helper_image_build(const char *tag, const char *engine, const char *binar
 int dr_usage_extra_arg(const dr_cmd *cmd, const char *arg, dr_err **err);
 
 extern const dr_cmd dr_cmd_add;
+extern const dr_cmd dr_cmd_agent;
 extern const dr_cmd dr_cmd_build_job;
 extern const dr_cmd dr_cmd_cache;
 extern const dr_cmd dr_cmd_cluster;

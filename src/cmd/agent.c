@@ -1,0 +1,995 @@
+/* agent.c: `deskrun agent`: the local provider's listener. For each scale set of the config it
+ * registers the set with GitHub's scale set service (src/sys/scaleset.c), opens a message
+ * session, long-polls it, and scales as ARC's listener does (desired = min(minRunners +
+ * totalAssignedJobs, maxRunners), scaleset-protocol.md §6): one runner container per JIT
+ * config on the local Docker or podman engine (Engine API over its unix socket), labelled
+ * deskrun.io/..., removed when it exits; a runner that exits before taking a job is
+ * deregistered. In docker-socket mode each runner gets its own `deskrun guard` child in front of
+ * the engine's socket. SIGTERM/SIGINT close the sessions (no new jobs), remove idle runners,
+ * and wait up to --drain for busy ones; what is still running then is left for the next agent,
+ * which adopts labelled containers and removes exited ones.
+ *
+ * Threads: one long-poll thread per set; the main thread takes the signals and, every second,
+ * reaps exited runners and guard children and reconciles each set under its lock. */
+#include "lib/common.h"
+#include "cmd/cmd.h"
+#include "lib/config.h"
+#include "lib/docker.h"
+#include "lib/duration.h"
+#include "lib/mode.h"
+#include "pod/http.h"
+#include "sys/config_store.h"
+#include "sys/log.h"
+#include "sys/scaleset.h"
+
+#include "buildinfo.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum { OPT_SET = 1, OPT_HOST, OPT_NETWORK, OPT_STATE_DIR, OPT_DRAIN, OPT_OWNER };
+
+static const dr_opt agent_opts[] = {
+	{ "set", 0, "NAME", "serve only this runner definition (repeatable; default: all)", OPT_SET },
+	{ "host", 'H', "URL",
+	  "the engine: unix:///PATH (default: $DOCKER_HOST, else unix:///var/run/docker.sock; "
+	  "podman: unix:///run/podman/podman.sock)",
+	  OPT_HOST },
+	{ "network", 0, "NAME", "the runner containers' network (default: the engine's default)",
+	  OPT_NETWORK },
+	{ "state-dir", 0, "DIR",
+	  "the runners' guard sockets live here (default /var/lib/deskrun/agent)", OPT_STATE_DIR },
+	{ "drain", 0, "DURATION",
+	  "on SIGTERM, wait this long for busy runners to finish (default 5m; they are adopted "
+	  "by the next agent otherwise)",
+	  OPT_DRAIN },
+	{ "owner", 0, "NAME", "the sessions' owner name (default: the host name)", OPT_OWNER },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+#define LABEL_AGENT "deskrun.io/agent"
+#define LABEL_SET "deskrun.io/set"
+#define LABEL_RUNNER "deskrun.io/runner-name"
+#define LABEL_RUNNER_ID "deskrun.io/runner-id"
+#define POLL_TIMEOUT_MS (2L * 60 * 1000)
+#define ENGINE_TIMEOUT_MS 30000L
+
+static volatile sig_atomic_t stopping;
+
+typedef struct runner {
+	char *name;
+	char *cid;     /* container id */
+	int64_t id;    /* the runner's id at GitHub */
+	bool busy;     /* JobStarted seen */
+	bool done;     /* JobCompleted seen */
+	pid_t guard;   /* the guard child, 0 if none */
+	char *dir;     /* its folder under the state dir (the guard's socket), or NULL */
+	long started_ms;
+} runner;
+
+typedef struct agent agent;
+
+typedef struct set {
+	agent *a;
+	char *name;
+	const dr_runner *def;
+	dr_scaleset *client;
+	int64_t id;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	runner *runners;
+	size_t n_runners;
+	int assigned;      /* the last totalAssignedJobs */
+	bool registered;   /* the set exists at GitHub and a session is open */
+	long next_create_ms; /* backoff after a failed runner start */
+	char *last_error;
+} set;
+
+struct agent {
+	dr_pod_endpoint ep;
+	const char *network;
+	char *state_dir;
+	char *owner;
+	char *self_exe;
+	long drain_ms;
+	set *sets;
+	size_t n_sets;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One log line per event: "2026-12-06T18:30:00Z deskrun agent: web: ..." on stderr. */
+static void DR_PRINTF(2, 3)
+alog(const set *s, const char *fmt, ...)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *msg = dr_xvasprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s deskrun agent: %s%s%s\n", ts, s ? s->name : "", s ? ": " : "", msg);
+}
+
+static void
+set_error(set *s, const dr_err *e)
+{
+	free(s->last_error);
+	s->last_error = dr_xstrdup(e->msg);
+	alog(s, "error: %s", e->msg);
+}
+
+static void
+nap_ms(long ms)
+{
+	long end = now_ms() + ms;
+	while (!stopping && now_ms() < end) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the engine ---- */
+
+/* A request to the engine; *out the JSON answer (may be NULL). Any status is 0; *status set. */
+static int
+engine(const agent *a, const char *method, const char *target, json_t *body, int *status,
+       json_t **out, dr_err **err)
+{
+	_cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	dr_pod_http_request req = { .method = method, .target = target, .body = text,
+		                    .body_len = text ? strlen(text) : 0,
+		                    .timeout_ms = ENGINE_TIMEOUT_MS };
+	_cleanup_http_response_ dr_pod_http_response r = { 0 };
+	if (dr_pod_http_do(&a->ep, &req, &r, err) < 0)
+		return dr_err_prefix(err, "the engine at %s: %s %s", a->ep.url, method, target);
+	*status = r.status;
+	if (out)
+		*out = r.body_len ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+	if (text)
+		explicit_bzero(text, strlen(text)); /* a create body holds the JIT config */
+	return 0;
+}
+
+static int
+engine_expect(const agent *a, const char *method, const char *target, json_t *body, int ok1,
+              int ok2, json_t **out, dr_err **err)
+{
+	int st = 0;
+	_cleanup_json_ json_t *j = NULL;
+	if (engine(a, method, target, body, &st, &j, err) < 0)
+		return -1;
+	if (st != ok1 && st != ok2) {
+		const char *m = json_string_value(json_object_get(j, "message"));
+		dr_fail(err, DR_EXIT_FAIL, "the engine answered %s %s with HTTP %d%s%s", method,
+		        target, st, m ? ": " : "", m ? m : "");
+		(*err)->errnum = st == 404 ? ENOENT : EPROTO;
+		return -1;
+	}
+	if (out)
+		*out = TAKE_PTR(j);
+	return 0;
+}
+
+/* The containers of set `name` (all states), as the engine lists them. */
+static int
+list_containers(const agent *a, const char *name, json_t **out, dr_err **err)
+{
+	_cleanup_free_ char *filter =
+		dr_xasprintf("{\"label\":[\"" LABEL_SET "=%s\",\"" LABEL_AGENT "\"]}", name);
+	_cleanup_free_ char *enc = dr_pod_url_encode(filter);
+	_cleanup_free_ char *target = dr_xasprintf("/containers/json?all=1&filters=%s", enc);
+	return engine_expect(a, "GET", target, NULL, 200, 200, out, err);
+}
+
+static int
+remove_container(const agent *a, const char *cid, dr_err **err)
+{
+	_cleanup_free_ char *target = dr_xasprintf("/containers/%s?force=1&v=1", cid);
+	return engine_expect(a, "DELETE", target, NULL, 204, 404, NULL, err);
+}
+
+/* ---- guard children ---- */
+
+static void
+stop_child(pid_t pid, long grace_ms)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	long end = now_ms() + grace_ms;
+	while (now_ms() < end) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Start `deskrun guard` for runner r of set s, listening in r->dir; wait for its socket. */
+static int
+start_guard(set *s, runner *r, dr_err **err)
+{
+	agent *a = s->a;
+	r->dir = dr_xasprintf("%s/%s", a->state_dir, r->name);
+	if (mkdir(r->dir, 0700) < 0 && errno != EEXIST)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", r->dir);
+	_cleanup_free_ char *sock = dr_xasprintf("%s/docker.sock", r->dir);
+	_cleanup_free_ char *state = dr_xasprintf("%s/state", r->dir);
+	_cleanup_free_ char *logp = dr_xasprintf("%s/guard.log", r->dir);
+	unlink(sock); /* a stale one from a guard that died */
+	const char *args[] = { a->self_exe, "guard", "--tenant", s->name, "--session", r->name,
+		               "--upstream", a->ep.url, "--listen", sock, "--state-dir", state,
+		               "--socket-mode", "0666", "--cleanup-on-exit", NULL };
+	_cleanup_strv_ char **argv = NULL;
+	for (size_t i = 0; args[i]; i++)
+		dr_strv_push(&argv, args[i]);
+	_cleanup_strv_ char **envp = NULL; /* nothing of ours (no secret) reaches the guard */
+	dr_strv_push(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid = 0;
+	int rc = posix_spawn(&pid, a->self_exe, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0)
+		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start the guard of %s", r->name);
+	r->guard = pid;
+	for (int i = 0; i < 250; i++) {
+		struct stat st;
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		int ws;
+		if (waitpid(pid, &ws, WNOHANG) == pid) {
+			r->guard = 0;
+			return dr_fail(err, DR_EXIT_FAIL, "the guard of %s exited at start: see %s",
+			               r->name, logp);
+		}
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return dr_fail(err, DR_EXIT_TIMEOUT, "the guard of %s did not listen within 5 s: see %s",
+	               r->name, logp);
+}
+
+static void
+runner_free(runner *r)
+{
+	free(r->name);
+	free(r->cid);
+	free(r->dir);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+rm_rf_dir(const char *dir)
+{
+	/* The guard's folder: the socket, its log and its state (files only, one level deep). */
+	_cleanup_free_ char *st = dr_xasprintf("%s/state", dir);
+	const char *files[] = { "docker.sock", "guard.log" };
+	for (size_t i = 0; i < DR_ARRAY_LEN(files); i++) {
+		_cleanup_free_ char *p = dr_xasprintf("%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	DIR *d = opendir(st);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.') {
+				_cleanup_free_ char *p = dr_xasprintf("%s/%s", st, e->d_name);
+				unlink(p);
+			}
+		closedir(d);
+		rmdir(st);
+	}
+	rmdir(dir);
+}
+
+/* Forget runner i of s: its guard stopped, its folder removed, the slot compacted. */
+static void
+drop_runner(set *s, size_t i)
+{
+	runner *r = &s->runners[i];
+	stop_child(r->guard, 5000);
+	if (r->dir)
+		rm_rf_dir(r->dir);
+	runner_free(r);
+	s->runners[i] = s->runners[--s->n_runners];
+}
+
+/* ---- runners ---- */
+
+static char *
+random_suffix(void)
+{
+	unsigned char b[4] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, b, sizeof(b)) != (ssize_t)sizeof(b))
+			b[0] = (unsigned char)getpid();
+		close(fd);
+	}
+	return dr_xasprintf("%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+}
+
+static json_t *
+container_spec(set *s, runner *r, const char *jit)
+{
+	agent *a = s->a;
+	const dr_runner *d = s->def;
+	json_t *env = json_array();
+	_cleanup_free_ char *jv = dr_xasprintf("ACTIONS_RUNNER_INPUT_JITCONFIG=%s", jit);
+	json_array_append_new(env, json_string(jv));
+	explicit_bzero(jv, strlen(jv));
+	json_array_append_new(env, json_string("GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT=deskrun/" DESKRUN_VERSION));
+	json_t *binds = json_array();
+	if (d->mode == &dr_mode_docker_socket) {
+		if (d->no_guard && a->ep.path) {
+			_cleanup_free_ char *b = dr_xasprintf("%s:/var/run/docker.sock", a->ep.path);
+			json_array_append_new(binds, json_string(b));
+			json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
+		} else if (r->dir) {
+			_cleanup_free_ char *b = dr_xasprintf("%s:/run/deskrun", r->dir);
+			json_array_append_new(binds, json_string(b));
+			json_array_append_new(env, json_string("DOCKER_HOST=" DR_GUARD_SOCKET));
+		}
+	}
+	if (d->proxy) {
+		const char *names[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" };
+		for (size_t i = 0; i < DR_ARRAY_LEN(names); i++) {
+			_cleanup_free_ char *v = dr_xasprintf("%s=%s", names[i], d->proxy);
+			json_array_append_new(env, json_string(v));
+		}
+	}
+	for (size_t i = 0; i < d->n_mounts; i++) {
+		_cleanup_free_ char *b = dr_xasprintf("%s:%s", d->mounts[i].source, d->mounts[i].target);
+		json_array_append_new(binds, json_string(b));
+	}
+	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
+	json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Init", 1);
+	if (a->network)
+		json_object_set_new(hc, "NetworkMode", json_string(a->network));
+	return json_pack("{s:s, s:[s], s:o, s:{s:s, s:s, s:s, s:s}, s:o}", "Image",
+	                 dr_runner_image(d), "Cmd", "/home/runner/run.sh", "Env", env, "Labels",
+	                 LABEL_AGENT, a->owner, LABEL_SET, s->name, LABEL_RUNNER, r->name,
+	                 LABEL_RUNNER_ID, rid, "HostConfig", hc);
+}
+
+/* The guard (docker-socket) and the container of runner r. */
+static int
+launch(set *s, runner *r, const char *jit, dr_err **err)
+{
+	agent *a = s->a;
+	if (s->def->mode == &dr_mode_docker_socket && !s->def->no_guard &&
+	    start_guard(s, r, err) < 0)
+		return -1;
+	_cleanup_json_ json_t *spec = container_spec(s, r, jit);
+	_cleanup_free_ char *target = dr_xasprintf("/containers/create?name=%s", r->name);
+	_cleanup_json_ json_t *made = NULL;
+	int st = 0;
+	if (engine(a, "POST", target, spec, &st, &made, err) < 0)
+		return -1;
+	if (st == 404)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the runner image %s is not on the engine: pull or build it (docker "
+		               "pull %s)",
+		               dr_runner_image(s->def), dr_runner_image(s->def));
+	if (st != 201) {
+		const char *m = json_string_value(json_object_get(made, "message"));
+		return dr_fail(err, DR_EXIT_FAIL, "create the runner container %s: HTTP %d%s%s",
+		               r->name, st, m ? ": " : "", m ? m : "");
+	}
+	r->cid = dr_xstrdup(json_string_value(json_object_get(made, "Id")));
+	_cleanup_free_ char *start = dr_xasprintf("/containers/%s/start", r->cid);
+	if (engine_expect(a, "POST", start, NULL, 204, 304, NULL, err) < 0) {
+		remove_container(a, r->cid, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Start one runner for s: a JIT config, then launch(). Called with s->mu held. */
+static int
+start_runner(set *s, dr_err **err)
+{
+	_cleanup_free_ char *suffix = random_suffix();
+	runner r = { .name = dr_xasprintf("%s-%s", s->name, suffix), .started_ms = now_ms() };
+	_cleanup_free_ char *jit = NULL;
+	if (dr_scaleset_jit(s->client, s->id, r.name, &jit, &r.id, err) < 0) {
+		runner_free(&r);
+		return -1;
+	}
+	int rc = launch(s, &r, jit, err);
+	explicit_bzero(jit, strlen(jit));
+	if (rc < 0) {
+		stop_child(r.guard, 5000);
+		if (r.dir)
+			rm_rf_dir(r.dir);
+		dr_scaleset_remove_runner(s->client, r.id, NULL);
+		runner_free(&r);
+		return -1;
+	}
+	s->runners = dr_xrealloc(s->runners, (s->n_runners + 1) * sizeof(*s->runners));
+	s->runners[s->n_runners++] = r;
+	alog(s, "runner %s started (id %lld, container %.12s)", r.name, (long long)r.id, r.cid);
+	return 0;
+}
+
+static runner *
+find_runner(set *s, const char *name)
+{
+	for (size_t i = 0; name && i < s->n_runners; i++)
+		if (dr_streq(s->runners[i].name, name))
+			return &s->runners[i];
+	return NULL;
+}
+
+/* Deregister and remove idle runner i (scale-down or shutdown). False if it is busy after all
+ * (the service says JobStillRunning). */
+static bool
+remove_idle(set *s, size_t i)
+{
+	runner *r = &s->runners[i];
+	_cleanup_err_ dr_err *e = NULL;
+	if (dr_scaleset_remove_runner(s->client, r->id, &e) < 0) {
+		if (e->errnum == DR_SS_STILL_RUNNING) {
+			r->busy = true;
+			return false;
+		}
+		set_error(s, e);
+		return false;
+	}
+	_cleanup_err_ dr_err *e2 = NULL;
+	if (remove_container(s->a, r->cid, &e2) < 0)
+		set_error(s, e2);
+	alog(s, "runner %s removed (idle)", r->name);
+	drop_runner(s, i);
+	return true;
+}
+
+/* The engine's view of s: exited runners removed (deregistered when they never took a job),
+ * running containers of an earlier agent adopted. Called with s->mu held. */
+static void
+reap(set *s)
+{
+	_cleanup_json_ json_t *list = NULL;
+	_cleanup_err_ dr_err *e = NULL;
+	if (list_containers(s->a, s->name, &list, &e) < 0) {
+		set_error(s, e);
+		return;
+	}
+	size_t k;
+	json_t *c;
+	/* Runners we track whose container vanished (removed by hand). */
+	for (size_t i = 0; i < s->n_runners;) {
+		bool seen = false;
+		json_array_foreach(list, k, c)
+			if (dr_streq(json_string_value(json_object_get(c, "Id")), s->runners[i].cid))
+				seen = true;
+		if (!seen) {
+			alog(s, "runner %s: its container is gone", s->runners[i].name);
+			if (!s->runners[i].busy)
+				dr_scaleset_remove_runner(s->client, s->runners[i].id, NULL);
+			drop_runner(s, i);
+		} else {
+			i++;
+		}
+	}
+	json_array_foreach(list, k, c) {
+		const char *cid = json_string_value(json_object_get(c, "Id"));
+		const char *state = json_string_value(json_object_get(c, "State"));
+		json_t *labels = json_object_get(c, "Labels");
+		const char *rname = json_string_value(json_object_get(labels, LABEL_RUNNER));
+		const char *rid = json_string_value(json_object_get(labels, LABEL_RUNNER_ID));
+		if (!cid || !state)
+			continue;
+		runner *r = NULL;
+		for (size_t i = 0; i < s->n_runners; i++)
+			if (dr_streq(s->runners[i].cid, cid))
+				r = &s->runners[i];
+		bool alive = dr_streq(state, "running") || dr_streq(state, "created") ||
+		             dr_streq(state, "restarting");
+		if (alive && !r && rname) {
+			runner n = { .name = dr_xstrdup(rname), .cid = dr_xstrdup(cid),
+				     .id = rid ? strtoll(rid, NULL, 10) : 0, .started_ms = now_ms() };
+			_cleanup_free_ char *dir = dr_xasprintf("%s/%s", s->a->state_dir, rname);
+			if (access(dir, F_OK) == 0)
+				n.dir = TAKE_PTR(dir); /* its guard died with the old agent: restart it */
+			s->runners = dr_xrealloc(s->runners, (s->n_runners + 1) * sizeof(*s->runners));
+			s->runners[s->n_runners++] = n;
+			alog(s, "runner %s adopted (container %.12s)", rname, cid);
+			continue;
+		}
+		if (alive)
+			continue;
+		/* exited, dead, ... */
+		bool took_job = r ? r->busy || r->done : false;
+		long code = (long)json_integer_value(json_object_get(c, "ExitCode"));
+		_cleanup_err_ dr_err *re = NULL;
+		if (remove_container(s->a, cid, &re) < 0) {
+			set_error(s, re);
+			continue;
+		}
+		if (!took_job) {
+			int64_t id = r ? r->id : (rid ? strtoll(rid, NULL, 10) : 0);
+			_cleanup_err_ dr_err *de = NULL;
+			if (id && dr_scaleset_remove_runner(s->client, id, &de) < 0)
+				set_error(s, de);
+			alog(s, "runner %s exited before taking a job (%s): deregistered",
+			     rname ? rname : cid, state);
+		} else {
+			alog(s, "runner %s exited (code %ld): container removed", rname ? rname : cid,
+			     code);
+		}
+		if (r)
+			drop_runner(s, (size_t)(r - s->runners));
+	}
+}
+
+/* Scale s to the target (§6). Called with s->mu held. */
+static void
+reconcile(set *s)
+{
+	if (!s->registered || stopping)
+		return;
+	const dr_runner *d = s->def;
+	int target = d->min_runners + s->assigned;
+	if (target > d->max_runners)
+		target = d->max_runners;
+	int alive = (int)s->n_runners;
+	while (alive < target && now_ms() >= s->next_create_ms && !stopping) {
+		_cleanup_err_ dr_err *e = NULL;
+		if (start_runner(s, &e) < 0) {
+			set_error(s, e);
+			s->next_create_ms = now_ms() + 5000;
+			break;
+		}
+		alive++;
+	}
+	/* Idle runners beyond minRunners go only when no job is assigned (ARC's forced patch). */
+	if (s->assigned == 0 && alive > target) {
+		for (size_t i = s->n_runners; i-- > 0 && alive > target;)
+			if (!s->runners[i].busy && !s->runners[i].done && remove_idle(s, i))
+				alive--;
+	}
+}
+
+/* ---- the listener ---- */
+
+static int
+register_set(set *s, dr_err **err)
+{
+	_cleanup_json_ json_t *found = NULL;
+	if (dr_scaleset_find(s->client, 1, s->name, &found, err) < 0)
+		return -1;
+	if (!found) {
+		char *const *labels = s->def->labels;
+		_cleanup_strv_ char **l = NULL;
+		if (labels && *labels) {
+			dr_strv_push(&l, s->name);
+			for (char *const *x = labels; *x; x++)
+				dr_strv_push(&l, *x);
+		}
+		if (dr_scaleset_create(s->client, 1, s->name, l, &found, err) < 0)
+			return -1;
+		alog(s, "scale set created (id %lld)", (long long)dr_json_iget_int(found, "id"));
+	}
+	s->id = dr_json_iget_int(found, "id");
+	return 0;
+}
+
+static void
+handle_message(set *s, json_t *msg)
+{
+	json_t *jobs = dr_json_iget(msg, "body");
+	json_t *stats = dr_json_iget(msg, "statistics");
+	_cleanup_json_ json_t *acquire = json_array();
+	size_t k;
+	json_t *m;
+	json_array_foreach(jobs, k, m) {
+		const char *type = dr_json_iget_str(m, "messageType");
+		const char *rname = dr_json_iget_str(m, "runnerName");
+		int64_t req = dr_json_iget_int(m, "runnerRequestId");
+		if (dr_streq(type, "JobAvailable")) {
+			json_array_append_new(acquire, json_integer(req));
+		} else if (dr_streq(type, "JobAssigned")) {
+			alog(s, "job %lld assigned", (long long)req);
+		} else if (dr_streq(type, "JobStarted")) {
+			runner *r = find_runner(s, rname);
+			if (r)
+				r->busy = true;
+			alog(s, "job %lld started on %s", (long long)req, rname ? rname : "?");
+		} else if (dr_streq(type, "JobCompleted")) {
+			runner *r = find_runner(s, rname);
+			if (r)
+				r->done = true;
+			alog(s, "job %lld completed on %s: %s", (long long)req, rname ? rname : "?",
+			     dr_json_iget_str(m, "result") ? dr_json_iget_str(m, "result") : "?");
+		}
+	}
+	if (json_array_size(acquire) > 0) {
+		_cleanup_err_ dr_err *e = NULL;
+		if (dr_scaleset_acquire(s->client, acquire, NULL, &e) < 0)
+			set_error(s, e);
+		else
+			alog(s, "acquired %zu job(s)", json_array_size(acquire));
+	}
+	s->assigned = (int)dr_json_iget_int(stats, "totalAssignedJobs");
+}
+
+static void *
+listen_set(void *arg)
+{
+	set *s = arg;
+	long backoff = 1000;
+	while (!stopping) {
+		/* Register and open the session (again, after an error). */
+		pthread_mutex_lock(&s->mu);
+		_cleanup_err_ dr_err *e = NULL;
+		_cleanup_json_ json_t *session = NULL;
+		int rc = s->id ? 0 : register_set(s, &e);
+		if (rc == 0)
+			rc = dr_scaleset_session_open(s->client, s->id, s->a->owner, &session, &e);
+		if (rc == 0) {
+			s->registered = true;
+			s->assigned = (int)dr_json_iget_int(dr_json_iget(session, "statistics"),
+			                                    "totalAssignedJobs");
+			alog(s, "session open (scale set %lld, %d job(s) assigned)", (long long)s->id,
+			     s->assigned);
+			reconcile(s);
+		} else {
+			set_error(s, e);
+			if (e->errnum == DR_SS_NOT_FOUND)
+				s->id = 0; /* the set was deleted server-side: register it again */
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (rc < 0) {
+			long wait = e->errnum == DR_SS_CONFLICT ? 30000 : backoff;
+			backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
+			nap_ms(wait);
+			continue;
+		}
+		backoff = 1000;
+		int64_t last = 0;
+		while (!stopping) {
+			_cleanup_json_ json_t *msg = NULL;
+			_cleanup_err_ dr_err *pe = NULL;
+			/* The poll runs without the lock: only this thread touches the session. */
+			if (dr_scaleset_get_message(s->client, last, s->def->max_runners, POLL_TIMEOUT_MS,
+			                            &msg, &pe) < 0) {
+				if (stopping)
+					break;
+				pthread_mutex_lock(&s->mu);
+				set_error(s, pe);
+				s->registered = false;
+				_cleanup_err_ dr_err *ce = NULL;
+				dr_scaleset_session_close(s->client, &ce);
+				pthread_mutex_unlock(&s->mu);
+				nap_ms(backoff);
+				break;
+			}
+			pthread_mutex_lock(&s->mu);
+			if (msg) {
+				last = dr_json_iget_int(msg, "messageId");
+				_cleanup_err_ dr_err *ae = NULL;
+				if (dr_scaleset_ack(s->client, last, &ae) < 0)
+					set_error(s, ae);
+				handle_message(s, msg);
+			}
+			reconcile(s);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	return NULL;
+}
+
+/* ---- shutdown ---- */
+
+static void
+shutdown_sets(agent *a)
+{
+	for (size_t i = 0; i < a->n_sets; i++) {
+		set *s = &a->sets[i];
+		pthread_mutex_lock(&s->mu);
+		_cleanup_err_ dr_err *e = NULL;
+		volatile sig_atomic_t *c = s->client->cancel;
+		s->client->cancel = NULL; /* these last calls must go out */
+		if (s->client->session_id) {
+			if (dr_scaleset_session_close(s->client, &e) < 0)
+				set_error(s, e);
+			else
+				alog(s, "session deleted");
+		}
+		for (size_t k = s->n_runners; k-- > 0;)
+			if (!s->runners[k].busy && !s->runners[k].done)
+				remove_idle(s, k);
+		s->client->cancel = c;
+		pthread_mutex_unlock(&s->mu);
+	}
+	long end = now_ms() + a->drain_ms;
+	for (;;) {
+		size_t left = 0;
+		for (size_t i = 0; i < a->n_sets; i++) {
+			set *s = &a->sets[i];
+			pthread_mutex_lock(&s->mu);
+			s->client->cancel = NULL;
+			reap(s);
+			left += s->n_runners;
+			pthread_mutex_unlock(&s->mu);
+		}
+		if (left == 0 || now_ms() >= end) {
+			if (left)
+				alog(NULL, "%zu busy runner(s) still running: the next agent adopts them",
+				     left);
+			break;
+		}
+		struct timespec ts = { 0, 500 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	/* Guards of runners left running stop with us; the next agent starts new ones. */
+	for (size_t i = 0; i < a->n_sets; i++)
+		for (size_t k = 0; k < a->sets[i].n_runners; k++) {
+			stop_child(a->sets[i].runners[k].guard, 5000);
+			a->sets[i].runners[k].guard = 0;
+		}
+}
+
+/* ---- the command ---- */
+
+static int
+prepare_set(agent *a, set *s, const dr_runner *d, dr_err **err)
+{
+	const dr_mode *m = d->mode;
+	if (m != &dr_mode_docker_socket)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: mode %s is not served by the local agent yet (%s): use "
+		               "--mode docker-socket, or a Kubernetes cluster",
+		               d->name, m->name,
+		               m->kube_mode ? "it runs jobs as Kubernetes pods"
+		                            : "its Docker daemon sidecar is not started locally yet");
+	if (d->instances > 1)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: --instances %d has no meaning locally: one agent serves the set "
+		               "(use --max-runners)",
+		               d->name, d->instances);
+	if (d->no_guard && !a->ep.path)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: --no-guard needs the engine on a unix socket to mount", d->name);
+	s->a = a;
+	s->def = d;
+	s->name = dr_xstrdup(d->name);
+	s->client = dr_scaleset_new(d->repository, &d->auth, d->proxy, err);
+	if (!s->client)
+		return dr_err_prefix(err, "%s", d->name);
+	s->client->cancel = &stopping;
+	pthread_mutex_init(&s->mu, NULL);
+	return 0;
+}
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static char *
+self_exe(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return dr_xstrdup("deskrun");
+	buf[n] = '\0';
+	return dr_xstrdup(buf);
+}
+
+static int
+run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
+{
+	const char *host = NULL, *network = NULL, *state_dir = "/var/lib/deskrun/agent",
+		   *owner = NULL;
+	long drain = 5L * 60 * 1000;
+	_cleanup_strv_ char **only = NULL;
+	dr_optparse p;
+	dr_optparse_init(&p, &dr_cmd_agent, cli, argc, argv);
+	for (;;) {
+		int id = 0;
+		const char *v = NULL;
+		int k = dr_optparse_next(&p, &id, &v, err);
+		if (k < 0)
+			return -1;
+		if (k == DR_OPT_END)
+			break;
+		if (k == DR_OPT_HELP) {
+			dr_cmd_print_help(&dr_cmd_agent, stdout);
+			return 0;
+		}
+		if (k == DR_OPT_ARG)
+			return dr_usage_extra_arg(&dr_cmd_agent, v, err);
+		switch (id) {
+		case OPT_SET: dr_strv_push(&only, v); break;
+		case OPT_HOST: host = v; break;
+		case OPT_NETWORK: network = v; break;
+		case OPT_STATE_DIR: state_dir = v; break;
+		case OPT_OWNER: owner = v; break;
+		case OPT_DRAIN:
+			if (dr_duration_parse("--drain", v, &drain, err) < 0)
+				return -1;
+			break;
+		default: break;
+		}
+	}
+	_cleanup_free_ char *path = NULL;
+	_cleanup_config_ dr_config *cfg = NULL;
+	if (dr_config_path(cli->config_flag, &path, err) < 0 || dr_config_load(path, &cfg, err) < 0)
+		return -1;
+	agent a = { .network = network, .drain_ms = drain };
+	const char *flag = "--host";
+	if (!host) {
+		host = getenv("DOCKER_HOST");
+		flag = "DOCKER_HOST";
+		if (!host || !*host)
+			host = DR_POD_DEFAULT_DOCKER_HOST, flag = "the default engine";
+	}
+	if (dr_pod_endpoint_parse(flag, host, &a.ep, err) < 0)
+		return -1;
+	char hn[256] = "deskrun";
+	gethostname(hn, sizeof(hn) - 1);
+	a.owner = dr_xstrdup(owner ? owner : hn);
+	a.self_exe = self_exe();
+	a.state_dir = dr_xstrdup(state_dir);
+	int rc = -1;
+	for (char **o = only; o && *o; o++)
+		if (!dr_config_find(cfg, *o)) {
+			dr_fail(err, DR_EXIT_USAGE, "--set %s: no such runner definition (see deskrun list)",
+			        *o);
+			goto out;
+		}
+	a.sets = dr_xcalloc(cfg->n_runners ? cfg->n_runners : 1, sizeof(*a.sets));
+	for (size_t i = 0; i < cfg->n_runners; i++) {
+		const dr_runner *d = cfg->runners[i];
+		if (only && !dr_strv_contains(only, d->name))
+			continue;
+		if (prepare_set(&a, &a.sets[a.n_sets], d, err) < 0)
+			goto out;
+		a.n_sets++;
+	}
+	if (a.n_sets == 0) {
+		dr_fail(err, DR_EXIT_USAGE, "no runner definitions to serve: add one with deskrun add");
+		goto out;
+	}
+	if (mkdir(a.state_dir, 0700) < 0 && errno != EEXIST) {
+		dr_fail_errno(err, DR_EXIT_FAIL, errno, "create the state directory %s", a.state_dir);
+		goto out;
+	}
+	{
+		int st = 0;
+		_cleanup_json_ json_t *ver = NULL;
+		if (engine(&a, "GET", "/version", NULL, &st, &ver, err) < 0 || st != 200) {
+			if (st)
+				dr_fail(err, DR_EXIT_FAIL, "the engine at %s answered /version with HTTP %d",
+				        a.ep.url, st);
+			dr_err_prefix(err, "is the engine running? (wait-docker --host %s)", a.ep.url);
+			goto out;
+		}
+		alog(NULL, "serving %zu scale set(s) on %s (%s %s), pid %ld", a.n_sets, a.ep.url,
+		     json_string_value(json_object_get(ver, "Platform")) ? "engine" : "engine",
+		     json_string_value(json_object_get(ver, "Version")) ?
+		             json_string_value(json_object_get(ver, "Version")) : "?",
+		     (long)getpid());
+	}
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Adopt what an earlier agent left, before any scaling. */
+	for (size_t i = 0; i < a.n_sets; i++)
+		reap(&a.sets[i]);
+	for (size_t i = 0; i < a.n_sets; i++)
+		pthread_create(&a.sets[i].thread, NULL, listen_set, &a.sets[i]);
+	while (!stopping) {
+		nap_ms(1000);
+		if (stopping)
+			break;
+		for (size_t i = 0; i < a.n_sets; i++) {
+			set *s = &a.sets[i];
+			pthread_mutex_lock(&s->mu);
+			reap(s);
+			for (size_t k = 0; k < s->n_runners; k++) {
+				runner *r = &s->runners[k];
+				if (r->guard > 0 && waitpid(r->guard, NULL, WNOHANG) == r->guard) {
+					alog(s, "the guard of %s exited: restarting it", r->name);
+					r->guard = 0;
+				}
+				if (r->dir && r->guard == 0 && s->def->mode == &dr_mode_docker_socket) {
+					_cleanup_err_ dr_err *ge = NULL;
+					free(r->dir);
+					r->dir = NULL;
+					if (start_guard(s, r, &ge) < 0)
+						set_error(s, ge);
+				}
+			}
+			reconcile(s);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	alog(NULL, "stopping: closing sessions, removing idle runners");
+	for (size_t i = 0; i < a.n_sets; i++)
+		pthread_join(a.sets[i].thread, NULL);
+	shutdown_sets(&a);
+	alog(NULL, "stopped");
+	rc = 0;
+out:
+	for (size_t i = 0; i < a.n_sets; i++) {
+		set *s = &a.sets[i];
+		for (size_t k = 0; k < s->n_runners; k++)
+			runner_free(&s->runners[k]);
+		free(s->runners);
+		free(s->name);
+		free(s->last_error);
+		dr_scaleset_free(s->client);
+		pthread_mutex_destroy(&s->mu);
+	}
+	free(a.sets);
+	free(a.owner);
+	free(a.self_exe);
+	free(a.state_dir);
+	dr_pod_endpoint_clear(&a.ep);
+	return rc;
+}
+
+const dr_cmd dr_cmd_agent = {
+	.name = "agent",
+	.summary = "run the local provider's scale sets on this host's Docker or podman engine",
+	.synopsis = "[--set NAME]... [--host URL] [--network NAME] [--state-dir DIR] "
+	            "[--drain DURATION] [--owner NAME]",
+	.description =
+		"Runs in the foreground until SIGTERM or SIGINT. For every runner definition (or each "
+		"--set), registers the scale set with GitHub (PAT or GitHub App of the definition, "
+		"its --proxy), opens a message session and long-polls it, and keeps min(--min-runners "
+		"+ assigned jobs, --max-runners) ephemeral runners: each one a JIT-configured "
+		"container of the runner image (run as /home/runner/run.sh, the config in "
+		"ACTIONS_RUNNER_INPUT_JITCONFIG), labelled deskrun.io/agent, deskrun.io/set, "
+		"deskrun.io/runner-name and deskrun.io/runner-id, removed when it exits. A runner "
+		"that exits before taking a job is deregistered. Mode docker-socket gives each "
+		"runner its own deskrun guard on the engine's socket (mounted at /run/deskrun); "
+		"with --no-guard the raw socket. Other modes are refused with the reason.\n\n"
+		"On SIGTERM the sessions are deleted (no new jobs), idle runners removed, and busy "
+		"ones waited for up to --drain; a later agent adopts runner containers still "
+		"running and removes exited ones. Log lines go to stderr, one per event.",
+	.opts = agent_opts,
+	.run = run_agent,
+};

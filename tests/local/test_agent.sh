@@ -1,0 +1,152 @@
+#!/bin/bash
+# `deskrun agent` against the GitHub stand-in (tests/github/standin.py) and a private dockerd
+# (tests/lib/dockerd.sh), with the runner stand-in image (tests/local/runner_image.sh). Two sets:
+# web (docker-socket through the guard, min 0, max 2) and api (min 1, max 1). Checks: the sets are
+# registered and their sessions opened; no runner for web while idle, api's idle runner kept;
+# three queued jobs on web -> runner containers (never more than 2) -> jobs completed ->
+# containers gone; the runner's Docker is the guard (its /info redacted); api's job runs on its
+# idle runner and a new idle one replaces it; a runner killed before taking a job is
+# deregistered and replaced; SIGTERM deletes the sessions, removes and deregisters idle runners,
+# exits 0, and leaves no container, guard or folder; no secret in the log or in any child's
+# argv. Measures the time from a job queued to its runner container running, and the agent's
+# idle RSS.
+. "$SRCDIR/tests/lib/tap.sh"
+. "$SRCDIR/tests/lib/dockerd.sh"
+. "$SRCDIR/tests/local/runner_image.sh"
+PY=${PYTHON:-/usr/bin/python3}
+unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
+if ! dockerd_available; then
+	skip "the local agent" "needs root and dockerd"
+	done_testing
+	exit 0
+fi
+
+PAT=ghp_localAgentToken000000000000000000000
+D=$TMP/gh
+SPID= APID=
+cleanup() {
+	[ -n "$APID" ] && kill -9 "$APID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	_dockerd_stop_all
+}
+trap cleanup EXIT
+"$PY" "$SRCDIR/tests/github/standin.py" --dir "$D" --poll-hold 2 --pat "$PAT" 2>"$TMP/standin.err" &
+SPID=$!
+for _ in $(seq 1 100); do [ -s "$D/url" ] && break; sleep 0.05; done
+U=$(cat "$D/url")
+G() { "$PY" "$SRCDIR/tests/github/ghctl.py" --dir "$D" "$@"; }
+start_dockerd agent || { not_ok "dockerd starts"; done_testing; exit 1; }
+IMG=deskrun-standin-runner:test
+check "the runner stand-in image builds (docker import)" build_runner_image "$IMG" 2
+
+export DESKRUN_CONFIG=$TMP/config.json
+printf '%s\n' "$PAT" | "$DESKRUN" add web --repository "$U/acme/web" --mode docker-socket \
+	--min-runners 0 --max-runners 2 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
+printf '%s\n' "$PAT" | "$DESKRUN" add api --repository "$U/acme/api" --mode docker-socket \
+	--min-runners 1 --max-runners 1 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
+printf '%s\n' "$PAT" | "$DESKRUN" add kube --repository "$U/acme/kube" --mode kubernetes \
+	--auth-value - >/dev/null
+
+run "$DESKRUN" agent --host "$DOCKER_HOST"
+check "a mode that needs Kubernetes is refused, naming the set and the reason (exit 2)" \
+	eq "$RC ${ERR#deskrun: error: }" "2 kube: mode kubernetes is not served by the local agent yet (it runs jobs as Kubernetes pods): use --mode docker-socket, or a Kubernetes cluster"
+run "$DESKRUN" agent --set nope
+check "--set of an unknown definition: exit 2" eq "$RC" "2"
+
+AGENT_LOG=$TMP/agent.log
+SSL_CERT_FILE=$D/cert.pem "$DESKRUN" agent --set web --set api --host "$DOCKER_HOST" \
+	--network host --state-dir "$TMP/agent" --drain 20s --owner test-host 2>"$AGENT_LOG" &
+APID=$!
+# cnt SET: the set's runner containers (any state)
+cnt() { docker ps -aq --filter "label=deskrun.io/set=$1" | wc -l; }
+running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
+wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
+	local end=$((SECONDS + $1))
+	shift
+	while ! "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+logged() { grep -q -- "$1" "$AGENT_LOG"; }
+check "both sessions open" wait_for 30 eval 'logged "web: session open" && logged "api: session open"'
+check "api: its idle runner (min 1) is running" wait_for 30 eval '[ "$(running api)" = 1 ]'
+sleep 1
+check "web: no runner while no job is assigned (min 0)" eq "$(cnt web)" "0"
+RSS=$(awk '/VmRSS/ {print $2}' "/proc/$APID/status")
+diag "agent idle RSS: ${RSS} kB (two sets, sessions open)"
+check "the scale sets were created with their labels" "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)
+names = sorted(x["name"] for x in s["scalesets"].values()) if isinstance(s["scalesets"], dict) else sorted(x["name"] for x in s["scalesets"])
+assert names == ["api", "web"], names' < <(G state)
+
+# ---------------------------------------------------------------- jobs on web
+T0=$(date +%s%N)
+J1=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["jobId"])')
+wait_for 30 eval '[ "$(running web)" -ge 1 ]'
+T1=$(date +%s%N)
+check "a queued job gets a runner container" test "$(running web)" -ge 1
+PICKUP_MS=$(( (T1 - T0) / 1000000 ))
+diag "job queued -> runner container running: ${PICKUP_MS} ms (cold: JIT config, guard, create, start)"
+CID=$(docker ps -q --filter label=deskrun.io/set=web | head -1)
+wait_for 10 eval 'docker logs "$CID" 2>&1 | grep -q docker-info'
+check "the runner's Docker is its guard: /info answers 200 with DockerRootDir redacted" \
+	eq "$(docker logs "$CID" 2>&1 | grep -o 'docker-info:.*')" "docker-info: status=200 root=''"
+check "the runner container is labelled" eq "$(docker inspect -f '{{index .Config.Labels "deskrun.io/agent"}} {{index .Config.Labels "deskrun.io/set"}}' "$CID")" "test-host web"
+J2=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["jobId"])')
+J3=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["jobId"])')
+MAXSEEN=0
+for _ in $(seq 1 60); do
+	n=$(cnt web)
+	[ "$n" -gt "$MAXSEEN" ] && MAXSEEN=$n
+	st=$(G jobs --state completed | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	[ "$st" = 3 ] && break
+	sleep 0.5
+done
+check "three jobs complete" eq "$st" "3"
+check "never more than --max-runners 2 containers at once (saw $MAXSEEN)" test "$MAXSEEN" -le 2 -a "$MAXSEEN" -ge 1
+check "the completed jobs' containers are gone" wait_for 20 eval '[ "$(cnt web)" = 0 ]'
+check "and their guards' folders" wait_for 5 eval '[ -z "$(ls "$TMP/agent" | grep "^web-")" ]'
+check "the log names each runner started and exited" eval 'logged "web: runner web-.* started" && logged "web: runner web-.* exited (code 0): container removed"'
+
+# ---------------------------------------------------------------- api: min 1
+A1=$(docker ps -q --filter label=deskrun.io/set=api)
+G queue-job --scale-set api >/dev/null
+check "api's job completes on its idle runner" wait_for 30 eval '[ "$(G jobs --state completed | "$PY" -c "import json,sys; print(len(json.load(sys.stdin)))")" = 4 ]'
+check "a new idle runner replaces it (min 1)" wait_for 30 eval 'A2=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running); [ -n "$A2" ] && [ "$A2" != "$A1" ]'
+A2=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running)
+A2ID=$(docker inspect -f '{{index .Config.Labels "deskrun.io/runner-id"}}' "$A2")
+S=$(G state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+docker kill "$A2" >/dev/null
+check "a runner killed before taking a job is deregistered" wait_for 20 eval 'G journal --since "$S" | grep -q "\"path\": \"[^\"]*/agents/$A2ID"'
+check "and replaced" wait_for 30 eval 'A3=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running); [ -n "$A3" ] && [ "$A3" != "$A2" ]'
+check "the agent logs it" logged "exited before taking a job"
+
+# ---------------------------------------------------------------- secrets, shutdown
+check "no secret in the agent's log" eval '! grep -q "$PAT" "$AGENT_LOG" && ! grep -qi "bearer\|jitconfig=" "$AGENT_LOG"'
+ARGVS=
+for p in $(pgrep -P "$APID"); do ARGVS+="$(tr '\0' ' ' <"/proc/$p/cmdline") | "; done
+check "the agent's children are the runners' guards" eval '[[ "$ARGVS" == *"guard --tenant api --session api-"* ]]'
+check "no secret in their argv" eval '[[ "$ARGVS" != *"$PAT"* && "$ARGVS" != *eyJ* ]]'
+S=$(G state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+kill -TERM "$APID"
+wait_for 40 eval '! kill -0 $APID 2>/dev/null'
+wait "$APID"
+ARC=$?
+APID=
+check "SIGTERM: the agent exits 0" eq "$ARC" "0"
+J=$(G journal --since "$S")
+check "its sessions were deleted" eq "$(printf '%s\n' "$J" | "$PY" -c '
+import json, sys
+L = [json.loads(l) for l in sys.stdin if l.strip()]
+print(sum(e["endpoint"] == "delete-session" and e["status"] == 204 for e in L))')" "2"
+check "the idle api runner was deregistered" eq "$(printf '%s\n' "$J" | "$PY" -c '
+import json, sys
+L = [json.loads(l) for l in sys.stdin if l.strip()]
+print(sum(e["endpoint"] == "delete-runner" and e["status"] == 204 for e in L))')" "1"
+check "no runner container is left" eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l)" "0"
+check "no guard process is left" eval '! pgrep -f "guard --tenant (web|api) " >/dev/null'
+check "the state directory is empty" eq "$(ls -A "$TMP/agent")" ""
+
+done_testing
