@@ -71,7 +71,9 @@ typedef struct runner {
 	int64_t id;    /* the runner's id at GitHub */
 	bool busy;     /* JobStarted seen */
 	bool done;     /* JobCompleted seen */
-	pid_t guard;   /* the guard child, 0 if none */
+	pid_t guard;   /* the guard, 0 if none */
+	bool foreign_guard; /* started by an earlier agent: not our child */
+	bool adopted;  /* its container was started by an earlier agent */
 	char *dir;     /* its folder under the state dir (the guard's socket), or NULL */
 	long started_ms;
 } runner;
@@ -226,6 +228,63 @@ stop_child(pid_t pid, long grace_ms)
 	waitpid(pid, NULL, 0);
 }
 
+static bool
+guard_alive(runner *r)
+{
+	if (r->guard <= 0)
+		return false;
+	if (r->foreign_guard)
+		return kill(r->guard, 0) == 0 || errno == EPERM;
+	return waitpid(r->guard, NULL, WNOHANG) != r->guard;
+}
+
+/* Stop the guard: SIGTERM (it removes the job's leftovers: --cleanup-on-exit), SIGKILL after
+ * grace_ms; our child is reaped, an earlier agent's is watched until it is gone. */
+static void
+stop_guard(runner *r, long grace_ms)
+{
+	if (r->guard <= 0)
+		return;
+	if (!r->foreign_guard) {
+		stop_child(r->guard, grace_ms);
+	} else {
+		kill(r->guard, SIGTERM);
+		long end = now_ms() + grace_ms;
+		while (kill(r->guard, 0) == 0 && now_ms() < end) {
+			struct timespec ts = { 0, 20 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		kill(r->guard, SIGKILL);
+	}
+	r->guard = 0;
+	r->foreign_guard = false;
+}
+
+/* The guard an earlier agent started for runner `name` in `dir`, if it still runs: its pid
+ * file, checked against the process's argv. 0 if none. */
+static pid_t
+find_old_guard(const char *dir, const char *name)
+{
+	_cleanup_free_ char *pf = dr_xasprintf("%s/guard.pid", dir);
+	_cleanup_fclose_ FILE *f = fopen(pf, "r");
+	long pid = 0;
+	if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+		return 0;
+	_cleanup_free_ char *cp = dr_xasprintf("/proc/%ld/cmdline", pid);
+	_cleanup_fclose_ FILE *c = fopen(cp, "r");
+	if (!c)
+		return 0;
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, c);
+	buf[n] = '\0';
+	_cleanup_free_ char *want = dr_xasprintf("--session%c%s%c", 0, name, 0);
+	size_t wl = strlen("--session") + strlen(name) + 2;
+	for (size_t i = 0; i + wl <= n; i++)
+		if (memcmp(buf + i, want, wl) == 0)
+			return (pid_t)pid;
+	return 0;
+}
+
 /* Start `deskrun guard` for runner r of set s, listening in r->dir; wait for its socket. */
 static int
 start_guard(set *s, runner *r, dr_err **err)
@@ -266,6 +325,11 @@ start_guard(set *s, runner *r, dr_err **err)
 	if (rc != 0)
 		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start the guard of %s", r->name);
 	r->guard = pid;
+	r->foreign_guard = false;
+	_cleanup_free_ char *pf = dr_xasprintf("%s/guard.pid", r->dir);
+	_cleanup_fclose_ FILE *pfh = fopen(pf, "we");
+	if (pfh)
+		fprintf(pfh, "%ld\n", (long)pid);
 	for (int i = 0; i < 250; i++) {
 		struct stat st;
 		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
@@ -297,7 +361,7 @@ rm_rf_dir(const char *dir)
 {
 	/* The guard's folder: the socket, its log and its state (files only, one level deep). */
 	_cleanup_free_ char *st = dr_xasprintf("%s/state", dir);
-	const char *files[] = { "docker.sock", "guard.log" };
+	const char *files[] = { "docker.sock", "guard.log", "guard.pid" };
 	for (size_t i = 0; i < DR_ARRAY_LEN(files); i++) {
 		_cleanup_free_ char *p = dr_xasprintf("%s/%s", dir, files[i]);
 		unlink(p);
@@ -321,7 +385,7 @@ static void
 drop_runner(set *s, size_t i)
 {
 	runner *r = &s->runners[i];
-	stop_child(r->guard, 5000);
+	stop_guard(r, 5000);
 	if (r->dir)
 		rm_rf_dir(r->dir);
 	runner_free(r);
@@ -433,7 +497,7 @@ start_runner(set *s, dr_err **err)
 	int rc = launch(s, &r, jit, err);
 	explicit_bzero(jit, strlen(jit));
 	if (rc < 0) {
-		stop_child(r.guard, 5000);
+		stop_guard(&r, 5000);
 		if (r.dir)
 			rm_rf_dir(r.dir);
 		dr_scaleset_remove_runner(s->client, r.id, NULL);
@@ -476,6 +540,17 @@ remove_idle(set *s, size_t i)
 	alog(s, "runner %s removed (idle)", r->name);
 	drop_runner(s, i);
 	return true;
+}
+
+static long
+code_of(json_t *c)
+{
+	/* The list has no ExitCode: "Exited (N) 3 seconds ago" in Status. */
+	const char *st = json_string_value(json_object_get(c, "Status"));
+	long code = -1;
+	if (st && sscanf(st, "Exited (%ld)", &code) == 1)
+		return code;
+	return -1;
 }
 
 /* The engine's view of s: exited runners removed (deregistered when they never took a job),
@@ -523,9 +598,15 @@ reap(set *s)
 		if (alive && !r && rname) {
 			runner n = { .name = dr_xstrdup(rname), .cid = dr_xstrdup(cid),
 				     .id = rid ? strtoll(rid, NULL, 10) : 0, .started_ms = now_ms() };
+			n.adopted = true;
 			_cleanup_free_ char *dir = dr_xasprintf("%s/%s", s->a->state_dir, rname);
-			if (access(dir, F_OK) == 0)
-				n.dir = TAKE_PTR(dir); /* its guard died with the old agent: restart it */
+			if (access(dir, F_OK) == 0) {
+				/* Its guard outlives the agent (the job's Docker); if it died, the main
+				 * loop starts a new one in the same folder. */
+				n.guard = find_old_guard(dir, rname);
+				n.foreign_guard = n.guard > 0;
+				n.dir = TAKE_PTR(dir);
+			}
 			s->runners = dr_xrealloc(s->runners, (s->n_runners + 1) * sizeof(*s->runners));
 			s->runners[s->n_runners++] = n;
 			alog(s, "runner %s adopted (container %.12s)", rname, cid);
@@ -535,7 +616,20 @@ reap(set *s)
 			continue;
 		/* exited, dead, ... */
 		bool took_job = r ? r->busy || r->done : false;
-		long code = (long)json_integer_value(json_object_get(c, "ExitCode"));
+		if (r && r->adopted && !took_job && code_of(c) == 0) {
+			/* Adopted after a restart: its job's messages went to the old session. Its
+			 * registration is gone if it ran its job; DELETE is harmless either way. */
+			dr_scaleset_remove_runner(s->client, r->id, NULL);
+			_cleanup_err_ dr_err *re = NULL;
+			if (remove_container(s->a, cid, &re) < 0) {
+				set_error(s, re);
+				continue;
+			}
+			alog(s, "runner %s (adopted) exited (code 0): container removed", r->name);
+			drop_runner(s, (size_t)(r - s->runners));
+			continue;
+		}
+		long code = code_of(c);
 		_cleanup_err_ dr_err *re = NULL;
 		if (remove_container(s->a, cid, &re) < 0) {
 			set_error(s, re);
@@ -675,7 +769,9 @@ listen_set(void *arg)
 		}
 		pthread_mutex_unlock(&s->mu);
 		if (rc < 0) {
-			long wait = e->errnum == DR_SS_CONFLICT ? 30000 : backoff;
+			/* 409: another listener holds the set, or our own killed predecessor's
+			 * session, until the service expires it. */
+			long wait = e->errnum == DR_SS_CONFLICT ? 10000 : backoff;
 			backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
 			nap_ms(wait);
 			continue;
@@ -757,12 +853,8 @@ shutdown_sets(agent *a)
 		struct timespec ts = { 0, 500 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	/* Guards of runners left running stop with us; the next agent starts new ones. */
-	for (size_t i = 0; i < a->n_sets; i++)
-		for (size_t k = 0; k < a->sets[i].n_runners; k++) {
-			stop_child(a->sets[i].runners[k].guard, 5000);
-			a->sets[i].runners[k].guard = 0;
-		}
+	/* Guards of runners left running stay: they are those jobs' Docker, and the next agent
+	 * adopts them with their runners. */
 }
 
 /* ---- the command ---- */
@@ -930,9 +1022,10 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 			reap(s);
 			for (size_t k = 0; k < s->n_runners; k++) {
 				runner *r = &s->runners[k];
-				if (r->guard > 0 && waitpid(r->guard, NULL, WNOHANG) == r->guard) {
+				if (r->guard > 0 && !guard_alive(r)) {
 					alog(s, "the guard of %s exited: restarting it", r->name);
 					r->guard = 0;
+					r->foreign_guard = false;
 				}
 				if (r->dir && r->guard == 0 && s->def->mode == &dr_mode_docker_socket) {
 					_cleanup_err_ dr_err *ge = NULL;

@@ -10,7 +10,8 @@
 #                             /home/runner/run.sh runs the stand-in runner; SSL_CERT_FILE is
 #                             /standin/cert.pem (mount the stand-in's folder there).
 #                             STANDIN_WAIT (600) bounds the wait for a job, JOB_SECONDS (0) is
-#                             each job's length. With DOCKER_HOST=unix://... it first prints
+#                             each job's length (/standin/job-seconds, if present, overrides).
+#                             With DOCKER_HOST=unix://... it first prints
 #                             "docker-info: status=N root=..." from GET /info on that socket.
 
 build_runner_image() {
@@ -27,7 +28,7 @@ build_runner_image() {
 		--exclude="usr/lib/$ver/lib2to3" "usr/lib/$ver" | tar -C "$root" -xf -
 	local lib
 	for lib in $( { ldd "$py"; ldd /usr/lib/"$ver"/lib-dynload/*.so; } 2>/dev/null |
-		grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+		awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}' | sort -u); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
@@ -55,9 +56,14 @@ if dh.startswith("unix://"):
         print("docker-info: status=%s root=%r" % (head.split()[1].decode(), info.get("DockerRootDir")), flush=True)
     except Exception as e:
         print("docker-info: error %s" % e, flush=True)
+js = os.environ.get("STANDIN_JOB_SECONDS", "0")
+try:  # a test may set each job's length at run time
+    js = open("/standin/job-seconds").read().strip() or js
+except OSError:
+    pass
 os.execv("/usr/bin/python3", ["python3", "/opt/standin/ghctl.py", "run-runner",
          "--wait", os.environ.get("STANDIN_WAIT", "600"),
-         "--job-seconds", os.environ.get("STANDIN_JOB_SECONDS", "0")])
+         "--job-seconds", js])
 PY
 	chmod 755 "$root/home/runner/run.sh"
 	tar -C "$root" -cf - . | docker import --change 'ENV SSL_CERT_FILE=/standin/cert.pem' \

@@ -53,10 +53,14 @@ check "a mode that needs Kubernetes is refused, naming the set and the reason (e
 run "$DESKRUN" agent --set nope
 check "--set of an unknown definition: exit 2" eq "$RC" "2"
 
-AGENT_LOG=$TMP/agent.log
-SSL_CERT_FILE=$D/cert.pem "$DESKRUN" agent --set web --set api --host "$DOCKER_HOST" \
-	--network host --state-dir "$TMP/agent" --drain 20s --owner test-host 2>"$AGENT_LOG" &
-APID=$!
+# start_agent LOG: the agent for web and api in the background (APID)
+start_agent() {
+	AGENT_LOG=$1
+	SSL_CERT_FILE=$D/cert.pem "$DESKRUN" agent --set web --set api --host "$DOCKER_HOST" \
+		--network host --state-dir "$TMP/agent" --drain 20s --owner test-host 2>"$AGENT_LOG" &
+	APID=$!
+}
+start_agent "$TMP/agent.log"
 # cnt SET: the set's runner containers (any state)
 cnt() { docker ps -aq --filter "label=deskrun.io/set=$1" | wc -l; }
 running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
@@ -148,5 +152,35 @@ print(sum(e["endpoint"] == "delete-runner" and e["status"] == 204 for e in L))')
 check "no runner container is left" eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l)" "0"
 check "no guard process is left" eval '! pgrep -f "guard --tenant (web|api) " >/dev/null'
 check "the state directory is empty" eq "$(ls -A "$TMP/agent")" ""
+
+# ---------------------------------------------------------------- SIGKILL mid-job, restart
+echo 6 >"$D/job-seconds"
+G config session_ttl=5 >/dev/null # a session without polls for 5 s is dropped, as GitHub does
+start_agent "$TMP/agent2.log"
+check "a new agent opens its sessions" wait_for 30 eval 'logged "web: session open" && logged "api: session open"'
+wait_for 30 eval '[ "$(running api)" = 1 ]'
+R=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
+check "a long job starts on web" eval 'G wait-job "$R" running --timeout 30 >/dev/null'
+kill -KILL "$APID"
+wait "$APID" 2>/dev/null || true
+APID=
+check "SIGKILL: the runner container outlives the agent" eq "$(running web)" "1"
+check "and so does its guard (the job's Docker)" eval 'pgrep -f "guard --tenant web --session web-" >/dev/null'
+S=$(G state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+start_agent "$TMP/agent3.log"
+check "the restarted agent adopts the running runners" wait_for 30 eval 'logged "web: runner web-.* adopted" && logged "api: runner api-.* adopted"'
+check "the job completes" eval 'G wait-job "$R" completed --timeout 40 >/dev/null'
+check "its container is removed" wait_for 20 eval '[ "$(cnt web)" = 0 ]'
+check "no second runner for the job, none for api's adopted idle one: no JIT config since the restart" \
+	eq "$(G journal --since "$S" | grep -c '"endpoint": "generate-jitconfig"')" "0"
+check "the killed agent's sessions held the sets (409) until they expired; then new ones open" \
+	wait_for 30 eval 'grep -q "web: error: create the message session: HTTP 409" "$AGENT_LOG" && logged "web: session open"' 
+kill -TERM "$APID"
+wait "$APID"
+ARC=$?
+APID=
+check "SIGTERM again: exit 0" eq "$ARC" "0"
+check "nothing left: containers, guards (its own and the adopted ones), folders" \
+	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant (web|api) ") $(ls -A "$TMP/agent" | wc -l)" "0 0 0"
 
 done_testing
