@@ -10,16 +10,53 @@
 # exits 0, and leaves no container, guard or folder; no secret in the log or in any child's
 # argv. Measures the time from a job queued to its runner container running, and the agent's
 # idle RSS.
+#
+# LOCAL_ENGINE=podman runs the same against `podman system service` (its Docker-compatible API)
+# with a private store; the docker CLI drives both.
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/local/runner_image.sh"
 PY=${PYTHON:-/usr/bin/python3}
+ENGINE=${LOCAL_ENGINE:-docker}
 unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
 if ! dockerd_available; then
-	skip "the local agent" "needs root and dockerd"
+	skip "the local agent on $ENGINE" "needs root, dockerd and the docker CLI"
 	done_testing
 	exit 0
 fi
+if [ "$ENGINE" = podman ] && ! command -v podman >/dev/null; then
+	skip "the local agent on podman" "podman is not installed (apt-get install podman)"
+	done_testing
+	exit 0
+fi
+PODMAN_PID=
+P() { podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --tmpdir "$TMP/pm/tmp" "$@"; }
+# start_podman: podman's API service on a private store and socket; sets DOCKER_HOST
+start_podman() {
+	mkdir -p "$TMP/pm"
+	export CONTAINERS_CONF=$TMP/pm/containers.conf
+	# No systemd here: cgroupfs and a file event log; the default ulimits fail on this machine.
+	printf '%s\n' '[containers]' 'default_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]' \
+		'[engine]' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' >"$CONTAINERS_CONF"
+	podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --tmpdir "$TMP/pm/tmp" system service \
+		--time=0 "unix://$TMP/pm/podman.sock" >"$TMP/pm/service.log" 2>&1 &
+	PODMAN_PID=$!
+	export DOCKER_HOST=unix://$TMP/pm/podman.sock
+	local i
+	for i in $(seq 1 100); do
+		docker version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_podman() {
+	[ -n "$PODMAN_PID" ] || return 0
+	P rm -af -t 0 >/dev/null 2>&1
+	kill "$PODMAN_PID" 2>/dev/null
+	wait "$PODMAN_PID" 2>/dev/null
+	PODMAN_PID=
+	grep -o " $TMP/pm[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
+}
 
 PAT=ghp_localAgentToken000000000000000000000
 D=$TMP/gh
@@ -27,6 +64,7 @@ SPID= APID=
 cleanup() {
 	[ -n "$APID" ] && kill -9 "$APID" 2>/dev/null
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	stop_podman
 	_dockerd_stop_all
 }
 trap cleanup EXIT
@@ -35,7 +73,12 @@ SPID=$!
 for _ in $(seq 1 100); do [ -s "$D/url" ] && break; sleep 0.05; done
 U=$(cat "$D/url")
 G() { "$PY" "$SRCDIR/tests/github/ghctl.py" --dir "$D" "$@"; }
-start_dockerd agent || { not_ok "dockerd starts"; done_testing; exit 1; }
+if [ "$ENGINE" = podman ]; then
+	start_podman || { not_ok "podman's API service starts"; done_testing; exit 1; }
+else
+	start_dockerd agent || { not_ok "dockerd starts"; done_testing; exit 1; }
+fi
+diag "engine: $ENGINE $(docker version --format '{{.Server.Version}}' 2>/dev/null) at $DOCKER_HOST"
 IMG=deskrun-standin-runner:test
 check "the runner stand-in image builds (docker import)" build_runner_image "$IMG" 2
 
