@@ -13,6 +13,7 @@
  * reaps exited runners and guard children and reconciles each set under its lock. */
 #include "lib/common.h"
 #include "cmd/cmd.h"
+#include "cmd/local.h"
 #include "lib/config.h"
 #include "lib/docker.h"
 #include "lib/duration.h"
@@ -64,6 +65,7 @@ static const dr_opt agent_opts[] = {
 #define ENGINE_TIMEOUT_MS 30000L
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t handover; /* SIGUSR1: stop without waiting for busy runners */
 
 typedef struct runner {
 	char *name;
@@ -862,22 +864,8 @@ shutdown_sets(agent *a)
 static int
 prepare_set(agent *a, set *s, const dr_runner *d, dr_err **err)
 {
-	const dr_mode *m = d->mode;
-	if (m != &dr_mode_docker_socket)
-		return dr_fail(err, DR_EXIT_USAGE,
-		               "%s: mode %s is not served by the local agent yet (%s): use "
-		               "--mode docker-socket, or a Kubernetes cluster",
-		               d->name, m->name,
-		               m->kube_mode ? "it runs jobs as Kubernetes pods"
-		                            : "its Docker daemon sidecar is not started locally yet");
-	if (d->instances > 1)
-		return dr_fail(err, DR_EXIT_USAGE,
-		               "%s: --instances %d has no meaning locally: one agent serves the set "
-		               "(use --max-runners)",
-		               d->name, d->instances);
-	if (d->no_guard && !a->ep.path)
-		return dr_fail(err, DR_EXIT_USAGE,
-		               "%s: --no-guard needs the engine on a unix socket to mount", d->name);
+	if (dr_local_check(d, a->ep.path != NULL, err) < 0)
+		return -1;
 	s->a = a;
 	s->def = d;
 	s->name = dr_xstrdup(d->name);
@@ -892,8 +880,46 @@ prepare_set(agent *a, set *s, const dr_runner *d, dr_err **err)
 static void
 on_stop(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1)
+		handover = 1;
 	stopping = 1;
+}
+
+/* status.json in the state dir, for `deskrun status`: written atomically every second. */
+static void
+write_status(agent *a)
+{
+	json_t *sets = json_array();
+	for (size_t i = 0; i < a->n_sets; i++) {
+		set *s = &a->sets[i];
+		pthread_mutex_lock(&s->mu);
+		int busy = 0;
+		json_t *runners = json_array();
+		for (size_t k = 0; k < s->n_runners; k++) {
+			runner *r = &s->runners[k];
+			busy += r->busy || r->done;
+			json_array_append_new(runners,
+			                      json_pack("{s:s, s:I, s:s}", "name", r->name, "id",
+			                                (json_int_t)r->id, "state",
+			                                r->busy || r->done ? "busy" : "idle"));
+		}
+		json_t *o = json_pack("{s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:s, s:o}", "name",
+		                      s->name, "id", (json_int_t)s->id, "min", s->def->min_runners,
+		                      "max", s->def->max_runners, "assigned", s->assigned, "idle",
+		                      (int)s->n_runners - busy, "busy", busy, "session",
+		                      s->registered ? "open" : "connecting", "runners", runners);
+		if (s->last_error)
+			json_object_set_new(o, "lastError", json_string(s->last_error));
+		pthread_mutex_unlock(&s->mu);
+		json_array_append_new(sets, o);
+	}
+	_cleanup_json_ json_t *st = json_pack("{s:I, s:s, s:I, s:o}", "pid", (json_int_t)getpid(),
+	                                      "engine", a->ep.url, "updated",
+	                                      (json_int_t)time(NULL), "sets", sets);
+	_cleanup_free_ char *path = dr_xasprintf("%s/status.json", a->state_dir);
+	_cleanup_free_ char *tmp = dr_xasprintf("%s/.status.json.tmp", a->state_dir);
+	if (json_dump_file(st, tmp, JSON_INDENT(2)) == 0)
+		rename(tmp, path);
 }
 
 static char *
@@ -1006,6 +1032,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Adopt what an earlier agent left, before any scaling. */
 	for (size_t i = 0; i < a.n_sets; i++)
@@ -1038,11 +1065,19 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 			reconcile(s);
 			pthread_mutex_unlock(&s->mu);
 		}
+		write_status(&a);
 	}
-	alog(NULL, "stopping: closing sessions, removing idle runners");
+	if (handover)
+		a.drain_ms = 0; /* busy runners go to the next agent, which adopts them */
+	alog(NULL, "stopping%s: closing sessions, removing idle runners",
+	     handover ? " (handing busy runners over to the next agent)" : "");
 	for (size_t i = 0; i < a.n_sets; i++)
 		pthread_join(a.sets[i].thread, NULL);
 	shutdown_sets(&a);
+	{
+		_cleanup_free_ char *st = dr_xasprintf("%s/status.json", a.state_dir);
+		unlink(st);
+	}
 	alog(NULL, "stopped");
 	rc = 0;
 out:
@@ -1081,8 +1116,10 @@ const dr_cmd dr_cmd_agent = {
 		"runner its own deskrun guard on the engine's socket (mounted at /run/deskrun); "
 		"with --no-guard the raw socket. Other modes are refused with the reason.\n\n"
 		"On SIGTERM the sessions are deleted (no new jobs), idle runners removed, and busy "
-		"ones waited for up to --drain; a later agent adopts runner containers still "
-		"running and removes exited ones. Log lines go to stderr, one per event.",
+		"ones waited for up to --drain (SIGUSR1: not waited for, as 'up' restarts it); a "
+		"later agent adopts runner containers still running and removes exited ones. Log "
+		"lines go to stderr, one per event; status.json in --state-dir says, every second, "
+		"what 'deskrun status' shows.",
 	.opts = agent_opts,
 	.run = run_agent,
 };

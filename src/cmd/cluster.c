@@ -4,6 +4,7 @@
 #include "lib/common.h"
 #include "cmd/cli_util.h"
 #include "cmd/cmd.h"
+#include "cmd/local.h"
 #include "lib/cluster.h"
 #include "lib/config.h"
 #include "lib/docker.h"
@@ -18,10 +19,14 @@
 #include "sys/log.h"
 #include "sys/progress.h"
 
-enum { OPT_PROVIDER = 1, OPT_CONTEXT, OPT_NAME, OPT_KUBECONFIG, OPT_HOST_CACHE, OPT_DOCKER_SOCKET };
+enum { OPT_PROVIDER = 1, OPT_CONTEXT, OPT_NAME, OPT_KUBECONFIG, OPT_HOST_CACHE, OPT_DOCKER_SOCKET,
+       OPT_ENGINE, OPT_STATE_DIR, OPT_NETWORK };
 
 static const dr_opt cluster_opts[] = {
-	{ "provider", 'p', "PROVIDER", "kind (default), k3s or existing", OPT_PROVIDER },
+	{ "provider", 'p', "PROVIDER",
+	  "kind (default), k3s, existing, or local (no Kubernetes: 'deskrun agent' on this host's "
+	  "Docker or podman engine)",
+	  OPT_PROVIDER },
 	{ "context", 0, "CTX",
 	  "kubeconfig context (existing: required; k3s: default \"default\"; kind: kind-NAME)",
 	  OPT_CONTEXT },
@@ -37,6 +42,15 @@ static const dr_opt cluster_opts[] = {
 	  "kind: mount the host's /var/run/docker.sock into the node (automatic when a runner's "
 	  "mode uses the node's Docker)",
 	  OPT_DOCKER_SOCKET },
+	{ "engine", 0, "URL",
+	  "local: the engine, unix:///PATH (default $DOCKER_HOST, else unix:///var/run/docker.sock)",
+	  OPT_ENGINE },
+	{ "state-dir", 0, "DIR", "local: the agent's folder (default " DR_LOCAL_STATE_DIR ")",
+	  OPT_STATE_DIR },
+	{ "network", 0, "NAME",
+	  "local: the runner containers' network (default: the engine's default; host lets "
+	  "them reach the host's loopback)",
+	  OPT_NETWORK },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -48,6 +62,9 @@ typedef struct cluster_args {
 	const char *kubeconfig;
 	const char *host_cache;
 	bool docker_socket;
+	const char *engine;
+	const char *state_dir;
+	const char *network;
 } cluster_args;
 
 static int
@@ -209,8 +226,17 @@ do_create(const cluster_args *a, const char *path, dr_config *c, dr_err **err)
 	dr_provider p = DR_PROVIDER_KIND;
 	if (a->provider && dr_provider_parse(a->provider, &p) < 0)
 		return dr_fail(err, DR_EXIT_USAGE,
-		               "--provider \"%s\": unknown provider: use kind, k3s or existing",
+		               "--provider \"%s\": unknown provider: use kind, k3s, existing or local",
 		               a->provider);
+	if (p != DR_PROVIDER_LOCAL && (a->engine || a->state_dir || a->network))
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "--engine, --state-dir and --network are for --provider local: %s runs the "
+		               "runners on Kubernetes",
+		               dr_provider_name(p));
+	if (p == DR_PROVIDER_LOCAL && (a->context || a->name || a->kubeconfig))
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "--context, --name and --kubeconfig have no meaning for --provider "
+		               "local: it runs no Kubernetes");
 	if (p != DR_PROVIDER_KIND && (a->host_cache || a->docker_socket))
 		return dr_fail(err, DR_EXIT_USAGE,
 		               "--host-cache-dir and --docker-socket are for --provider kind: on %s, "
@@ -227,14 +253,18 @@ do_create(const cluster_args *a, const char *path, dr_config *c, dr_err **err)
 			               c->cluster->context);
 	}
 	_cleanup_cluster_ dr_cluster *cl = NULL;
-	int rc = p == DR_PROVIDER_KIND  ? create_kind(a, c, &cl, err)
-	         : p == DR_PROVIDER_K3S ? create_k3s(a, &cl, err)
-	                                : create_existing(a, &cl, err);
+	int rc = p == DR_PROVIDER_KIND    ? create_kind(a, c, &cl, err)
+	         : p == DR_PROVIDER_K3S   ? create_k3s(a, &cl, err)
+	         : p == DR_PROVIDER_LOCAL ? dr_local_create(a->engine, a->state_dir, a->network, &cl, err)
+	                                  : create_existing(a, &cl, err);
 	if (rc < 0)
 		return -1;
 	if (dr_config_edit(path, record_cluster, cl, err) < 0)
 		return -1;
-	if (!dr_quiet())
+	if (!dr_quiet() && p == DR_PROVIDER_LOCAL)
+		printf("local provider recorded (engine %s); next: 'deskrun up' starts the agent\n",
+		       cl->engine);
+	else if (!dr_quiet())
 		printf("cluster %s \"%s\" recorded (context %s); next: 'deskrun up'\n",
 		       dr_provider_name(p), cl->name, cl->context);
 	return 0;
@@ -249,6 +279,8 @@ do_status(const dr_config *c, dr_err **err)
 	if (!cl)
 		return dr_fail(err, DR_EXIT_FAIL,
 		               "no cluster recorded: create one with 'deskrun cluster create'");
+	if (cl->provider == DR_PROVIDER_LOCAL)
+		return dr_local_cluster_status(c, err);
 	printf("cluster:     %s \"%s\" (context %s%s%s)\n", dr_provider_name(cl->provider), cl->name,
 	       cl->context, cl->kubeconfig ? ", kubeconfig " : "",
 	       cl->kubeconfig ? cl->kubeconfig : "");
@@ -330,7 +362,12 @@ do_delete(const char *path, const dr_config *c, dr_err **err)
 	const dr_cluster *cl = c->cluster;
 	if (!cl)
 		return dr_fail(err, DR_EXIT_FAIL, "no cluster recorded in %s: nothing to delete", path);
-	if (cl->provider == DR_PROVIDER_KIND) {
+	if (cl->provider == DR_PROVIDER_LOCAL) {
+		if (dr_local_cluster_delete(path, c, err) < 0)
+			return -1;
+		if (!dr_quiet())
+			printf("forgot the local provider\n");
+	} else if (cl->provider == DR_PROVIDER_KIND) {
 		_cleanup_strv_ char **args = dr_argv("delete", "cluster", "--name", cl->name, NULL);
 		if (cl->kubeconfig) {
 			dr_argv_add(&args, "--kubeconfig");
@@ -380,6 +417,9 @@ run_cluster(dr_cli *cli, int argc, char **argv, dr_err **err)
 		case OPT_KUBECONFIG: a.kubeconfig = v; break;
 		case OPT_HOST_CACHE: a.host_cache = v; break;
 		case OPT_DOCKER_SOCKET: a.docker_socket = true; break;
+		case OPT_ENGINE: a.engine = v; break;
+		case OPT_STATE_DIR: a.state_dir = v; break;
+		case OPT_NETWORK: a.network = v; break;
 		default: DR_BUG("unhandled cluster option");
 		}
 	}
@@ -390,7 +430,8 @@ run_cluster(dr_cli *cli, int argc, char **argv, dr_err **err)
 		return dr_fail(err, DR_EXIT_USAGE,
 		               "cluster \"%s\": unknown verb: use create, status or delete", a.verb);
 	if (strcmp(a.verb, "create") != 0 &&
-	    (a.provider || a.context || a.name || a.kubeconfig || a.host_cache || a.docker_socket))
+	    (a.provider || a.context || a.name || a.kubeconfig || a.host_cache || a.docker_socket ||
+	     a.engine || a.state_dir || a.network))
 		return dr_fail(err, DR_EXIT_USAGE,
 		               "cluster %s takes no options: it acts on the recorded cluster", a.verb);
 	_cleanup_free_ char *path = NULL;
@@ -409,6 +450,7 @@ const dr_cmd dr_cmd_cluster = {
 	.summary = "create, check or delete the cluster the runners run on",
 	.synopsis = "create [--provider kind|k3s|existing] [--context CTX] [--name NAME] "
 	            "[--kubeconfig PATH] [--host-cache-dir DIR] [--docker-socket]\n"
+	            "create --provider local [--engine URL] [--state-dir DIR] [--network NAME]\n"
 	            "status\ndelete",
 	.description =
 		"create: with --provider kind (default), write a one-node kind configuration (the "
@@ -416,7 +458,9 @@ const dr_cmd dr_cmd_cluster = {
 		"mode needs it), run 'kind create cluster --config -' and record the cluster and its "
 		"context in the config file. With k3s, check that k3s is installed and use its "
 		"kubeconfig (start k3s with --docker for modes that use the node's Docker). With "
-		"existing, use --context CTX of your kubeconfig.\n\n"
+		"existing, use --context CTX of your kubeconfig. With local, no Kubernetes: check that "
+		"the Docker or podman engine answers and record it; 'deskrun up' then runs 'deskrun "
+		"agent' on it.\n\n"
 		"status: reachability, Kubernetes version, each node's runtime (containerd or "
 		"docker), ARC's CRDs and the controller.\n\n"
 		"delete: delete a kind cluster deskrun created (caches stay on the host); forget a "

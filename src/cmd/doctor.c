@@ -341,6 +341,8 @@ unreachable_fix(const dr_cluster *cl)
 		return "start k3s: 'sudo systemctl start k3s' (its log: 'journalctl -u k3s')";
 	case DR_PROVIDER_EXISTING:
 		return "check the context and credentials: 'kubectl --context CTX get nodes'";
+	case DR_PROVIDER_LOCAL:
+		return "the local provider has no Kubernetes: 'deskrun status' shows the agent";
 	}
 	return "check the cluster";
 }
@@ -352,7 +354,13 @@ check_cluster(doctor *d)
 	if (!cl) {
 		dr_check_add(d->checks, "cluster", "recorded", DR_CHECK_WARN,
 		             "no cluster recorded in the config",
-		             "'deskrun cluster create' (kind), or --provider k3s|existing");
+		             "'deskrun cluster create' (kind), or --provider k3s|existing|local");
+		return false;
+	}
+	if (cl->provider == DR_PROVIDER_LOCAL) {
+		dr_check_add(d->checks, "cluster", "recorded", DR_CHECK_OK,
+		             "the local provider: no Kubernetes, 'deskrun agent' on this host's engine",
+		             NULL);
 		return false;
 	}
 	_cleanup_json_ json_t *ver = NULL;

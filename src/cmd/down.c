@@ -4,6 +4,7 @@
 #include "lib/common.h"
 #include "cmd/cli_util.h"
 #include "cmd/cmd.h"
+#include "cmd/local.h"
 #include "lib/duration.h"
 #include "lib/plan.h"
 #include "sys/deploy.h"
@@ -51,6 +52,8 @@ run_down(dr_cli *cli, int argc, char **argv, dr_err **err)
 	if (!c->cluster)
 		return dr_fail(err, DR_EXIT_FAIL,
 		               "no cluster recorded in %s: nothing is deployed", path);
+	if (c->cluster->provider == DR_PROVIDER_LOCAL)
+		return dr_local_down(path, c, names, timeout_ms > 0 ? timeout_ms : 360000, err);
 	dr_progress prog;
 	dr_progress_init(&prog);
 	dr_deploy d = { .config = c, .cluster = c->cluster, .progress = &prog };
@@ -95,7 +98,10 @@ const dr_cmd dr_cmd_down = {
 		"is given), found by their deskrun.io/runner label: AutoscalingRunnerSets first, "
 		"waiting for ARC to deregister them and clear its finalizers, then the rest. Other "
 		"runners, the ARC controller, the namespaces and the config file are kept. A scale "
-		"set that does not go within --timeout is named in the error (exit 4).",
+		"set that does not go within --timeout is named in the error (exit 4).\n\n"
+		"On the local provider: the agent stops serving the named runners (all without NAME): "
+		"it deletes its sessions, removes idle runners and waits for busy ones (up to "
+		"--timeout), then starts again for the others.",
 	.opts = down_opts,
 	.run = run_down,
 };

@@ -4,6 +4,7 @@
 #include "lib/common.h"
 #include "cmd/cli_util.h"
 #include "cmd/cmd.h"
+#include "cmd/local.h"
 #include "lib/buf.h"
 #include "lib/plan.h"
 #include "lib/render.h"
@@ -253,6 +254,13 @@ run_status(dr_cli *cli, int argc, char **argv, dr_err **err)
 		return dr_fail(err, DR_EXIT_FAIL,
 		               "no cluster recorded in %s: create one with 'deskrun cluster create'",
 		               path);
+	if (c->cluster->provider == DR_PROVIDER_LOCAL) {
+		if (watch)
+			return dr_fail(err, DR_EXIT_USAGE,
+			               "--watch is not available on the local provider yet: run status "
+			               "again");
+		return dr_local_status(c, name, strcmp(output, "json") == 0, err);
+	}
 	if (watch) {
 		signal(SIGINT, on_interrupt);
 		signal(SIGTERM, on_interrupt);
@@ -293,7 +301,10 @@ const dr_cmd dr_cmd_status = {
 		"pending and failed runners as the AutoscalingRunnerSet reports them, the state of its "
 		"listener pod in the controller namespace, and the newest Warning event about it. "
 		"Scale sets of the config that are not deployed are listed too. --output json is for "
-		"scripts.",
+		"scripts.\n\n"
+		"On the local provider: whether the agent runs, and per scale set min/max, assigned "
+		"jobs, idle and busy runners, the session's state and the last error, as the agent "
+		"reports them every second.",
 	.opts = status_opts,
 	.run = run_status,
 };

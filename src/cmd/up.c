@@ -6,6 +6,7 @@
 #include "buildinfo.h"
 #include "cmd/cli_util.h"
 #include "cmd/cmd.h"
+#include "cmd/local.h"
 #include "lib/duration.h"
 #include "lib/plan.h"
 #include "lib/render.h"
@@ -213,6 +214,21 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 	size_t n = 0;
 	if (dr_cli_select(c, path, names, dr_strv_len(names), &sel, &n, err) < 0)
 		return -1;
+	if (c->cluster && c->cluster->provider == DR_PROVIDER_LOCAL) {
+		if (dry_run) {
+			bool unix_engine =
+				!c->cluster->engine || dr_startswith(c->cluster->engine, "unix://");
+			for (size_t i = 0; i < n; i++) {
+				if (dr_local_check(sel[i], unix_engine, err) < 0)
+					return -1;
+				printf("  serve     %s (min %d, max %d) with the local agent\n",
+				       sel[i]->name, sel[i]->min_runners, sel[i]->max_runners);
+			}
+			printf("(dry run: nothing was changed)\n");
+			return 0;
+		}
+		return dr_local_up(path, c, names, wait_ms, err);
+	}
 	if (!c->cluster && !dry_run)
 		return dr_fail(err, DR_EXIT_FAIL,
 		               "no cluster recorded in %s: run 'deskrun cluster create' (kind), or "
@@ -317,7 +333,11 @@ const dr_cmd dr_cmd_up = {
 		"--wait needs ARC's controller running: without its Deployment it fails at once "
 		"(exit 1) instead of waiting for listeners nothing will start.\n\n"
 		"With NAMEs, only those runners are applied and pruned; without, every runner of the "
-		"config, and objects of runners removed from the config are pruned.",
+		"config, and objects of runners removed from the config are pruned.\n\n"
+		"On the local provider (cluster create --provider local) there is no Kubernetes: up "
+		"starts (or restarts, handing running jobs over) 'deskrun agent' as a daemon serving "
+		"the runners (NAMEs add to those served), and waits up to --wait (default 30s) until "
+		"each scale set has its session.",
 	.opts = up_opts,
 	.run = run_up,
 };

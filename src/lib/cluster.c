@@ -7,6 +7,7 @@ static const char *const provider_names[] = {
 	[DR_PROVIDER_KIND] = "kind",
 	[DR_PROVIDER_K3S] = "k3s",
 	[DR_PROVIDER_EXISTING] = "existing",
+	[DR_PROVIDER_LOCAL] = "local",
 };
 
 const char *
@@ -45,6 +46,9 @@ dr_cluster_free(dr_cluster *c)
 	free(c->context);
 	free(c->kubeconfig);
 	free(c->host_cache_dir);
+	free(c->engine);
+	free(c->state_dir);
+	free(c->network);
 	free(c);
 }
 
@@ -56,6 +60,9 @@ dr_cluster_copy(const dr_cluster *c)
 	d->host_cache_dir = c->host_cache_dir ? dr_xstrdup(c->host_cache_dir) : NULL;
 	d->docker_socket = c->docker_socket;
 	d->registry_mirror = c->registry_mirror;
+	d->engine = c->engine ? dr_xstrdup(c->engine) : NULL;
+	d->state_dir = c->state_dir ? dr_xstrdup(c->state_dir) : NULL;
+	d->network = c->network ? dr_xstrdup(c->network) : NULL;
 	return d;
 }
 
@@ -74,6 +81,12 @@ dr_cluster_to_json(const dr_cluster *c)
 		json_object_set_new(o, "docker_socket", json_true());
 	if (c->registry_mirror)
 		json_object_set_new(o, "registry_mirror", json_true());
+	if (c->engine)
+		json_object_set_new(o, "engine", json_string(c->engine));
+	if (c->state_dir)
+		json_object_set_new(o, "state_dir", json_string(c->state_dir));
+	if (c->network)
+		json_object_set_new(o, "network", json_string(c->network));
 	return o;
 }
 
@@ -99,7 +112,7 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 	}
 	static const char *const keys[] = { "provider", "name", "context", "kubeconfig",
 		                            "host_cache_dir", "docker_socket", "registry_mirror",
-		                            NULL };
+		                            "engine", "state_dir", "network", NULL };
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v) {
@@ -121,7 +134,7 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 		return NULL;
 	dr_provider p;
 	if (dr_provider_parse(prov, &p) < 0) {
-		dr_fail(err, DR_EXIT_CONFIG, "cluster: unknown provider \"%s\" (kind, k3s or existing)",
+		dr_fail(err, DR_EXIT_CONFIG, "cluster: unknown provider \"%s\" (kind, k3s, existing or local)",
 		        prov);
 		return NULL;
 	}
@@ -129,8 +142,17 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 	const char *kc = json_object_get(j, "kubeconfig") ? opt_str(j, "kubeconfig", true, err) : "";
 	const char *hc =
 		json_object_get(j, "host_cache_dir") ? opt_str(j, "host_cache_dir", true, err) : "";
-	if (!kc || !hc)
+	const char *en = json_object_get(j, "engine") ? opt_str(j, "engine", true, err) : "";
+	const char *sd = json_object_get(j, "state_dir") ? opt_str(j, "state_dir", true, err) : "";
+	const char *nw = json_object_get(j, "network") ? opt_str(j, "network", true, err) : "";
+	if (!kc || !hc || !en || !sd || !nw)
 		return NULL;
+	if (*nw)
+		c->network = dr_xstrdup(nw);
+	if (*en)
+		c->engine = dr_xstrdup(en);
+	if (*sd)
+		c->state_dir = dr_xstrdup(sd);
 	if (*kc)
 		c->kubeconfig = dr_xstrdup(kc);
 	if (*hc)

@@ -14,7 +14,10 @@ typedef enum dr_provider {
 	DR_PROVIDER_KIND = 0,
 	DR_PROVIDER_K3S,
 	DR_PROVIDER_EXISTING,
+	DR_PROVIDER_LOCAL, /* no Kubernetes: `deskrun agent` on this host's engine */
 } dr_provider;
+
+#define DR_LOCAL_STATE_DIR "/var/lib/deskrun/agent"
 
 typedef struct dr_cluster {
 	dr_provider provider;
@@ -24,6 +27,9 @@ typedef struct dr_cluster {
 	char *host_cache_dir; /* owned or NULL (kind): host directory behind the cache root */
 	bool docker_socket;   /* kind: the host's Docker socket is mounted into the node */
 	bool registry_mirror; /* kind: the node's containerd pulls docker.io through the mirror */
+	char *engine;         /* owned or NULL (local): the engine's URL, unix:///PATH */
+	char *state_dir;      /* owned or NULL (local): the agent's folder (DR_LOCAL_STATE_DIR) */
+	char *network;        /* owned or NULL (local): the runner containers' network */
 } dr_cluster;
 
 const char *dr_provider_name(dr_provider p);

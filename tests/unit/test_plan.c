@@ -158,7 +158,7 @@ kind_config(void **state)
 	json_object_set_new(j, "provider", json_string("minikube"));
 	assert_null(dr_cluster_from_json(j, &err_));
 	assert_string_equal(err_->msg,
-	                    "cluster: unknown provider \"minikube\" (kind, k3s or existing)");
+	                    "cluster: unknown provider \"minikube\" (kind, k3s, existing or local)");
 	dr_err_free(err_);
 	dr_settings_clear(&s);
 }

@@ -1,0 +1,478 @@
+/* local.c: the local provider (`cluster create --provider local`): no Kubernetes, `deskrun
+ * agent` on this host's Docker or podman engine. `up` (re)starts the agent as a daemon serving
+ * the runners it names (all by default), `down` stops serving some or all of them (the agent
+ * drains, then restarts with the rest), `status` reads what the agent reports. The agent's
+ * folder (the cluster's state_dir) holds:
+ *   agent.pid    the running agent (written by `up`)
+ *   agent.log    its log, one line per event
+ *   served       the runners it serves, one name a line (written by `up`/`down`)
+ *   status.json  what it reports every second (written by the agent, atomically) */
+#include "lib/common.h"
+#include "cmd/cli_util.h"
+#include "cmd/cmd.h"
+#include "cmd/local.h"
+#include "lib/mode.h"
+#include "pod/http.h"
+#include "sys/fsutil.h"
+#include "sys/log.h"
+#include "sys/progress.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int
+dr_local_check(const dr_runner *d, bool unix_engine, dr_err **err)
+{
+	const dr_mode *m = d->mode;
+	if (m != &dr_mode_docker_socket)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: mode %s is not served by the local agent yet (%s): use "
+		               "--mode docker-socket, or a Kubernetes cluster",
+		               d->name, m->name,
+		               m->kube_mode ? "it runs jobs as Kubernetes pods"
+		                            : "its Docker daemon sidecar is not started locally yet");
+	if (d->instances > 1)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: --instances %d has no meaning locally: one agent serves the set "
+		               "(use --max-runners)",
+		               d->name, d->instances);
+	if (d->no_guard && !unix_engine)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: --no-guard needs the engine on a unix socket to mount", d->name);
+	return 0;
+}
+
+static const char *
+state_dir(const dr_cluster *cl)
+{
+	return cl->state_dir ? cl->state_dir : DR_LOCAL_STATE_DIR;
+}
+
+int
+dr_local_create(const char *engine, const char *dir, const char *network, dr_cluster **out,
+                dr_err **err)
+{
+	const char *flag = "--engine";
+	if (!engine) {
+		engine = getenv("DOCKER_HOST");
+		flag = "DOCKER_HOST";
+		if (!engine || !*engine)
+			engine = DR_POD_DEFAULT_DOCKER_HOST, flag = "the default engine";
+	}
+	_cleanup_endpoint_ dr_pod_endpoint ep = { 0 };
+	if (dr_pod_endpoint_parse(flag, engine, &ep, err) < 0)
+		return -1;
+	if (dir && *dir != '/')
+		return dr_fail(err, DR_EXIT_USAGE, "--state-dir \"%s\": give an absolute path", dir);
+	dr_pod_http_request req = { .method = "GET", .target = "/_ping", .max_body = 4096,
+		                    .timeout_ms = 5000 };
+	_cleanup_http_response_ dr_pod_http_response r = { 0 };
+	if (dr_pod_http_do(&ep, &req, &r, err) < 0)
+		return dr_err_prefix(err, "the engine at %s does not answer (start dockerd, or "
+		                     "'podman system service'; or give --engine unix:///PATH)",
+		                     ep.url);
+	if (r.status != 200)
+		return dr_fail(err, DR_EXIT_FAIL, "the engine at %s answered /_ping with HTTP %d",
+		               ep.url, r.status);
+	dr_cluster *cl = dr_cluster_new(DR_PROVIDER_LOCAL, "local", "local");
+	cl->engine = dr_xstrdup(ep.url);
+	if (dir)
+		cl->state_dir = dr_xstrdup(dir);
+	if (network)
+		cl->network = dr_xstrdup(network);
+	*out = cl;
+	return 0;
+}
+
+/* ---- the agent's files ---- */
+
+static char *
+state_file(const dr_cluster *cl, const char *name)
+{
+	return dr_xasprintf("%s/%s", state_dir(cl), name);
+}
+
+/* The running agent's pid, or 0: the pid file, checked against the process's argv. */
+static pid_t
+agent_pid(const dr_cluster *cl)
+{
+	_cleanup_free_ char *pf = state_file(cl, "agent.pid");
+	_cleanup_fclose_ FILE *f = fopen(pf, "r");
+	long pid = 0;
+	if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+		return 0;
+	_cleanup_free_ char *cp = dr_xasprintf("/proc/%ld/cmdline", pid);
+	_cleanup_fclose_ FILE *c = fopen(cp, "r");
+	if (!c)
+		return 0;
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, c);
+	buf[n] = '\0';
+	bool agent = false, dir = false;
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+		agent |= dr_streq(buf + i, "agent");
+		dir |= dr_streq(buf + i, state_dir(cl));
+	}
+	return agent && dir ? (pid_t)pid : 0;
+}
+
+static char **
+read_served(const dr_cluster *cl)
+{
+	_cleanup_free_ char *p = state_file(cl, "served");
+	_cleanup_fclose_ FILE *f = fopen(p, "r");
+	char **v = NULL;
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (*line && !dr_strv_contains(v, line))
+			dr_strv_push(&v, line);
+	}
+	return v;
+}
+
+static int
+write_served(const dr_cluster *cl, char **names, dr_err **err)
+{
+	_cleanup_free_ char *p = state_file(cl, "served");
+	_cleanup_free_ char *tmp = dr_xasprintf("%s.tmp", p);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "write %s", tmp);
+	for (char **n = names; n && *n; n++)
+		fprintf(f, "%s\n", *n);
+	if (fclose(f) != 0 || rename(tmp, p) < 0)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "write %s", p);
+	return 0;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Stop the agent: SIGTERM drains busy runners (down), SIGUSR1 hands them to the next agent
+ * (up). Waits for its exit up to timeout_ms. */
+static int
+stop_agent(const dr_cluster *cl, int sig, long timeout_ms, dr_err **err)
+{
+	pid_t pid = agent_pid(cl);
+	if (pid == 0)
+		return 0;
+	kill(pid, sig);
+	long end = now_ms() + timeout_ms;
+	while (kill(pid, 0) == 0) {
+		if (now_ms() >= end)
+			return dr_fail(err, DR_EXIT_TIMEOUT,
+			               "the agent (pid %ld) did not stop within %ld s: see %s/agent.log",
+			               (long)pid, timeout_ms / 1000, state_dir(cl));
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	_cleanup_free_ char *pf = state_file(cl, "agent.pid");
+	unlink(pf);
+	return 0;
+}
+
+static char *
+self_exe(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return dr_xstrdup("deskrun");
+	buf[n] = '\0';
+	return dr_xstrdup(buf);
+}
+
+/* Start the agent as a daemon (its own session, the log appended to agent.log) serving `names`;
+ * *child is its pid (our child until we exit). */
+static int
+start_agent(const char *config_path, const dr_cluster *cl, char **names, pid_t *child,
+            dr_err **err)
+{
+	const char *dir = state_dir(cl);
+	_cleanup_free_ char *exe = self_exe();
+	_cleanup_free_ char *logp = state_file(cl, "agent.log");
+	_cleanup_free_ char *status = state_file(cl, "status.json");
+	unlink(status);
+	_cleanup_strv_ char **argv = NULL;
+	const char *head[] = { exe, "--config", config_path, "agent", "--state-dir", dir, "--host",
+		               cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST, NULL };
+	for (size_t i = 0; head[i]; i++)
+		dr_strv_push(&argv, head[i]);
+	if (cl->network) {
+		dr_strv_push(&argv, "--network");
+		dr_strv_push(&argv, cl->network);
+	}
+	for (char **n = names; n && *n; n++) {
+		dr_strv_push(&argv, "--set");
+		dr_strv_push(&argv, *n);
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	/* Its own session: the agent outlives this command and its terminal. */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+	                                      POSIX_SPAWN_SETSIGDEF);
+	fflush(NULL);
+	pid_t pid = 0;
+	int rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0)
+		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start the agent %s", exe);
+	*child = pid;
+	_cleanup_free_ char *pf = state_file(cl, "agent.pid");
+	FILE *f = fopen(pf, "we");
+	if (f) {
+		fprintf(f, "%ld\n", (long)pid);
+		fclose(f);
+	}
+	return 0;
+}
+
+static json_t *
+read_status(const dr_cluster *cl)
+{
+	_cleanup_free_ char *p = state_file(cl, "status.json");
+	return json_load_file(p, 0, NULL);
+}
+
+/* Wait until the agent (our child) reports every set with its session open, or fails early. */
+static int
+wait_sessions(const dr_cluster *cl, pid_t child, size_t n, long wait_ms, dr_err **err)
+{
+	long end = now_ms() + wait_ms;
+	for (;;) {
+		int ws;
+		if (waitpid(child, &ws, WNOHANG) == child) {
+			_cleanup_free_ char *pf = state_file(cl, "agent.pid");
+			unlink(pf);
+			return dr_fail(err, DR_EXIT_FAIL, "the agent exited at start: see %s/agent.log",
+			               state_dir(cl));
+		}
+		_cleanup_json_ json_t *st = read_status(cl);
+		size_t open = 0, k;
+		json_t *s;
+		const char *last = NULL, *which = NULL;
+		json_array_foreach(json_object_get(st, "sets"), k, s) {
+			if (dr_streq(json_string_value(json_object_get(s, "session")), "open"))
+				open++;
+			else if (json_string_value(json_object_get(s, "lastError")))
+				last = json_string_value(json_object_get(s, "lastError")),
+				which = json_string_value(json_object_get(s, "name"));
+		}
+		if (st && open == n)
+			return 0;
+		if (now_ms() >= end)
+			return dr_fail(err, DR_EXIT_TIMEOUT,
+			               "%zu of %zu scale sets have a session after %ld s%s%s%s%s", open,
+			               n, wait_ms / 1000, last ? ": " : "", which ? which : "",
+			               last ? ": " : "", last ? last : "");
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int
+dr_local_up(const char *config_path, const dr_config *c, char **names, long wait_ms,
+            dr_err **err)
+{
+	const dr_cluster *cl = c->cluster;
+	bool unix_engine = !cl->engine || dr_startswith(cl->engine, "unix://");
+	_cleanup_strv_ char **serve = NULL;
+	for (size_t i = 0; i < c->n_runners; i++) {
+		const dr_runner *d = c->runners[i];
+		if (names && !dr_strv_contains(names, d->name))
+			continue;
+		if (dr_local_check(d, unix_engine, err) < 0)
+			return -1;
+		dr_strv_push(&serve, d->name);
+	}
+	for (char **n = names; n && *n; n++)
+		if (!dr_config_find(c, *n))
+			return dr_fail(err, DR_EXIT_USAGE, "no runner named \"%s\" in %s (see 'deskrun list')",
+			               *n, config_path);
+	/* NAMEs add to what is served; without, everything. */
+	_cleanup_strv_ char **old = read_served(cl);
+	for (char **o = names ? old : NULL; o && *o; o++)
+		if (dr_config_find(c, *o) && !dr_strv_contains(serve, *o))
+			dr_strv_push(&serve, *o);
+	if (!serve)
+		return dr_fail(err, DR_EXIT_USAGE, "no runners to serve: add one with 'deskrun add'");
+	if (mkdir(state_dir(cl), 0700) < 0 && errno != EEXIST)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", state_dir(cl));
+	pid_t was = agent_pid(cl);
+	if (stop_agent(cl, SIGUSR1, 60000, err) < 0)
+		return -1;
+	pid_t child = 0;
+	if (write_served(cl, serve, err) < 0 || start_agent(config_path, cl, serve, &child, err) < 0)
+		return -1;
+	if (!dr_quiet())
+		printf("agent %s: serving %zu runner(s) on %s (log: %s/agent.log)\n",
+		       was ? "restarted" : "started", dr_strv_len(serve),
+		       cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST, state_dir(cl));
+	fflush(stdout);
+	if (wait_sessions(cl, child, dr_strv_len(serve), wait_ms > 0 ? wait_ms : 30000, err) < 0)
+		return -1;
+	if (!dr_quiet())
+		printf("every scale set has a session: jobs are picked up\n");
+	return 0;
+}
+
+int
+dr_local_down(const char *config_path, const dr_config *c, char **names, long timeout_ms,
+              dr_err **err)
+{
+	const dr_cluster *cl = c->cluster;
+	_cleanup_strv_ char **old = read_served(cl);
+	_cleanup_strv_ char **keep = NULL;
+	for (char **n = names; n && *n; n++)
+		if (!dr_strv_contains(old, *n) && !dr_config_find(c, *n))
+			return dr_fail(err, DR_EXIT_USAGE,
+			               "no runner named \"%s\" in %s or served (see 'deskrun list')", *n,
+			               config_path);
+	for (char **o = old; names && o && *o; o++)
+		if (!dr_strv_contains(names, *o) && dr_config_find(c, *o))
+			dr_strv_push(&keep, *o);
+	if (agent_pid(cl) == 0 && !old) {
+		if (!dr_quiet())
+			printf("nothing to stop: the agent is not running\n");
+		return 0;
+	}
+	if (stop_agent(cl, SIGTERM, timeout_ms, err) < 0)
+		return -1;
+	if (write_served(cl, keep, err) < 0)
+		return -1;
+	if (!keep) {
+		_cleanup_free_ char *st = state_file(cl, "status.json");
+		unlink(st);
+		if (!dr_quiet())
+			printf("agent stopped: sessions deleted, idle runners removed\n");
+		return 0;
+	}
+	pid_t child = 0;
+	if (start_agent(config_path, cl, keep, &child, err) < 0)
+		return -1;
+	if (!dr_quiet())
+		printf("agent restarted, serving %zu runner(s)\n", dr_strv_len(keep));
+	fflush(stdout);
+	return wait_sessions(cl, child, dr_strv_len(keep), 30000, err);
+}
+
+int
+dr_local_status(const dr_config *c, const char *name, bool json, dr_err **err)
+{
+	const dr_cluster *cl = c->cluster;
+	pid_t pid = agent_pid(cl);
+	_cleanup_json_ json_t *st = pid ? read_status(cl) : NULL;
+	_cleanup_strv_ char **served = read_served(cl);
+	json_t *sets = json_object_get(st, "sets");
+	json_t *rows = json_array();
+	for (size_t i = 0; i < c->n_runners; i++) {
+		const dr_runner *d = c->runners[i];
+		if (name && !dr_streq(name, d->name))
+			continue;
+		json_t *row = NULL, *s;
+		size_t k;
+		json_array_foreach(sets, k, s)
+			if (dr_streq(json_string_value(json_object_get(s, "name")), d->name))
+				row = json_deep_copy(s);
+		if (!row)
+			row = json_pack("{s:s, s:i, s:i, s:s}", "name", d->name, "min", d->min_runners,
+			                "max", d->max_runners, "session",
+			                dr_strv_contains(served, d->name) ? "agent not running"
+			                                                  : "not up");
+		json_array_append_new(rows, row);
+	}
+	_cleanup_json_ json_t *out = json_pack("{s:s, s:s, s:b, s:o}", "provider", "local",
+	                                       "engine",
+	                                       cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST,
+	                                       "agentRunning", pid != 0, "sets", rows);
+	if (pid)
+		json_object_set_new(out, "agentPid", json_integer(pid));
+	if (name && json_array_size(rows) == 0)
+		return dr_fail(err, DR_EXIT_USAGE, "no runner named \"%s\" in the config", name);
+	if (json) {
+		_cleanup_free_ char *s = json_dumps(out, JSON_INDENT(2));
+		printf("%s\n", s);
+		return 0;
+	}
+	printf("agent: %s on %s\n", pid ? "running" : "not running ('deskrun up' starts it)",
+	       cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST);
+	printf("%-20s %3s %3s %8s %4s %4s %-18s %s\n", "NAME", "MIN", "MAX", "ASSIGNED", "IDLE",
+	       "BUSY", "SESSION", "LAST ERROR");
+	size_t k;
+	json_t *r;
+	json_array_foreach(rows, k, r) {
+		const char *le = json_string_value(json_object_get(r, "lastError"));
+		printf("%-20s %3d %3d %8d %4d %4d %-18s %s\n",
+		       json_string_value(json_object_get(r, "name")),
+		       (int)json_integer_value(json_object_get(r, "min")),
+		       (int)json_integer_value(json_object_get(r, "max")),
+		       (int)json_integer_value(json_object_get(r, "assigned")),
+		       (int)json_integer_value(json_object_get(r, "idle")),
+		       (int)json_integer_value(json_object_get(r, "busy")),
+		       json_string_value(json_object_get(r, "session")), le ? le : "-");
+	}
+	return 0;
+}
+
+int
+dr_local_cluster_status(const dr_config *c, dr_err **err)
+{
+	(void)err;
+	const dr_cluster *cl = c->cluster;
+	pid_t pid = agent_pid(cl);
+	printf("cluster:     local (no Kubernetes; the agent's folder %s)\n", state_dir(cl));
+	_cleanup_endpoint_ dr_pod_endpoint ep = { 0 };
+	_cleanup_err_ dr_err *e = NULL;
+	const char *engine = cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST;
+	dr_pod_http_request req = { .method = "GET", .target = "/version", .timeout_ms = 5000 };
+	_cleanup_http_response_ dr_pod_http_response r = { 0 };
+	if (dr_pod_endpoint_parse("engine", engine, &ep, &e) < 0 ||
+	    dr_pod_http_do(&ep, &req, &r, &e) < 0 || r.status != 200) {
+		printf("engine:      %s does not answer%s%s\n", engine, e ? ": " : "",
+		       e ? e->msg : "");
+		return dr_fail(err, DR_EXIT_FAIL, "the engine does not answer");
+	}
+	_cleanup_json_ json_t *v = json_loadb(r.body, r.body_len, 0, NULL);
+	printf("engine:      %s, version %s\n", engine,
+	       json_string_value(json_object_get(v, "Version")) ?
+	               json_string_value(json_object_get(v, "Version")) : "?");
+	if (pid)
+		printf("agent:       running (pid %ld)\n", (long)pid);
+	else
+		printf("agent:       not running ('deskrun up' starts it)\n");
+	return 0;
+}
+
+int
+dr_local_cluster_delete(const char *path, const dr_config *c, dr_err **err)
+{
+	if (agent_pid(c->cluster))
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the agent still serves runners: 'deskrun down' first");
+	(void)path;
+	return 0;
+}
