@@ -86,7 +86,8 @@ typedef struct set {
 	agent *a;
 	char *name;
 	const dr_runner *def;
-	dr_scaleset *client;
+	dr_scaleset *client; /* the session and the queue: the listening thread's alone */
+	dr_scaleset *ctl;    /* the set and its runners: used under mu */
 	int64_t id;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -492,7 +493,7 @@ start_runner(set *s, dr_err **err)
 	_cleanup_free_ char *suffix = random_suffix();
 	runner r = { .name = dr_xasprintf("%s-%s", s->name, suffix), .started_ms = now_ms() };
 	_cleanup_free_ char *jit = NULL;
-	if (dr_scaleset_jit(s->client, s->id, r.name, &jit, &r.id, err) < 0) {
+	if (dr_scaleset_jit(s->ctl, s->id, r.name, &jit, &r.id, err) < 0) {
 		runner_free(&r);
 		return -1;
 	}
@@ -502,7 +503,7 @@ start_runner(set *s, dr_err **err)
 		stop_guard(&r, 5000);
 		if (r.dir)
 			rm_rf_dir(r.dir);
-		dr_scaleset_remove_runner(s->client, r.id, NULL);
+		dr_scaleset_remove_runner(s->ctl, r.id, NULL);
 		runner_free(&r);
 		return -1;
 	}
@@ -528,7 +529,7 @@ remove_idle(set *s, size_t i)
 {
 	runner *r = &s->runners[i];
 	_cleanup_err_ dr_err *e = NULL;
-	if (dr_scaleset_remove_runner(s->client, r->id, &e) < 0) {
+	if (dr_scaleset_remove_runner(s->ctl, r->id, &e) < 0) {
 		if (e->errnum == DR_SS_STILL_RUNNING) {
 			r->busy = true;
 			return false;
@@ -577,7 +578,7 @@ reap(set *s)
 		if (!seen) {
 			alog(s, "runner %s: its container is gone", s->runners[i].name);
 			if (!s->runners[i].busy)
-				dr_scaleset_remove_runner(s->client, s->runners[i].id, NULL);
+				dr_scaleset_remove_runner(s->ctl, s->runners[i].id, NULL);
 			drop_runner(s, i);
 		} else {
 			i++;
@@ -621,7 +622,7 @@ reap(set *s)
 		if (r && r->adopted && !took_job && code_of(c) == 0) {
 			/* Adopted after a restart: its job's messages went to the old session. Its
 			 * registration is gone if it ran its job; DELETE is harmless either way. */
-			dr_scaleset_remove_runner(s->client, r->id, NULL);
+			dr_scaleset_remove_runner(s->ctl, r->id, NULL);
 			_cleanup_err_ dr_err *re = NULL;
 			if (remove_container(s->a, cid, &re) < 0) {
 				set_error(s, re);
@@ -640,7 +641,7 @@ reap(set *s)
 		if (!took_job) {
 			int64_t id = r ? r->id : (rid ? strtoll(rid, NULL, 10) : 0);
 			_cleanup_err_ dr_err *de = NULL;
-			if (id && dr_scaleset_remove_runner(s->client, id, &de) < 0)
+			if (id && dr_scaleset_remove_runner(s->ctl, id, &de) < 0)
 				set_error(s, de);
 			alog(s, "runner %s exited before taking a job (%s): deregistered",
 			     rname ? rname : cid, state);
@@ -687,7 +688,7 @@ static int
 register_set(set *s, dr_err **err)
 {
 	_cleanup_json_ json_t *found = NULL;
-	if (dr_scaleset_find(s->client, 1, s->name, &found, err) < 0)
+	if (dr_scaleset_find(s->ctl, 1, s->name, &found, err) < 0)
 		return -1;
 	if (!found) {
 		char *const *labels = s->def->labels;
@@ -697,7 +698,7 @@ register_set(set *s, dr_err **err)
 			for (char *const *x = labels; *x; x++)
 				dr_strv_push(&l, *x);
 		}
-		if (dr_scaleset_create(s->client, 1, s->name, l, &found, err) < 0)
+		if (dr_scaleset_create(s->ctl, 1, s->name, l, &found, err) < 0)
 			return -1;
 		alog(s, "scale set created (id %lld)", (long long)dr_json_iget_int(found, "id"));
 	}
@@ -823,6 +824,7 @@ shutdown_sets(agent *a)
 		_cleanup_err_ dr_err *e = NULL;
 		volatile sig_atomic_t *c = s->client->cancel;
 		s->client->cancel = NULL; /* these last calls must go out */
+		s->ctl->cancel = NULL;
 		if (s->client->session_id) {
 			if (dr_scaleset_session_close(s->client, &e) < 0)
 				set_error(s, e);
@@ -833,6 +835,7 @@ shutdown_sets(agent *a)
 			if (!s->runners[k].busy && !s->runners[k].done)
 				remove_idle(s, k);
 		s->client->cancel = c;
+		s->ctl->cancel = c;
 		pthread_mutex_unlock(&s->mu);
 	}
 	long end = now_ms() + a->drain_ms;
@@ -841,7 +844,7 @@ shutdown_sets(agent *a)
 		for (size_t i = 0; i < a->n_sets; i++) {
 			set *s = &a->sets[i];
 			pthread_mutex_lock(&s->mu);
-			s->client->cancel = NULL;
+			s->ctl->cancel = NULL;
 			reap(s);
 			left += s->n_runners;
 			pthread_mutex_unlock(&s->mu);
@@ -870,9 +873,16 @@ prepare_set(agent *a, set *s, const dr_runner *d, dr_err **err)
 	s->def = d;
 	s->name = dr_xstrdup(d->name);
 	s->client = dr_scaleset_new(d->repository, &d->auth, d->proxy, err);
-	if (!s->client)
+	s->ctl = s->client ? dr_scaleset_new(d->repository, &d->auth, d->proxy, err) : NULL;
+	if (!s->ctl) {
+		dr_scaleset_free(s->client);
+		s->client = NULL;
+		free(s->name);
+		s->name = NULL;
 		return dr_err_prefix(err, "%s", d->name);
+	}
 	s->client->cancel = &stopping;
+	s->ctl->cancel = &stopping;
 	pthread_mutex_init(&s->mu, NULL);
 	return 0;
 }
@@ -1089,6 +1099,7 @@ out:
 		free(s->name);
 		free(s->last_error);
 		dr_scaleset_free(s->client);
+		dr_scaleset_free(s->ctl);
 		pthread_mutex_destroy(&s->mu);
 	}
 	free(a.sets);
