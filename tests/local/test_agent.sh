@@ -121,7 +121,12 @@ check "api: its idle runner (min 1) is running" wait_for 30 eval '[ "$(running a
 sleep 1
 check "web: no runner while no job is assigned (min 0)" eq "$(cnt web)" "0"
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$APID/status")
-diag "agent idle RSS: ${RSS} kB (two sets, sessions open)"
+ANON=$(awk '/RssAnon/ {print $2}' "/proc/$APID/status")
+PSS=$(awk '/^Pss:/ {print $2}' "/proc/$APID/smaps_rollup")
+T0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+sleep 5
+T1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+diag "agent idle, two sets with sessions open: RSS ${RSS} kB (anonymous ${ANON} kB, PSS ${PSS} kB), CPU $(( (T1 - T0) * 1000 / $(getconf CLK_TCK) )) ms over 5 s"
 check "the scale sets were created with their labels" "$PY" -c '
 import json, sys
 s = json.load(sys.stdin)
