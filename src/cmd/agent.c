@@ -664,8 +664,15 @@ reconcile(set *s)
 	int target = d->min_runners + s->assigned;
 	if (target > d->max_runners)
 		target = d->max_runners;
-	int alive = (int)s->n_runners;
-	while (alive < target && now_ms() >= s->next_create_ms && !stopping) {
+	/* Runners whose job completed are on their way out: they count against --max-runners
+	 * (their containers still run) but not as capacity, so an idle one is not removed and
+	 * started again while they exit. */
+	int alive = 0;
+	for (size_t i = 0; i < s->n_runners; i++)
+		alive += !s->runners[i].done;
+	int total = (int)s->n_runners;
+	while (alive < target && total < d->max_runners && now_ms() >= s->next_create_ms &&
+	       !stopping) {
 		_cleanup_err_ dr_err *e = NULL;
 		if (start_runner(s, &e) < 0) {
 			set_error(s, e);
@@ -673,6 +680,7 @@ reconcile(set *s)
 			break;
 		}
 		alive++;
+		total++;
 	}
 	/* Idle runners beyond minRunners go only when no job is assigned (ARC's forced patch). */
 	if (s->assigned == 0 && alive > target) {
