@@ -97,6 +97,7 @@ typedef struct set {
 	bool registered;   /* the set exists at GitHub and a session is open */
 	long next_create_ms; /* backoff after a failed runner start */
 	char *last_error;
+	long last_error_ms; /* when it was logged */
 } set;
 
 struct agent {
@@ -134,11 +135,16 @@ alog(const set *s, const char *fmt, ...)
 	fprintf(stderr, "%s deskrun agent: %s%s%s\n", ts, s ? s->name : "", s ? ": " : "", msg);
 }
 
+/* Record the set's last error and log it; the same error again within a minute is not logged
+ * again (an engine that is down fails every second). */
 static void
 set_error(set *s, const dr_err *e)
 {
+	if (s->last_error && dr_streq(s->last_error, e->msg) && now_ms() - s->last_error_ms < 60000)
+		return;
 	free(s->last_error);
 	s->last_error = dr_xstrdup(e->msg);
+	s->last_error_ms = now_ms();
 	alog(s, "error: %s", e->msg);
 }
 

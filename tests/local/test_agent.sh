@@ -8,7 +8,8 @@
 # idle runner and a new idle one replaces it; a runner killed before taking a job is
 # deregistered and replaced; SIGTERM deletes the sessions, removes and deregisters idle runners,
 # exits 0, and leaves no container, guard or folder; no secret in the log or in any child's
-# argv. Measures the time from a job queued to its runner container running, and the agent's
+# argv; SIGKILL mid-job and a restart (adoption, no second runner); the engine restarted
+# (dockerd only: dead runners replaced, jobs run again). Measures the time from a job queued to its runner container running, and the agent's
 # idle RSS.
 #
 # LOCAL_ENGINE=podman runs the same against `podman system service` (its Docker-compatible API)
@@ -223,6 +224,23 @@ check "no second runner for the job, none for api's adopted idle one: no JIT con
 	eq "$(G journal --since "$S" | grep -c '"endpoint": "generate-jitconfig"')" "0"
 check "the killed agent's sessions held the sets (409) until they expired; then new ones open" \
 	wait_for 30 eval 'grep -q "web: error: create the message session: HTTP 409" "$AGENT_LOG" && logged "web: session open"' 
+
+# ---------------------------------------------------------------- the engine restarted
+if [ "$ENGINE" = docker ]; then
+	wait_for 30 eval '[ "$(running api)" = 1 ]'
+	OLDAPI=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running)
+	stop_dockerd agent
+	sleep 2
+	check "the agent outlives its engine" kill -0 "$APID"
+	start_dockerd agent || not_ok "dockerd restarts"
+	check "after the engine restarted: api's dead runner is replaced by a running one" \
+		wait_for 40 eval 'N=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running); [ -n "$N" ] && [ "$N" != "$OLDAPI" ]'
+	check "the dead one was removed (only one api container left)" wait_for 10 eval '[ "$(cnt api)" = 1 ]'
+	check "the engine's absence is logged a few times, not every second" \
+		eval '[ "$(grep -c "error: the engine at" "$AGENT_LOG")" -le 6 ]'
+	R=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
+	check "and jobs run again" eval 'G wait-job "$R" completed --timeout 40 >/dev/null'
+fi
 kill -TERM "$APID"
 wait "$APID"
 ARC=$?
