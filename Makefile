@@ -1,5 +1,7 @@
 # deskrun: a thin front door over Meson + Ninja. See README.md.
 #   make demo    build and render a dind runner with a persistent /var/lib/docker cache
+#   make demo-local  the local provider end to end against a local stand-in for GitHub and a
+#                private dockerd (root, offline)
 #   make check   install missing Debian packages, build (-Werror), run every test, and run
 #                the unit tests again under ASan+UBSan
 #   make e2e     only the engine tests (podman kube play of rendered pods)
@@ -13,7 +15,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all build deps check test unit e2e cluster-test demo clean install fuzz bench clients
+.PHONY: all build deps check test unit e2e cluster-test demo demo-local clean install fuzz bench clients
 
 all: build
 
@@ -48,6 +50,9 @@ cluster-test: deps build
 
 demo: deps build
 	@scripts/demo.sh $(BUILD)/deskrun
+
+demo-local: deps build
+	@scripts/demo-local.sh $(BUILD)/deskrun
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60).
 fuzz: deps

@@ -243,11 +243,8 @@ conn_read_all(conn *c, dr_buf *b, dr_err **err)
 				int e = SSL_get_error(c->ssl, got);
 				if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && b->len > 0))
 					return 0;
-				if (e == SSL_ERROR_WANT_READ)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return dr_fail_errno(err, DR_EXIT_TIMEOUT, ETIMEDOUT,
-					                     "%s did not answer in time", c->host);
+				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+					continue; /* conn_wait again: the socket is non-blocking */
 				if (b->len == 0 && e == SSL_ERROR_SYSCALL)
 					return dr_fail_errno(err, DR_EXIT_FAIL, ECONNRESET,
 					                     "%s closed the connection without an answer",
@@ -258,7 +255,7 @@ conn_read_all(conn *c, dr_buf *b, dr_err **err)
 			n = got;
 		} else {
 			n = recv(c->fd, chunk, sizeof(chunk), 0);
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 				continue;
 			if (n < 0)
 				return dr_fail_errno(err, DR_EXIT_FAIL, errno, "read the response from %s",
@@ -393,6 +390,10 @@ dr_http_request_do(const dr_http_request *q, dr_http_response *r, dr_err **err)
 	explicit_bzero(req.data, req.len); /* it held the credentials */
 	if (wrote < 0)
 		return -1;
+	/* Reads are non-blocking from here: a TLS record that is not data (a session ticket)
+	 * must not leave SSL_read blocked past a cancel or the deadline; conn_wait waits. */
+	int fl = fcntl(c.fd, F_GETFL);
+	fcntl(c.fd, F_SETFL, fl | O_NONBLOCK);
 	_cleanup_buf_ dr_buf b = DR_BUF_INIT(MAX_RESPONSE);
 	if (conn_read_all(&c, &b, err) < 0)
 		return -1;

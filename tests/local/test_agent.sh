@@ -9,8 +9,8 @@
 # deregistered and replaced; SIGTERM deletes the sessions, removes and deregisters idle runners,
 # exits 0, and leaves no container, guard or folder; no secret in the log or in any child's
 # argv; SIGKILL mid-job and a restart (adoption, no second runner); the engine restarted
-# (dockerd only: dead runners replaced, jobs run again). Measures the time from a job queued to its runner container running, and the agent's
-# idle RSS.
+# (dockerd only: dead runners replaced, jobs run again). Measures the time from a job queued to
+# its runner container running, and the agent's idle RSS.
 #
 # LOCAL_ENGINE=podman runs the same against `podman system service` (its Docker-compatible API)
 # with a private store; the docker CLI drives both.
@@ -241,11 +241,17 @@ if [ "$ENGINE" = docker ]; then
 	R=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
 	check "and jobs run again" eval 'G wait-job "$R" completed --timeout 40 >/dev/null'
 fi
+G config poll_hold=30 >/dev/null
+sleep 3 # the next polls are held 30 s by the stand-in
+T0=$(date +%s%N)
 kill -TERM "$APID"
 wait "$APID"
 ARC=$?
+T1=$(date +%s%N)
 APID=
 check "SIGTERM again: exit 0" eq "$ARC" "0"
+check "a long poll in flight does not delay the stop (took $(( (T1 - T0) / 1000000 )) ms)" \
+	test $(( (T1 - T0) / 1000000 )) -lt 5000
 check "nothing left: containers, guards (its own and the adopted ones), folders" \
 	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant (web|api) ") $(ls -A "$TMP/agent" | wc -l)" "0 0 0"
 
