@@ -1,0 +1,84 @@
+#!/bin/bash
+# bench/local: the local provider's agent against the GitHub stand-in (a local stand-in, not
+# github.com) and a private dockerd, with the runner stand-in image:
+#   cold   --min-runners 0: a job queued -> its runner container running (JIT config, guard,
+#          create, start), and -> the job taken by that runner
+#   warm   --min-runners 1: a job queued -> taken by the idle runner kept warm
+#   idle   the agent's resident memory (RSS, anonymous, PSS) and CPU over 10 s, one set, the
+#          stand-in holding long polls 50 s as GitHub does
+# N jobs each (BENCH_LOCAL_JOBS, default 5), one after the other; p50 and max. Root only.
+set -u
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
+N=${BENCH_LOCAL_JOBS:-5}
+[ "$(id -u)" -eq 0 ] && command -v dockerd >/dev/null || { echo "bench/local: skipped (needs root and dockerd)"; exit 0; }
+TMP=$(mktemp -d /tmp/deskrun-bench-local.XXXXXX)
+. "$SRCDIR/tests/lib/dockerd.sh"
+. "$SRCDIR/tests/local/runner_image.sh"
+SPID= APID=
+finish() {
+	[ -n "$APID" ] && kill "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	_dockerd_stop_all
+}
+trap finish EXIT
+G() { python3 "$SRCDIR/tests/github/ghctl.py" --dir "$TMP/gh" "$@"; }
+python3 "$SRCDIR/tests/github/standin.py" --dir "$TMP/gh" --poll-hold 50 2>"$TMP/standin.log" &
+SPID=$!
+for _ in $(seq 1 100); do [ -s "$TMP/gh/url" ] && break; sleep 0.05; done
+U=$(cat "$TMP/gh/url")
+start_dockerd bench >/dev/null || { echo "bench/local: dockerd did not start"; exit 1; }
+build_runner_image deskrun-bench-runner:1 0 || { echo "bench/local: no runner image"; exit 1; }
+export DESKRUN_CONFIG=$TMP/config.json SSL_CERT_FILE=$TMP/gh/cert.pem
+printf 'ghp_benchTokenNotReal0123456789abcdefghi\n' >"$TMP/token"
+for s in cold:0 warm:1; do
+	"$DESKRUN" add "${s%:*}" --repository "$U/acme/${s%:*}" --mode docker-socket --min-runners "${s#*:}" \
+		--max-runners 1 --runner-image deskrun-bench-runner:1 --mount "$TMP/gh:/standin" \
+		--auth-value-file "$TMP/token" >/dev/null || exit 1
+done
+"$DESKRUN" agent --host "$DOCKER_HOST" --network host --state-dir "$TMP/agent" --drain 5s \
+	2>"$TMP/agent.log" &
+APID=$!
+for _ in $(seq 1 300); do [ "$(grep -c "session open" "$TMP/agent.log")" = 2 ] && break; sleep 0.1; done
+ms() { date +%s%3N; }
+running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | head -1; }
+taken_ms() { # the stand-in's runnerAssignTime - queueTime of request $1, in ms
+	G job "$1" | python3 -c '
+import json, sys
+from datetime import datetime
+j = json.load(sys.stdin)
+t = lambda s: datetime.fromisoformat(s.rstrip("Z"))
+print(round((t(j["runnerAssignTime"]) - t(j["queueTime"])).total_seconds() * 1000))'
+}
+stats() { sort -n | awk '{a[NR] = $1} END {printf "%6d %6d", a[int((NR + 1) / 2)], a[NR]}'; }
+: >"$TMP/cold.run" && : >"$TMP/cold.taken" && : >"$TMP/warm.taken"
+for i in $(seq 1 "$N"); do
+	# cold: nothing runs for the set until the job comes
+	for _ in $(seq 1 300); do [ -z "$(docker ps -aq --filter label=deskrun.io/set=cold)" ] && break; sleep 0.05; done
+	t0=$(ms)
+	R=$(G queue-job --scale-set cold | python3 -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
+	while [ -z "$(running cold)" ]; do sleep 0.01; done
+	echo $(($(ms) - t0)) >>"$TMP/cold.run"
+	G wait-job "$R" completed --timeout 60 >/dev/null
+	taken_ms "$R" >>"$TMP/cold.taken"
+	# warm: the idle runner is up before the job comes
+	for _ in $(seq 1 300); do [ -n "$(running warm)" ] && break; sleep 0.05; done
+	sleep 0.5
+	R=$(G queue-job --scale-set warm | python3 -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
+	G wait-job "$R" completed --timeout 60 >/dev/null
+	taken_ms "$R" >>"$TMP/warm.taken"
+done
+# idle: both sets' runners settled, polls held 50 s
+sleep 3
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$APID/status")
+anon=$(awk '/RssAnon/ {print $2}' "/proc/$APID/status")
+pss=$(awk '/^Pss:/ {print $2}' "/proc/$APID/smaps_rollup")
+c0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+sleep 10
+c1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+printf '%-58s %6s %6s\n' "local agent ($N jobs each, ms)" p50 max
+printf '%-58s %s\n' "cold: job queued -> runner container running" "$(stats <"$TMP/cold.run")"
+printf '%-58s %s\n' "cold: job queued -> taken by its runner" "$(stats <"$TMP/cold.taken")"
+printf '%-58s %s\n' "warm (--min-runners 1): job queued -> taken by the runner" "$(stats <"$TMP/warm.taken")"
+printf '%-58s %s\n' "idle agent (2 sets): RSS / anonymous / PSS (kB)" "$rss / $anon / $pss"
+printf '%-58s %s\n' "idle agent: CPU over 10 s (ms)" "$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))"
