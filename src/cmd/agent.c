@@ -12,6 +12,7 @@
  * Threads: one long-poll thread per set; the main thread takes the signals and, every second,
  * reaps exited runners and guard children and reconciles each set under its lock. */
 #include "lib/common.h"
+#include "lib/buf.h"
 #include "cmd/cmd.h"
 #include "cmd/local.h"
 #include "lib/config.h"
@@ -25,7 +26,11 @@
 
 #include "buildinfo.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,7 +42,7 @@
 
 extern char **environ;
 
-enum { OPT_SET = 1, OPT_HOST, OPT_NETWORK, OPT_STATE_DIR, OPT_DRAIN, OPT_OWNER };
+enum { OPT_SET = 1, OPT_HOST, OPT_NETWORK, OPT_STATE_DIR, OPT_DRAIN, OPT_OWNER, OPT_METRICS };
 
 static const dr_opt agent_opts[] = {
 	{ "set", 0, "NAME", "serve only this runner definition (repeatable; default: all)", OPT_SET },
@@ -54,6 +59,10 @@ static const dr_opt agent_opts[] = {
 	  "by the next agent otherwise)",
 	  OPT_DRAIN },
 	{ "owner", 0, "NAME", "the sessions' owner name (default: the host name)", OPT_OWNER },
+	{ "metrics-addr", 0, "127.0.0.1:PORT",
+	  "serve Prometheus metrics at http://ADDR/metrics (loopback only; port 0 picks one and "
+	  "logs it)",
+	  OPT_METRICS },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -98,6 +107,9 @@ typedef struct set {
 	long next_create_ms; /* backoff after a failed runner start */
 	char *last_error;
 	long last_error_ms; /* when it was logged */
+	json_t *stats;      /* the last statistics the service sent (owned), or NULL */
+	int desired;        /* the last target of reconcile */
+	long started_jobs, completed_jobs;
 } set;
 
 struct agent {
@@ -107,6 +119,7 @@ struct agent {
 	char *owner;
 	char *self_exe;
 	long drain_ms;
+	int metrics_fd;     /* the listening socket, or -1 */
 	set *sets;
 	size_t n_sets;
 };
@@ -670,6 +683,7 @@ reconcile(set *s)
 	int target = d->min_runners + s->assigned;
 	if (target > d->max_runners)
 		target = d->max_runners;
+	s->desired = target;
 	/* Runners whose job completed are on their way out: they count against --max-runners
 	 * (their containers still run) but not as capacity, so an idle one is not removed and
 	 * started again while they exit. */
@@ -737,11 +751,13 @@ handle_message(set *s, json_t *msg)
 		} else if (dr_streq(type, "JobAssigned")) {
 			alog(s, "job %lld assigned", (long long)req);
 		} else if (dr_streq(type, "JobStarted")) {
+			s->started_jobs++;
 			runner *r = find_runner(s, rname);
 			if (r)
 				r->busy = true;
 			alog(s, "job %lld started on %s", (long long)req, rname ? rname : "?");
 		} else if (dr_streq(type, "JobCompleted")) {
+			s->completed_jobs++;
 			runner *r = find_runner(s, rname);
 			if (r)
 				r->done = true;
@@ -757,6 +773,8 @@ handle_message(set *s, json_t *msg)
 			alog(s, "acquired %zu job(s)", json_array_size(acquire));
 	}
 	s->assigned = (int)dr_json_iget_int(stats, "totalAssignedJobs");
+	json_decref(s->stats);
+	s->stats = json_incref(stats);
 }
 
 static void *
@@ -876,6 +894,164 @@ shutdown_sets(agent *a)
 	 * adopts them with their runners. */
 }
 
+/* ---- metrics ---- */
+
+/* The Prometheus text of every set: the gauges and counters of ARC's listener that have a
+ * meaning here, under the same names (gha_*), labelled name, namespace (empty), and the
+ * runner URL's enterprise, organization and repository. */
+static char *
+metrics_text(agent *a)
+{
+	static const struct {
+		const char *name, *help, *stat;
+	} gauges[] = {
+		{ "gha_available_jobs", "Jobs available to the scale set.", "totalAvailableJobs" },
+		{ "gha_acquired_jobs", "Jobs acquired by the scale set.", "totalAcquiredJobs" },
+		{ "gha_assigned_jobs", "Jobs assigned to the scale set.", "totalAssignedJobs" },
+		{ "gha_running_jobs", "Jobs running.", "totalRunningJobs" },
+		{ "gha_registered_runners", "Runners registered.", "totalRegisteredRunners" },
+		{ "gha_busy_runners", "Runners busy.", "totalBusyRunners" },
+		{ "gha_idle_runners", "Runners idle.", "totalIdleRunners" },
+	};
+	_cleanup_buf_ dr_buf b = DR_BUF_INIT(0);
+	_cleanup_strv_ char **labels = NULL;
+	for (size_t i = 0; i < a->n_sets; i++) {
+		set *s = &a->sets[i];
+		const char *sc = s->ctl->scope;
+		_cleanup_free_ char *ent = NULL, *org = NULL, *repo = NULL;
+		if (dr_startswith(sc, "enterprises/"))
+			ent = dr_xstrdup(sc + 12);
+		else if (dr_startswith(sc, "orgs/"))
+			org = dr_xstrdup(sc + 5);
+		else if (dr_startswith(sc, "repos/")) {
+			const char *slash = strchr(sc + 6, '/');
+			org = dr_xstrndup(sc + 6, slash ? (size_t)(slash - sc - 6) : strlen(sc + 6));
+			repo = dr_xstrdup(slash ? slash + 1 : "");
+		}
+		char *l = dr_xasprintf("name=\"%s\",namespace=\"\",enterprise=\"%s\",organization=\"%s\","
+		                       "repository=\"%s\"",
+		                       s->name, ent ? ent : "", org ? org : "", repo ? repo : "");
+		dr_strv_push(&labels, l);
+		free(l);
+	}
+	for (size_t g = 0; g < DR_ARRAY_LEN(gauges); g++) {
+		dr_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
+		              gauges[g].name);
+		for (size_t i = 0; i < a->n_sets; i++) {
+			set *s = &a->sets[i];
+			pthread_mutex_lock(&s->mu);
+			long v = (long)dr_json_iget_int(s->stats, gauges[g].stat);
+			pthread_mutex_unlock(&s->mu);
+			dr_buf_printf(&b, "%s{%s} %ld\n", gauges[g].name, labels[i], v);
+		}
+	}
+	static const char *const own[][2] = {
+		{ "gha_min_runners", "--min-runners of the scale set." },
+		{ "gha_max_runners", "--max-runners of the scale set." },
+		{ "gha_desired_runners", "Runners the agent wants: min(min + assigned, max)." },
+		{ "gha_started_jobs_total", "JobStarted messages." },
+		{ "gha_completed_jobs_total", "JobCompleted messages." },
+	};
+	for (size_t g = 0; g < DR_ARRAY_LEN(own); g++) {
+		bool counter = dr_endswith(own[g][0], "_total");
+		dr_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", own[g][0], own[g][1], own[g][0],
+		              counter ? "counter" : "gauge");
+		for (size_t i = 0; i < a->n_sets; i++) {
+			set *s = &a->sets[i];
+			pthread_mutex_lock(&s->mu);
+			long v = g == 0 ? s->def->min_runners
+			         : g == 1 ? s->def->max_runners
+			         : g == 2 ? s->desired
+			         : g == 3 ? s->started_jobs
+			                  : s->completed_jobs;
+			pthread_mutex_unlock(&s->mu);
+			dr_buf_printf(&b, "%s{%s} %ld\n", own[g][0], labels[i], v);
+		}
+	}
+	return dr_buf_steal(&b);
+}
+
+/* One connection: read the request head (2 s), answer /metrics or 404, close. */
+static void
+serve_metrics_once(agent *a, int fd)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	char req[4096];
+	size_t n = 0;
+	while (n < sizeof(req) - 1) {
+		ssize_t got = recv(fd, req + n, sizeof(req) - 1 - n, 0);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[n] = '\0';
+	bool ok = dr_startswith(req, "GET /metrics ") || dr_startswith(req, "GET /metrics?");
+	_cleanup_free_ char *body = ok ? metrics_text(a) : dr_xstrdup("not found: try /metrics\n");
+	_cleanup_free_ char *head = dr_xasprintf(
+		"HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+		"Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		ok ? "200 OK" : "404 Not Found", strlen(body));
+	if (send(fd, head, strlen(head), MSG_NOSIGNAL) > 0)
+		send(fd, body, strlen(body), MSG_NOSIGNAL);
+}
+
+static void *
+serve_metrics(void *arg)
+{
+	agent *a = arg;
+	while (!stopping) {
+		struct pollfd p = { .fd = a->metrics_fd, .events = POLLIN };
+		if (poll(&p, 1, 500) <= 0)
+			continue;
+		int fd = accept4(a->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		serve_metrics_once(a, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Listen on ADDR:PORT, a loopback IPv4 address (metrics are not for the network). */
+static int
+listen_metrics(agent *a, const char *addr, dr_err **err)
+{
+	const char *colon = strrchr(addr, ':');
+	_cleanup_free_ char *host = colon ? dr_xstrndup(addr, (size_t)(colon - addr)) : NULL;
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (!host || !end || *end || port < 0 || port > 65535 ||
+	    inet_pton(AF_INET, dr_streq(host, "localhost") ? "127.0.0.1" : host, &sin.sin_addr) != 1)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "--metrics-addr %s: give 127.0.0.1:PORT (a loopback address and a port)",
+		               addr);
+	if ((ntohl(sin.sin_addr.s_addr) >> 24) != 127)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "--metrics-addr %s: metrics are served on loopback only (127.0.0.0/8); "
+		               "put a proxy in front to publish them",
+		               addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 16) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return dr_fail_errno(err, DR_EXIT_FAIL, e, "--metrics-addr %s", addr);
+	}
+	socklen_t len = sizeof(sin);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	a->metrics_fd = fd;
+	alog(NULL, "metrics on http://%s:%d/metrics", host, ntohs(sin.sin_port));
+	return 0;
+}
+
 /* ---- the command ---- */
 
 static int
@@ -961,7 +1137,7 @@ static int
 run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
 	const char *host = NULL, *network = NULL, *state_dir = "/var/lib/deskrun/agent",
-		   *owner = NULL;
+		   *owner = NULL, *metrics = NULL;
 	long drain = 5L * 60 * 1000;
 	_cleanup_strv_ char **only = NULL;
 	dr_optparse p;
@@ -986,6 +1162,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		case OPT_NETWORK: network = v; break;
 		case OPT_STATE_DIR: state_dir = v; break;
 		case OPT_OWNER: owner = v; break;
+		case OPT_METRICS: metrics = v; break;
 		case OPT_DRAIN:
 			if (dr_duration_parse("--drain", v, &drain, err) < 0)
 				return -1;
@@ -997,7 +1174,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	_cleanup_config_ dr_config *cfg = NULL;
 	if (dr_config_path(cli->config_flag, &path, err) < 0 || dr_config_load(path, &cfg, err) < 0)
 		return -1;
-	agent a = { .network = network, .drain_ms = drain };
+	agent a = { .network = network, .drain_ms = drain, .metrics_fd = -1 };
 	const char *flag = "--host";
 	if (!host) {
 		host = getenv("DOCKER_HOST");
@@ -1007,6 +1184,10 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	}
 	if (dr_pod_endpoint_parse(flag, host, &a.ep, err) < 0)
 		return -1;
+	if (metrics && listen_metrics(&a, metrics, err) < 0) {
+		dr_pod_endpoint_clear(&a.ep);
+		return -1;
+	}
 	char hn[256] = "deskrun";
 	gethostname(hn, sizeof(hn) - 1);
 	a.owner = dr_xstrdup(owner ? owner : hn);
@@ -1061,6 +1242,9 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	/* Adopt what an earlier agent left, before any scaling. */
 	for (size_t i = 0; i < a.n_sets; i++)
 		reap(&a.sets[i]);
+	pthread_t metrics_thread;
+	if (a.metrics_fd >= 0)
+		pthread_create(&metrics_thread, NULL, serve_metrics, &a);
 	for (size_t i = 0; i < a.n_sets; i++)
 		pthread_create(&a.sets[i].thread, NULL, listen_set, &a.sets[i]);
 	while (!stopping) {
@@ -1097,6 +1281,8 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	     handover ? " (handing busy runners over to the next agent)" : "");
 	for (size_t i = 0; i < a.n_sets; i++)
 		pthread_join(a.sets[i].thread, NULL);
+	if (a.metrics_fd >= 0)
+		pthread_join(metrics_thread, NULL);
 	shutdown_sets(&a);
 	{
 		_cleanup_free_ char *st = dr_xasprintf("%s/status.json", a.state_dir);
@@ -1112,11 +1298,14 @@ out:
 		free(s->runners);
 		free(s->name);
 		free(s->last_error);
+		json_decref(s->stats);
 		dr_scaleset_free(s->client);
 		dr_scaleset_free(s->ctl);
 		pthread_mutex_destroy(&s->mu);
 	}
 	free(a.sets);
+	if (a.metrics_fd >= 0)
+		close(a.metrics_fd);
 	free(a.owner);
 	free(a.self_exe);
 	free(a.state_dir);
@@ -1128,7 +1317,7 @@ const dr_cmd dr_cmd_agent = {
 	.name = "agent",
 	.summary = "run the local provider's scale sets on this host's Docker or podman engine",
 	.synopsis = "[--set NAME]... [--host URL] [--network NAME] [--state-dir DIR] "
-	            "[--drain DURATION] [--owner NAME]",
+	            "[--drain DURATION] [--owner NAME] [--metrics-addr 127.0.0.1:PORT]",
 	.description =
 		"Runs in the foreground until SIGTERM or SIGINT. For every runner definition (or each "
 		"--set), registers the scale set with GitHub (PAT or GitHub App of the definition, "
@@ -1144,7 +1333,9 @@ const dr_cmd dr_cmd_agent = {
 		"ones waited for up to --drain (SIGUSR1: not waited for, as 'up' restarts it); a "
 		"later agent adopts runner containers still running and removes exited ones. Log "
 		"lines go to stderr, one per event; status.json in --state-dir says, every second, "
-		"what 'deskrun status' shows.",
+		"what 'deskrun status' shows. With --metrics-addr, Prometheus metrics with the names of "
+		"ARC's listener (gha_assigned_jobs, gha_idle_runners, gha_desired_runners, ...) on "
+		"loopback.",
 	.opts = agent_opts,
 	.run = run_agent,
 };

@@ -96,12 +96,17 @@ check "a mode that needs Kubernetes is refused, naming the set and the reason (e
 	eq "$RC ${ERR#deskrun: error: }" "2 kube: mode kubernetes is not served by the local agent yet (it runs jobs as Kubernetes pods): use --mode docker-socket, or a Kubernetes cluster"
 run "$DESKRUN" agent --set nope
 check "--set of an unknown definition: exit 2" eq "$RC" "2"
+run "$DESKRUN" agent --set web --host "$DOCKER_HOST" --state-dir "$TMP/agent-x" --metrics-addr 0.0.0.0:9100
+check "--metrics-addr off loopback is refused (exit 2)" \
+	eq "$RC ${ERR#deskrun: error: }" "2 --metrics-addr 0.0.0.0:9100: metrics are served on loopback only (127.0.0.0/8); put a proxy in front to publish them"
+rm -rf "$TMP/agent-x"
 
 # start_agent LOG: the agent for web and api in the background (APID)
 start_agent() {
 	AGENT_LOG=$1
 	SSL_CERT_FILE=$D/cert.pem "$DESKRUN" agent --set web --set api --host "$DOCKER_HOST" \
-		--network host --state-dir "$TMP/agent" --drain 20s --owner test-host 2>"$AGENT_LOG" &
+		--network host --state-dir "$TMP/agent" --drain 20s --owner test-host \
+		--metrics-addr 127.0.0.1:0 2>"$AGENT_LOG" &
 	APID=$!
 }
 start_agent "$TMP/agent.log"
@@ -162,6 +167,14 @@ check "never more than --max-runners 2 containers at once (saw $MAXSEEN)" test "
 check "the completed jobs' containers are gone" wait_for 20 eval '[ "$(cnt web)" = 0 ]'
 check "and their guards' folders" wait_for 5 eval '[ -z "$(ls "$TMP/agent" | grep "^web-")" ]'
 check "the log names each runner started and exited" eval 'logged "web: runner web-.* started" && logged "web: runner web-.* exited (code 0): container removed"'
+
+MPORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$AGENT_LOG" | head -1)
+M=$(curl -sS "http://127.0.0.1:$MPORT/metrics")
+metric() { printf '%s\n' "$M" | sed -n "s/^$1{name=\"$2\"[^}]*} //p"; }
+check "metrics (ARC's names): web's jobs started and completed, its min/max, api's min" \
+	eq "$(metric gha_started_jobs_total web) $(metric gha_completed_jobs_total web) $(metric gha_min_runners web) $(metric gha_max_runners web) $(metric gha_min_runners api)" "3 3 0 2 1"
+check "metrics carry the runner URL's labels and TYPE lines" eval 'printf "%s\n" "$M" | grep -q "^gha_assigned_jobs{name=\"web\",namespace=\"\",enterprise=\"\",organization=\"acme\",repository=\"web\"} 0$" && printf "%s\n" "$M" | grep -q "^# TYPE gha_completed_jobs_total counter$"'
+check "anything but /metrics is 404" eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" "404"
 
 # ---------------------------------------------------------------- api: min 1
 A1=$(docker ps -q --filter label=deskrun.io/set=api)
