@@ -162,6 +162,14 @@ set_error(set *s, const dr_err *e)
 }
 
 static void
+set_error_locked(set *s, const dr_err *e)
+{
+	pthread_mutex_lock(&s->mu);
+	set_error(s, e);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
 nap_ms(long ms)
 {
 	long end = now_ms() + ms;
@@ -739,7 +747,6 @@ handle_message(set *s, json_t *msg)
 {
 	json_t *jobs = dr_json_iget(msg, "body");
 	json_t *stats = dr_json_iget(msg, "statistics");
-	_cleanup_json_ json_t *acquire = json_array();
 	size_t k;
 	json_t *m;
 	json_array_foreach(jobs, k, m) {
@@ -747,7 +754,7 @@ handle_message(set *s, json_t *msg)
 		const char *rname = dr_json_iget_str(m, "runnerName");
 		int64_t req = dr_json_iget_int(m, "runnerRequestId");
 		if (dr_streq(type, "JobAvailable")) {
-			json_array_append_new(acquire, json_integer(req));
+			continue; /* acquired by the listening thread before this */
 		} else if (dr_streq(type, "JobAssigned")) {
 			alog(s, "job %lld assigned", (long long)req);
 		} else if (dr_streq(type, "JobStarted")) {
@@ -765,16 +772,34 @@ handle_message(set *s, json_t *msg)
 			     dr_json_iget_str(m, "result") ? dr_json_iget_str(m, "result") : "?");
 		}
 	}
-	if (json_array_size(acquire) > 0) {
-		_cleanup_err_ dr_err *e = NULL;
-		if (dr_scaleset_acquire(s->client, acquire, NULL, &e) < 0)
-			set_error(s, e);
-		else
-			alog(s, "acquired %zu job(s)", json_array_size(acquire));
-	}
 	s->assigned = (int)dr_json_iget_int(stats, "totalAssignedJobs");
 	json_decref(s->stats);
 	s->stats = json_incref(stats);
+}
+
+/* The listener's half of a message, on the session's own client and without the set's lock
+ * (network calls with retries must not stall the reconciler): ack first, then acquire what
+ * is offered (§6). */
+static void
+ack_and_acquire(set *s, json_t *msg, int64_t id)
+{
+	_cleanup_err_ dr_err *e = NULL;
+	if (dr_scaleset_ack(s->client, id, &e) < 0)
+		set_error_locked(s, e);
+	_cleanup_json_ json_t *acquire = json_array();
+	size_t k;
+	json_t *m;
+	json_array_foreach(dr_json_iget(msg, "body"), k, m)
+		if (dr_streq(dr_json_iget_str(m, "messageType"), "JobAvailable"))
+			json_array_append_new(acquire,
+			                      json_integer(dr_json_iget_int(m, "runnerRequestId")));
+	if (json_array_size(acquire) == 0)
+		return;
+	_cleanup_err_ dr_err *ae = NULL;
+	if (dr_scaleset_acquire(s->client, acquire, NULL, &ae) < 0)
+		set_error_locked(s, ae);
+	else
+		alog(s, "acquired %zu job(s)", json_array_size(acquire));
 }
 
 static void *
@@ -783,17 +808,23 @@ listen_set(void *arg)
 	set *s = arg;
 	long backoff = 1000;
 	while (!stopping) {
-		/* Register and open the session (again, after an error). */
-		pthread_mutex_lock(&s->mu);
+		/* Register (the set's client, under the lock) and open the session (this thread's
+		 * client), again after an error. */
 		_cleanup_err_ dr_err *e = NULL;
 		_cleanup_json_ json_t *session = NULL;
+		pthread_mutex_lock(&s->mu);
 		int rc = s->id ? 0 : register_set(s, &e);
+		int64_t id = s->id;
+		pthread_mutex_unlock(&s->mu);
 		if (rc == 0)
-			rc = dr_scaleset_session_open(s->client, s->id, s->a->owner, &session, &e);
+			rc = dr_scaleset_session_open(s->client, id, s->a->owner, &session, &e);
+		pthread_mutex_lock(&s->mu);
 		if (rc == 0) {
+			json_t *st = dr_json_iget(session, "statistics");
 			s->registered = true;
-			s->assigned = (int)dr_json_iget_int(dr_json_iget(session, "statistics"),
-			                                    "totalAssignedJobs");
+			s->assigned = (int)dr_json_iget_int(st, "totalAssignedJobs");
+			json_decref(s->stats);
+			s->stats = json_incref(st);
 			alog(s, "session open (scale set %lld, %d job(s) assigned)", (long long)s->id,
 			     s->assigned);
 			reconcile(s);
@@ -816,7 +847,6 @@ listen_set(void *arg)
 		while (!stopping) {
 			_cleanup_json_ json_t *msg = NULL;
 			_cleanup_err_ dr_err *pe = NULL;
-			/* The poll runs without the lock: only this thread touches the session. */
 			if (dr_scaleset_get_message(s->client, last, s->def->max_runners, POLL_TIMEOUT_MS,
 			                            &msg, &pe) < 0) {
 				if (stopping)
@@ -824,20 +854,19 @@ listen_set(void *arg)
 				pthread_mutex_lock(&s->mu);
 				set_error(s, pe);
 				s->registered = false;
+				pthread_mutex_unlock(&s->mu);
 				_cleanup_err_ dr_err *ce = NULL;
 				dr_scaleset_session_close(s->client, &ce);
-				pthread_mutex_unlock(&s->mu);
 				nap_ms(backoff);
 				break;
 			}
-			pthread_mutex_lock(&s->mu);
 			if (msg) {
 				last = dr_json_iget_int(msg, "messageId");
-				_cleanup_err_ dr_err *ae = NULL;
-				if (dr_scaleset_ack(s->client, last, &ae) < 0)
-					set_error(s, ae);
-				handle_message(s, msg);
+				ack_and_acquire(s, msg, last);
 			}
+			pthread_mutex_lock(&s->mu);
+			if (msg)
+				handle_message(s, msg);
 			reconcile(s);
 			pthread_mutex_unlock(&s->mu);
 		}
