@@ -1,7 +1,8 @@
 #!/bin/bash
 # `deskrun agent` against the GitHub stand-in (tests/github/standin.py) and a private dockerd
 # (tests/lib/dockerd.sh), with the runner stand-in image (tests/local/runner_image.sh). Two sets:
-# web (docker-socket through the guard, min 0, max 2) and api (min 1, max 1). Checks: the sets are
+# web (docker-socket through the guard, min 0, max 2, a PAT) and api (min 1, max 1, a GitHub
+# App). Checks: the sets are
 # registered and their sessions opened; no runner for web while idle, api's idle runner kept;
 # three queued jobs on web -> runner containers (never more than 2) -> jobs completed ->
 # containers gone; the runner's Docker is the guard (its /info redacted); api's job runs on its
@@ -69,7 +70,8 @@ cleanup() {
 	_dockerd_stop_all
 }
 trap cleanup EXIT
-"$PY" "$SRCDIR/tests/github/standin.py" --dir "$D" --poll-hold 2 --pat "$PAT" 2>"$TMP/standin.err" &
+"$PY" "$SRCDIR/tests/github/standin.py" --dir "$D" --poll-hold 2 --pat "$PAT" --app-id 123 \
+	--installation-id 42 --app-key "$SRCDIR/tests/data/app-key.pem" 2>"$TMP/standin.err" &
 SPID=$!
 for _ in $(seq 1 100); do [ -s "$D/url" ] && break; sleep 0.05; done
 U=$(cat "$D/url")
@@ -86,8 +88,9 @@ check "the runner stand-in image builds (docker import)" build_runner_image "$IM
 export DESKRUN_CONFIG=$TMP/config.json
 printf '%s\n' "$PAT" | "$DESKRUN" add web --repository "$U/acme/web" --mode docker-socket \
 	--min-runners 0 --max-runners 2 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
-printf '%s\n' "$PAT" | "$DESKRUN" add api --repository "$U/acme/api" --mode docker-socket \
-	--min-runners 1 --max-runners 1 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
+"$DESKRUN" add api --repository "$U/acme/api" --mode docker-socket --min-runners 1 \
+	--max-runners 1 --auth-type github-app --app-id 123 --installation-id 42 \
+	--auth-value-file "$SRCDIR/tests/data/app-key.pem" --runner-image "$IMG" --mount "$D:/standin" >/dev/null
 printf '%s\n' "$PAT" | "$DESKRUN" add kube --repository "$U/acme/kube" --mode kubernetes \
 	--auth-value - >/dev/null
 
@@ -133,6 +136,13 @@ T0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
 sleep 5
 T1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
 diag "agent idle, two sets with sessions open: RSS ${RSS} kB (anonymous ${ANON} kB, PSS ${PSS} kB), CPU $(( (T1 - T0) * 1000 / $(getconf CLK_TCK) )) ms over 5 s"
+check "api authenticates as the GitHub App: installation tokens (201), web with the PAT" "$PY" -c '
+import json, sys
+L = [json.loads(l) for l in sys.stdin if l.strip()]
+apps = [e for e in L if e["endpoint"] == "app-access-token"]
+regs = [e["path"] for e in L if e["endpoint"] == "registration-token"]
+assert apps and all(e["status"] == 201 for e in apps), apps
+assert any("/repos/acme/api/" in p for p in regs) and any("/repos/acme/web/" in p for p in regs), regs' < <(G journal)
 check "the scale sets were created with their labels" "$PY" -c '
 import json, sys
 s = json.load(sys.stdin)
