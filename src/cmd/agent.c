@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,8 +74,10 @@ static const dr_opt agent_opts[] = {
 #define POLL_TIMEOUT_MS (2L * 60 * 1000)
 #define ENGINE_TIMEOUT_MS 30000L
 
-static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t handover; /* SIGUSR1: stop without waiting for busy runners */
+/* Set by the signal handler, read by every thread: atomics (lock-free, so signal-safe). */
+static atomic_int stopping;
+static atomic_int handover; /* SIGUSR1: stop without waiting for busy runners */
+#define STOPPING() atomic_load_explicit(&stopping, memory_order_relaxed)
 
 typedef struct runner {
 	char *name;
@@ -173,7 +176,7 @@ static void
 nap_ms(long ms)
 {
 	long end = now_ms() + ms;
-	while (!stopping && now_ms() < end) {
+	while (!STOPPING() && now_ms() < end) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
@@ -685,7 +688,7 @@ reap(set *s)
 static void
 reconcile(set *s)
 {
-	if (!s->registered || stopping)
+	if (!s->registered || STOPPING())
 		return;
 	const dr_runner *d = s->def;
 	int target = d->min_runners + s->assigned;
@@ -700,7 +703,7 @@ reconcile(set *s)
 		alive += !s->runners[i].done;
 	int total = (int)s->n_runners;
 	while (alive < target && total < d->max_runners && now_ms() >= s->next_create_ms &&
-	       !stopping) {
+	       !STOPPING()) {
 		_cleanup_err_ dr_err *e = NULL;
 		if (start_runner(s, &e) < 0) {
 			set_error(s, e);
@@ -807,7 +810,7 @@ listen_set(void *arg)
 {
 	set *s = arg;
 	long backoff = 1000;
-	while (!stopping) {
+	while (!STOPPING()) {
 		/* Register (the set's client, under the lock) and open the session (this thread's
 		 * client), again after an error. */
 		_cleanup_err_ dr_err *e = NULL;
@@ -844,12 +847,12 @@ listen_set(void *arg)
 		}
 		backoff = 1000;
 		int64_t last = 0;
-		while (!stopping) {
+		while (!STOPPING()) {
 			_cleanup_json_ json_t *msg = NULL;
 			_cleanup_err_ dr_err *pe = NULL;
 			if (dr_scaleset_get_message(s->client, last, s->def->max_runners, POLL_TIMEOUT_MS,
 			                            &msg, &pe) < 0) {
-				if (stopping)
+				if (STOPPING())
 					break;
 				pthread_mutex_lock(&s->mu);
 				set_error(s, pe);
@@ -883,7 +886,7 @@ shutdown_sets(agent *a)
 		set *s = &a->sets[i];
 		pthread_mutex_lock(&s->mu);
 		_cleanup_err_ dr_err *e = NULL;
-		volatile sig_atomic_t *c = s->client->cancel;
+		atomic_int *c = s->client->cancel;
 		s->client->cancel = NULL; /* these last calls must go out */
 		s->ctl->cancel = NULL;
 		if (s->client->session_id) {
@@ -1033,7 +1036,7 @@ static void *
 serve_metrics(void *arg)
 {
 	agent *a = arg;
-	while (!stopping) {
+	while (!STOPPING()) {
 		struct pollfd p = { .fd = a->metrics_fd, .events = POLLIN };
 		if (poll(&p, 1, 500) <= 0)
 			continue;
@@ -1110,8 +1113,8 @@ static void
 on_stop(int sig)
 {
 	if (sig == SIGUSR1)
-		handover = 1;
-	stopping = 1;
+		atomic_store_explicit(&handover, 1, memory_order_relaxed);
+	atomic_store_explicit(&stopping, 1, memory_order_relaxed);
 }
 
 /* status.json in the state dir, for `deskrun status`: written atomically every second. */
@@ -1276,9 +1279,9 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		pthread_create(&metrics_thread, NULL, serve_metrics, &a);
 	for (size_t i = 0; i < a.n_sets; i++)
 		pthread_create(&a.sets[i].thread, NULL, listen_set, &a.sets[i]);
-	while (!stopping) {
+	while (!STOPPING()) {
 		nap_ms(1000);
-		if (stopping)
+		if (STOPPING())
 			break;
 		for (size_t i = 0; i < a.n_sets; i++) {
 			set *s = &a.sets[i];
@@ -1304,10 +1307,12 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		}
 		write_status(&a);
 	}
-	if (handover)
+	if (atomic_load_explicit(&handover, memory_order_relaxed))
 		a.drain_ms = 0; /* busy runners go to the next agent, which adopts them */
 	alog(NULL, "stopping%s: closing sessions, removing idle runners",
-	     handover ? " (handing busy runners over to the next agent)" : "");
+	     atomic_load_explicit(&handover, memory_order_relaxed)
+	             ? " (handing busy runners over to the next agent)"
+	             : "");
 	for (size_t i = 0; i < a.n_sets; i++)
 		pthread_join(a.sets[i].thread, NULL);
 	if (a.metrics_fd >= 0)

@@ -155,7 +155,7 @@ typedef struct conn {
 	SSL *ssl;
 	const char *host;
 	struct timespec deadline;
-	volatile sig_atomic_t *cancel;
+	atomic_int *cancel;
 } conn;
 
 static void
@@ -186,7 +186,7 @@ static int
 conn_wait(conn *c, dr_err **err)
 {
 	for (;;) {
-		if (c->cancel && *c->cancel)
+		if (c->cancel && atomic_load_explicit(c->cancel, memory_order_relaxed))
 			return dr_fail_errno(err, DR_EXIT_FAIL, ECANCELED, "%s: request given up", c->host);
 		if (c->ssl && SSL_pending(c->ssl) > 0)
 			return 0;

@@ -10,6 +10,7 @@
 #include "lib/doctor.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 
 #define DR_GITHUB_TIMEOUT_MS 10000
 
@@ -36,7 +37,8 @@ int dr_https_get(const char *url, const char *authorization, const dr_proxy *pro
  * protocol accepts plain http, scaleset-protocol.md §1.4), HTTP/1.0 with Connection: close, one
  * deadline for the whole exchange. With a proxy, https goes through a CONNECT tunnel and http
  * as an absolute-form request. When *cancel becomes non-zero (a signal handler without
- * SA_RESTART sets it and wakes the wait), the request fails with errnum ECANCELED. Same
+ * SA_RESTART sets it and wakes the wait; it is checked at least every second), the request
+ * fails with errnum ECANCELED. Same
  * results as dr_https_get: any status is 0; -1 when no answer came (errnum ETIMEDOUT,
  * ECONNRESET for a dropped connection, ECANCELED, ...). */
 typedef struct dr_http_request {
@@ -48,7 +50,7 @@ typedef struct dr_http_request {
 	size_t body_len;
 	const dr_proxy *proxy;     /* NULL: direct */
 	long timeout_ms;           /* <= 0: DR_GITHUB_TIMEOUT_MS */
-	volatile sig_atomic_t *cancel; /* or NULL */
+	atomic_int *cancel;        /* or NULL; lock-free, so a signal handler may set it */
 } dr_http_request;
 int dr_http_request_do(const dr_http_request *q, dr_http_response *r, dr_err **err);
 /* The value of header `name` (case-insensitive), owned, or NULL. */

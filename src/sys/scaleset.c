@@ -223,7 +223,7 @@ static int
 nap(dr_scaleset *c, long ms, dr_err **err)
 {
 	while (ms > 0) {
-		if (c->cancel && *c->cancel)
+		if (c->cancel && atomic_load_explicit(c->cancel, memory_order_relaxed))
 			return dr_fail_errno(err, DR_EXIT_FAIL, ECANCELED, "given up while waiting to retry");
 		long slice = ms > 100 ? 100 : ms;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = slice * 1000000L };

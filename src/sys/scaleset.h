@@ -11,6 +11,7 @@
 #define DESKRUN_SCALESET_H
 
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "lib/common.h"
 #include "lib/doctor.h"
@@ -42,7 +43,7 @@ typedef struct dr_scaleset {
 	long backoff_ms;   /* the first retry's wait (1000); tests may shorten it */
 	int attempts;      /* 5 */
 	int64_t (*now)(void); /* the clock (seconds), replaceable by tests */
-	volatile sig_atomic_t *cancel; /* or NULL: set to give up waits and requests */
+	atomic_int *cancel; /* or NULL: set to give up waits and requests */
 	unsigned long requests; /* how many HTTP requests went out */
 } dr_scaleset;
 

@@ -15,12 +15,13 @@
 #include "sys/scaleset.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t cancelled;
+static atomic_int cancelled;
 
 static const char *
 errname(int e)
@@ -57,7 +58,7 @@ static void
 on_alarm(int sig)
 {
 	(void)sig;
-	cancelled = 1;
+	atomic_store_explicit(&cancelled, 1, memory_order_relaxed);
 }
 
 int
@@ -115,7 +116,7 @@ main(int argc, char **argv)
 		json_t *out = json_pack("{s:s}", "step", step);
 		unsigned long before = c->requests;
 		int rc = 0;
-		cancelled = 0;
+		atomic_store_explicit(&cancelled, 0, memory_order_relaxed);
 		if (dr_streq(step, "admin")) {
 			rc = dr_scaleset_refresh_admin(c, &err);
 			if (rc == 0) {
