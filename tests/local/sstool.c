@@ -96,7 +96,13 @@ main(int argc, char **argv)
 	dr_err *err = NULL;
 	dr_scaleset *c = dr_scaleset_new(url, &auth, proxy, &err);
 	if (!c) {
-		printf("{\"step\":\"new\",\"ok\":false,\"error\":\"%s\"}\n", err->msg);
+		json_t *o = json_pack("{s:s, s:b, s:s}", "step", "new", "ok", 0, "error", err->msg);
+		char *line = json_dumps(o, JSON_COMPACT);
+		puts(line);
+		free(line);
+		json_decref(o);
+		dr_err_free(err);
+		free(auth.private_key);
 		return 0;
 	}
 	if (backoff >= 0)
