@@ -254,16 +254,24 @@ run_status(dr_cli *cli, int argc, char **argv, dr_err **err)
 		return dr_fail(err, DR_EXIT_FAIL,
 		               "no cluster recorded in %s: create one with 'deskrun cluster create'",
 		               path);
-	if (c->cluster->provider == DR_PROVIDER_LOCAL) {
-		if (watch)
-			return dr_fail(err, DR_EXIT_USAGE,
-			               "--watch is not available on the local provider yet: run status "
-			               "again");
-		return dr_local_status(c, name, strcmp(output, "json") == 0, err);
-	}
 	if (watch) {
 		signal(SIGINT, on_interrupt);
 		signal(SIGTERM, on_interrupt);
+	}
+	while (c->cluster->provider == DR_PROVIDER_LOCAL) {
+		if (dr_local_status(c, name, strcmp(output, "json") == 0, err) < 0)
+			return -1;
+		fflush(stdout);
+		if (!watch)
+			return 0;
+		for (int t = 0; t < 20 && !interrupted; t++) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		if (interrupted)
+			return 0;
+		if (strcmp(output, "table") == 0)
+			printf("\n");
 	}
 	for (;;) {
 		_cleanup_json_ json_t *rows = NULL;

@@ -98,6 +98,9 @@ run "$DESKRUN" status -o json
 check "status -o json: the agent, web with 1 idle runner and its session open, api none" \
 	eq "$(js 'd["provider"], d["agentRunning"]') $(set_of web 's["session"], s["idle"], s["busy"], s["min"], s["max"]') $(set_of api 's["session"], s["idle"]')" \
 	"local True open 1 0 1 2 open 0"
+timeout --preserve-status -s INT 3 "$DESKRUN" status --watch >"$TMP/watch.out" 2>&1
+check "status --watch: a table every 2 s until interrupted (exit 0)" \
+	eq "$? $(grep -c '^agent: running' "$TMP/watch.out")" "0 2"
 run "$DESKRUN" status
 check "status: a table row per set" eq "$RC $(grep -cE '^(web|api) ' <<<"$OUT") $(head -1 <<<"$OUT")" "0 2 agent: running on $DOCKER_HOST"
 
