@@ -21,6 +21,7 @@
 #include "lib/mode.h"
 #include "pod/http.h"
 #include "sys/config_store.h"
+#include "sys/fsutil.h"
 #include "sys/log.h"
 #include "sys/scaleset.h"
 
@@ -1245,8 +1246,8 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		dr_fail(err, DR_EXIT_USAGE, "no runner definitions to serve: add one with deskrun add");
 		goto out;
 	}
-	if (mkdir(a.state_dir, 0700) < 0 && errno != EEXIST) {
-		dr_fail_errno(err, DR_EXIT_FAIL, errno, "create the state directory %s", a.state_dir);
+	if (dr_mkdir_p(a.state_dir, 0700, err) < 0) {
+		dr_err_prefix(err, "the state directory");
 		goto out;
 	}
 	{

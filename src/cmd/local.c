@@ -320,8 +320,8 @@ dr_local_up(const char *config_path, const dr_config *c, char **names, long wait
 			dr_strv_push(&serve, *o);
 	if (!serve)
 		return dr_fail(err, DR_EXIT_USAGE, "no runners to serve: add one with 'deskrun add'");
-	if (mkdir(state_dir(cl), 0700) < 0 && errno != EEXIST)
-		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", state_dir(cl));
+	if (dr_mkdir_p(state_dir(cl), 0700, err) < 0)
+		return dr_err_prefix(err, "the agent's folder");
 	pid_t was = agent_pid(cl);
 	if (stop_agent(cl, SIGUSR1, 60000, err) < 0)
 		return -1;

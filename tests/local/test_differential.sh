@@ -85,7 +85,7 @@ export DESKRUN_CONFIG=$TMP/config.json
 printf '%s\n' "$PAT" | "$DESKRUN" add dr --repository "$U/acme/dr" --mode docker-socket \
 	--min-runners 0 --max-runners 2 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
 S_DR=$(mark)
-SSL_CERT_FILE=$CA "$DESKRUN" agent --host "$DOCKER_HOST" --network host --state-dir "$TMP/agent" \
+SSL_CERT_FILE=$CA "$DESKRUN" agent --host "$DOCKER_HOST" --network host --state-dir "$TMP/nested/dir/agent" \
 	--drain 10s 2>"$TMP/agent.log" &
 APID=$!
 wait_for 30 grep -q "dr: session open" "$TMP/agent.log"
