@@ -24,6 +24,7 @@
 #include "sys/fsutil.h"
 #include "sys/log.h"
 #include "sys/scaleset.h"
+#include "sys/spawn.h"
 
 #include "buildinfo.h"
 
@@ -339,25 +340,9 @@ start_guard(set *s, runner *r, dr_err **err)
 		dr_strv_push(&argv, args[i]);
 	_cleanup_strv_ char **envp = NULL; /* nothing of ours (no secret) reaches the guard */
 	dr_strv_push(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	posix_spawnattr_t at;
-	posix_spawnattr_init(&at);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	pid_t pid = 0;
-	int rc = posix_spawn(&pid, a->self_exe, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0)
-		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start the guard of %s", r->name);
+	if (dr_spawn_daemon(a->self_exe, argv, envp, logp, false, &pid, err) < 0)
+		return dr_err_prefix(err, "start the guard of %s", r->name);
 	r->guard = pid;
 	r->foreign_guard = false;
 	_cleanup_free_ char *pf = dr_xasprintf("%s/guard.pid", r->dir);

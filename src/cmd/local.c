@@ -9,6 +9,7 @@
  *   status.json  what it reports every second (written by the agent, atomically) */
 #include "lib/common.h"
 #include "cmd/cli_util.h"
+#include "sys/spawn.h"
 #include "cmd/cmd.h"
 #include "cmd/local.h"
 #include "lib/mode.h"
@@ -219,28 +220,10 @@ start_agent(const char *config_path, const dr_cluster *cl, char **names, pid_t *
 		dr_strv_push(&argv, "--set");
 		dr_strv_push(&argv, *n);
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	posix_spawnattr_t at;
-	posix_spawnattr_init(&at);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
 	/* Its own session: the agent outlives this command and its terminal. */
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                      POSIX_SPAWN_SETSIGDEF);
-	fflush(NULL);
 	pid_t pid = 0;
-	int rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0)
-		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start the agent %s", exe);
+	if (dr_spawn_daemon(exe, argv, NULL, logp, true, &pid, err) < 0)
+		return dr_err_prefix(err, "start the agent");
 	*child = pid;
 	_cleanup_free_ char *pf = state_file(cl, "agent.pid");
 	FILE *f = fopen(pf, "we");

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -354,4 +355,31 @@ dr_spawn_check(const dr_spawn_opts *o, const dr_spawn_result *res, dr_err **err)
 		               o->timeout_ms / 1000, *last ? "; it printed: " : "", last);
 	return dr_fail(err, DR_EXIT_FAIL, "'%s' failed (exit %d)%s%s", cmd, res->status,
 	               *last ? ": " : "", last);
+}
+
+int
+dr_spawn_daemon(const char *exe, char *const *argv, char *const *envp, const char *logpath,
+                bool new_session, pid_t *pid, dr_err **err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, (new_session ? POSIX_SPAWN_SETSID : 0) |
+	                                      POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	fflush(NULL);
+	int rc = posix_spawn(pid, exe, &fa, &at, argv, envp ? envp : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0)
+		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start %s", exe);
+	return 0;
 }

@@ -41,6 +41,13 @@ int dr_spawn(const dr_spawn_opts *o, dr_spawn_result *res, dr_err **err);
  * printed (code DR_EXIT_FAIL, or DR_EXIT_TIMEOUT). 0 if it succeeded. */
 int dr_spawn_check(const dr_spawn_opts *o, const dr_spawn_result *res, dr_err **err);
 
+/* Start a long-lived process (the agent, a runner's guard) that outlives this call: stdin
+ * /dev/null, stdout and stderr appended to logpath (created 0600), signals unblocked and at
+ * their defaults, with new_session its own session. envp NULL: this process's environment.
+ * The caller owns the PID: it reaps the process or leaves it to outlive it, by design. */
+int dr_spawn_daemon(const char *exe, char *const *argv, char *const *envp, const char *logpath,
+                    bool new_session, pid_t *pid, dr_err **err);
+
 /* "kubectl get pods -o json": the argv shell-quoted for messages (owned). */
 char *dr_argv_text(char *const *argv);
 

@@ -26,3 +26,33 @@ skip_all() {
 	done_testing
 	exit 0
 }
+
+# cluster_start: start the cluster in $C and load its environment (KUBECONFIG, PATH with the
+# kubectl, ctr and helm wrappers); kc is kubectl on it. The cluster is stopped and $TMP removed
+# when the test exits (cluster_stop does it earlier; a test's own cleanup, e.g. a registry it
+# started, goes in a function cluster_cleanup_hook, run before the stop). A failed start ends
+# the test with the reason.
+cluster_start() {
+	_cluster_stopped=0
+	trap 'cluster_stop; rm -rf "$TMP"' EXIT
+	run "$HERE/cluster.sh" start "$C"
+	if [ "$RC" != 0 ]; then
+		not_ok "cluster.sh start (exit $RC)"
+		diag "$ERR"
+		local l
+		for l in "$C"/log/*.log; do [ -s "$l" ] && diag "== $l" "$(tail -n 15 "$l")"; done
+		done_testing
+		exit 1
+	fi
+	ok "cluster.sh start: ${OUT##*started in }"
+	eval "$("$HERE/cluster.sh" env "$C")"
+}
+
+cluster_stop() {
+	[ "${_cluster_stopped:-1}" = 1 ] && return
+	_cluster_stopped=1
+	declare -F cluster_cleanup_hook >/dev/null && cluster_cleanup_hook
+	"$HERE/cluster.sh" stop "$C" >"$TMP/stop.out" 2>&1
+}
+
+kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }

@@ -26,24 +26,7 @@ CRDS=$CHARTS/gha-runner-scale-set-controller/crds
 [ -d "$CRDS" ] || skip_all "no chart directory at $CHARTS"
 ok "ARC built: $(cat "$dir/status/arc")"
 
-stopped=0
-cluster_stop() {
-	[ "$stopped" = 1 ] && return
-	stopped=1
-	"$HERE/cluster.sh" stop "$C" >"$TMP/stop.out" 2>&1
-}
-trap 'cluster_stop; rm -rf "$TMP"' EXIT
-
-run "$HERE/cluster.sh" start "$C"
-if [ "$RC" != 0 ]; then
-	not_ok "cluster.sh start (exit $RC)"
-	diag "$ERR"
-	done_testing
-	exit 1
-fi
-ok "cluster.sh start: ${OUT##*started in }"
-eval "$("$HERE/cluster.sh" env "$C")"
-kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
+cluster_start
 # until SECONDS CMD...: poll CMD
 until_ok() {
 	local end=$(($(date +%s) + $1))

@@ -34,25 +34,9 @@ fi
 BUILDER=$(sed -n 's/^image //p' "$(dirname "$image")/versions.txt")
 ok "builder image $BUILDER: $(grep -E '^(buildkit|rootlesskit) ' "$(dirname "$image")/versions.txt" | tr '\n' ' ')"
 
-stopped=0
-cluster_stop() {
-	[ "$stopped" = 1 ] && return
-	stopped=1
-	[ -n "${REGPID:-}" ] && kill "$REGPID" 2>/dev/null
-	"$HERE/cluster.sh" stop "$C" >"$TMP/stop.out" 2>&1
-}
-trap 'cluster_stop; rm -rf "$TMP"' EXIT
-run "$HERE/cluster.sh" start "$C"
-if [ "$RC" != 0 ]; then
-	not_ok "cluster.sh start (exit $RC)"
-	diag "$ERR"
-	done_testing
-	exit 1
-fi
-ok "cluster.sh start: ${OUT##*started in }"
-eval "$("$HERE/cluster.sh" env "$C")"
+cluster_cleanup_hook() { [ -n "${REGPID:-}" ] && kill "$REGPID" 2>/dev/null; }
+cluster_start
 [ "$DESKRUN_CLUSTER_NODE_IP:5000" = "$REG" ] || { not_ok "the node's address is ${REG%:*}"; done_testing; exit 1; }
-kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 export DESKRUN_CONFIG=$TMP/config.json
 
 # The registry, in the cluster's network namespace (started by nsenter itself: $! is its PID).

@@ -45,23 +45,7 @@ CRDS=$SRCDIR/../shared/schemas/arc-0.14.2
 TOKEN=$(cat "$SRCDIR/tests/data/token")
 TOKEN64=$(printf %s "$TOKEN" | base64 -w0)
 
-stopped=0
-cluster_stop() {
-	[ "$stopped" = 1 ] && return
-	stopped=1
-	"$HERE/cluster.sh" stop "$C" >"$TMP/stop.out" 2>&1
-}
-trap 'cluster_stop; rm -rf "$TMP"' EXIT
-
-run "$HERE/cluster.sh" start "$C"
-if [ "$RC" != 0 ]; then
-	not_ok "cluster.sh start (exit $RC)"
-	diag "$ERR"
-	done_testing
-	exit 1
-fi
-ok "cluster.sh start: ${OUT##*started in }"
-eval "$("$HERE/cluster.sh" env "$C")"
+cluster_start
 
 # The real kubectl and helm (cluster.sh's wrappers enter the cluster's namespaces), behind a
 # pass-through that records each call's argv and environment for the secret checks: deskrun

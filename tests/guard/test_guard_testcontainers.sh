@@ -104,6 +104,13 @@ gone() {
 }
 # the reaper of session $1 (testcontainers names it after the session; its image labels it)
 ryuk_id() { d ps -aq --filter "name=testcontainers-ryuk-$1" --filter label=org.testcontainers.ryuk=true; }
+# ryuk_log ID NAME: keep the reaper's log (it removes itself) for a failing check to show
+ryuk_log() { d logs -f "$1" >"$TMP/ryuk-$2.log" 2>&1 & }
+# reaper_diag NAME: what the reaper and the guard said
+reaper_diag() {
+	diag "the reaper's log:" "$(tail -20 "$TMP/ryuk-$1.log" 2>/dev/null)"
+	diag "the guard's refusals:" "$(grep -v ' allow ' "$TMP/g-tc.log" | tail -10)"
+}
 
 # ---- W09a: Ryuk off ----
 tc_job docker_host run TESTCONTAINERS_RYUK_DISABLED=true
@@ -119,12 +126,13 @@ check "W09b with Ryuk the client starts its container" eq "$(field ready)" 1 || 
 left=$(field container)
 session=$(field session)
 rid=$(ryuk_id "$session")
+ryuk_log "$rid" b
 check "W09b the reaper ran as this tenant" eq "$(d inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' "$rid" 2>/dev/null)" t1
 check "W09b its docker.sock is the tenant's guard, not the daemon" eq \
 	"$(d inspect -f '{{range .Mounts}}{{if eq .Destination "/var/run/docker.sock"}}{{.Source}}{{end}}{{end}}' "$rid" 2>/dev/null)" "$GS"
 check "W09b the container the test left is the tenant's" eq "$(d inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' "$left" 2>/dev/null)" t1
-check "W09b once the test process is gone, the reaper removes what it left" gone "$left" 30
-check "W09b and itself" gone "$rid" 30
+check "W09b once the test process is gone, the reaper removes what it left" gone "$left" 60 || reaper_diag b
+check "W09b and itself" gone "$rid" 60
 check "W09b the daemon is as before" eq "$(raw_names)" ""
 
 # ---- W09c + T53: Ryuk on, published ports on loopback, the job's socket path ----
@@ -133,14 +141,15 @@ check "W09c with Ryuk over published ports the client starts its container" eq "
 left=$(field container)
 session=$(field session)
 rid=$(ryuk_id "$session")
+ryuk_log "$rid" c
 # Before the reaper's delay is over: a container of tenant t2 and one of the daemon's own,
 # both labelled with this session.
 g other create --label "org.testcontainers.session-id=$session" --name t2-same-session tiny:1 true >/dev/null
 d create --label "org.testcontainers.session-id=$session" --name admin-same-session tiny:1 true >/dev/null
 check "W09c a socket bind named /var/run/docker.sock reaches the guard too" eq \
 	"$(d inspect -f '{{range .Mounts}}{{if eq .Destination "/var/run/docker.sock"}}{{.Source}}{{end}}{{end}}' "$rid" 2>/dev/null)" "$GS"
-check "W09c the reaper removes what the test left" gone "$left" 30
-check "W09c and itself" gone "$rid" 30
+check "W09c the reaper removes what the test left" gone "$left" 60 || reaper_diag c
+check "W09c and itself" gone "$rid" 60
 check "T53 the reaper left tenant t2's container with the same session label" \
 	eq "$(d inspect -f '{{.Name}}' t2-same-session 2>/dev/null)" /t2-same-session
 check "T53 and the daemon's own" eq "$(d inspect -f '{{.Name}}' admin-same-session 2>/dev/null)" /admin-same-session

@@ -50,7 +50,9 @@ func newEngine() *engine {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}}
-	return &engine{c: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	// No request timeout: 0.8.1 calls the Engine API with context.Background() (the
+	// RYUK_REQUEST_TIMEOUT of later releases did not exist yet).
+	return &engine{c: &http.Client{Transport: tr}}
 }
 
 func (e *engine) do(method, path string, q url.Values) (int, []byte, http.Header, error) {
