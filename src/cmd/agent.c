@@ -1140,17 +1140,6 @@ write_status(agent *a)
 		rename(tmp, path);
 }
 
-static char *
-self_exe(void)
-{
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return dr_xstrdup("deskrun");
-	buf[n] = '\0';
-	return dr_xstrdup(buf);
-}
-
 static int
 run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
@@ -1209,7 +1198,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	char hn[256] = "deskrun";
 	gethostname(hn, sizeof(hn) - 1);
 	a.owner = dr_xstrdup(owner ? owner : hn);
-	a.self_exe = self_exe();
+	a.self_exe = dr_self_exe();
 	a.state_dir = dr_xstrdup(state_dir);
 	int rc = -1;
 	for (char **o = only; o && *o; o++)

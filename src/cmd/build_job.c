@@ -134,6 +134,40 @@ container_failed(const dr_cluster *cl, const dr_build_spec *b, const char *pod,
 	               cname, code, tail ? tail : "no log", pod, cname);
 }
 
+/* One container status of the Job's pod, seen while waiting for `container`: 1 when that one
+ * runs (or, with ended_ok, has run), 0 to keep waiting, -1 (err set) when the build cannot go
+ * on: another container failed, or this one is stuck or ended too early. */
+static int
+container_state(const dr_cluster *cl, const dr_build_spec *b, json_t *pod, json_t *cs,
+                const char *container, bool ended_ok, dr_err **err)
+{
+	const char *cname = json_string_value(json_object_get(cs, "name"));
+	json_t *state = json_object_get(cs, "state");
+	json_t *term = json_object_get(state, "terminated");
+	json_int_t code = json_integer_value(json_object_get(term, "exitCode"));
+	if (!dr_streq(cname, container)) {
+		if (term && code != 0)
+			return container_failed(cl, b, dr_obj_name(pod), cname, code, err);
+		return 0;
+	}
+	if (json_object_get(state, "running") || (term && ended_ok))
+		return 1;
+	if (term)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the build's %s container ended before it got the context "
+		               "(exit %" JSON_INTEGER_FORMAT ")",
+		               container, code);
+	/* A container that cannot start waits forever: say why at once. */
+	json_t *wait = json_object_get(state, "waiting");
+	const char *why = json_string_value(json_object_get(wait, "reason"));
+	const char *msg = json_string_value(json_object_get(wait, "message"));
+	if (is_stuck(why))
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the build's %s container cannot start: %s: %s; see 'kubectl describe pod %s'",
+		               container, why, msg ? msg : "no message", dr_obj_name(pod));
+	return 0;
+}
+
 /* The Job's pod once `container` is running (or, with ended_ok, has run); owned name. */
 static int
 wait_for_container(const dr_cluster *cl, const dr_build_spec *b, const char *container,
@@ -154,40 +188,13 @@ wait_for_container(const dr_cluster *cl, const dr_build_spec *b, const char *con
 				size_t k;
 				json_t *cs;
 				json_array_foreach(json_object_get(st, lists[l]), k, cs) {
-					const char *cname = json_string_value(json_object_get(cs, "name"));
-					json_t *cterm = json_object_get(json_object_get(cs, "state"), "terminated");
-					json_int_t code = json_integer_value(json_object_get(cterm, "exitCode"));
-					if (!dr_streq(cname, container) && cterm && code != 0)
-						return container_failed(cl, b, dr_obj_name(p), cname, code, err);
-					if (!dr_streq(cname, container))
-						continue;
-					if (json_object_get(json_object_get(cs, "state"), "running")) {
+					int v = container_state(cl, b, p, cs, container, ended_ok, err);
+					if (v < 0)
+						return -1;
+					if (v > 0) {
 						*pod = dr_xstrdup(dr_obj_name(p));
 						return 0;
 					}
-					/* A container that cannot start waits forever: say why at once. */
-					json_t *wait = json_object_get(json_object_get(cs, "state"), "waiting");
-					const char *why = json_string_value(json_object_get(wait, "reason"));
-					if (is_stuck(why))
-						return dr_fail(err, DR_EXIT_FAIL,
-						               "the build's %s container cannot start: %s: %s; see "
-						               "'kubectl describe pod %s'",
-						               container, why,
-						               json_string_value(json_object_get(wait, "message"))
-						                       ? json_string_value(json_object_get(wait, "message"))
-						                       : "no message",
-						               dr_obj_name(p));
-					json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
-					if (term && ended_ok) {
-						*pod = dr_xstrdup(dr_obj_name(p));
-						return 0;
-					}
-					if (term)
-						return dr_fail(err, DR_EXIT_FAIL,
-						               "the build's %s container ended before it got "
-						               "the context (exit %" JSON_INTEGER_FORMAT ")",
-						               container,
-						               json_integer_value(json_object_get(term, "exitCode")));
 				}
 			}
 		}

@@ -185,17 +185,6 @@ stop_agent(const dr_cluster *cl, int sig, long timeout_ms, dr_err **err)
 	return 0;
 }
 
-static char *
-self_exe(void)
-{
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return dr_xstrdup("deskrun");
-	buf[n] = '\0';
-	return dr_xstrdup(buf);
-}
-
 /* Start the agent as a daemon (its own session, the log appended to agent.log) serving `names`;
  * *child is its pid (our child until we exit). */
 static int
@@ -203,7 +192,7 @@ start_agent(const char *config_path, const dr_cluster *cl, char **names, pid_t *
             dr_err **err)
 {
 	const char *dir = state_dir(cl);
-	_cleanup_free_ char *exe = self_exe();
+	_cleanup_free_ char *exe = dr_self_exe();
 	_cleanup_free_ char *logp = state_file(cl, "agent.log");
 	_cleanup_free_ char *status = state_file(cl, "status.json");
 	unlink(status);

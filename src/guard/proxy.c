@@ -1010,6 +1010,19 @@ h2_inject(gd_conn *c)
 	return true;
 }
 
+/* Either HTTP/2 direction, after its buffered bytes: read more unless the source ended or the
+ * other side is not keeping up. Returns 1 on progress, else `progress`. */
+static int
+h2_read_more(gd_side *sd, int src, gd_io *io, int progress)
+{
+	if (sd->src_eof || out_pending(sd) > OUT_SOFT)
+		return progress;
+	int r = read_in(sd, src, STREAM_READ, STREAM_READ, io);
+	if (r < 0)
+		sd->src_eof = true;
+	return r != 0 ? 1 : progress;
+}
+
 /* The client's direction: whole frames through the reader, which forwards what may pass.
  * Returns 1 on progress, 0 when nothing moves, -1 on a protocol error (the connection ends). */
 static int
@@ -1040,16 +1053,9 @@ h2_req_step(gd_server *s, gd_conn *c)
 		if (h2_inject(c))
 			progress = 1;
 	}
-	if (sd->src_eof) {
+	if (sd->src_eof)
 		sd->in_len = 0; /* a partial frame at EOF goes nowhere */
-		return progress;
-	}
-	if (out_pending(sd) > OUT_SOFT)
-		return progress;
-	int r = read_in(sd, c->cfd, STREAM_READ, STREAM_READ, &c->cio);
-	if (r < 0)
-		sd->src_eof = true;
-	return r != 0 ? 1 : progress;
+	return h2_read_more(sd, c->cfd, &c->cio, progress);
 }
 
 /* The daemon's direction: forwarded as read, followed for frame boundaries. */
@@ -1073,12 +1079,7 @@ h2_resp_step(gd_server *s, gd_conn *c)
 	}
 	if (h2_inject(c))
 		progress = 1;
-	if (sd->src_eof || out_pending(sd) > OUT_SOFT)
-		return progress;
-	int r = read_in(sd, c->ufd, STREAM_READ, STREAM_READ, &c->uio);
-	if (r < 0)
-		sd->src_eof = true;
-	return r != 0 ? 1 : progress;
+	return h2_read_more(sd, c->ufd, &c->uio, progress);
 }
 
 /* ---- response side ---- */

@@ -383,3 +383,14 @@ dr_spawn_daemon(const char *exe, char *const *argv, char *const *envp, const cha
 		return dr_fail_errno(err, DR_EXIT_FAIL, rc, "start %s", exe);
 	return 0;
 }
+
+char *
+dr_self_exe(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return dr_xstrdup("deskrun");
+	buf[n] = '\0';
+	return dr_xstrdup(buf);
+}

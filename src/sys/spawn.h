@@ -51,6 +51,10 @@ int dr_spawn_daemon(const char *exe, char *const *argv, char *const *envp, const
 /* "kubectl get pods -o json": the argv shell-quoted for messages (owned). */
 char *dr_argv_text(char *const *argv);
 
+/* This program's own path (/proc/self/exe), to start itself again (the agent, a guard);
+ * "deskrun" (found on PATH) when it cannot be read. Owned. */
+char *dr_self_exe(void);
+
 /* Find an executable on PATH; owned path or NULL. */
 char *dr_which(const char *name);
 
