@@ -76,6 +76,7 @@ static const rdef rdefs[] = {
 	{ R_BUILD, "POST", "images.build", GD_BODY_STREAM, false, BUILD_P },
 	{ R_BUILD_PRUNE, "POST", "build.prune", GD_BODY_NONE, false,
 	  "all,filters,keep-storage,reserved-space,max-used-space,min-free-space" },
+	{ R_BUILD_CANCEL, "POST", "build.cancel", GD_BODY_NONE, false, "id" },
 	{ R_I_CREATE, "POST", "images.create", GD_BODY_STREAM, false,
 	  "fromImage,fromSrc,repo,tag,message,platform,changes*" },
 	{ R_I_INSPECT, "GET", "images.inspect", GD_BODY_NONE, false, "manifests,platform" },
@@ -162,7 +163,8 @@ gd_route_match(const char *m, const char *path, gd_route *out)
 		{ "/containers/json", R_C_LIST, 0 }, { "/containers/create", 0, R_C_CREATE },
 		{ "/containers/prune", 0, R_C_PRUNE }, { "/commit", 0, R_COMMIT },
 		{ "/images/json", R_I_LIST, 0 }, { "/build", 0, R_BUILD },
-		{ "/build/prune", 0, R_BUILD_PRUNE }, { "/images/create", 0, R_I_CREATE },
+		{ "/build/prune", 0, R_BUILD_PRUNE }, { "/build/cancel", 0, R_BUILD_CANCEL },
+		{ "/images/create", 0, R_I_CREATE },
 		{ "/images/search", R_I_SEARCH, 0 }, { "/images/prune", 0, R_I_PRUNE },
 		{ "/images/get", R_I_GET, 0 }, { "/images/load", 0, R_I_LOAD },
 		{ "/networks", R_N_LIST, 0 }, { "/networks/", R_N_LIST, 0 },
@@ -786,6 +788,7 @@ gd_decide(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 	case R_I_LIST:
 	case R_BUILD:
 	case R_BUILD_PRUNE:
+	case R_BUILD_CANCEL:
 	case R_I_CREATE:
 	case R_I_INSPECT:
 	case R_I_HISTORY:

@@ -87,6 +87,21 @@ check_changes(const gd_ctx *c, gd_req *r, gd_decision *d)
 	return 0;
 }
 
+/* The tenant's name for a BuildKit build ID (/build?buildid=, /build/cancel?id=): the daemon
+ * keeps one table of builds by ID, where a stdin context is handed over
+ * (buildid=upload-request:<id>) and from which /build/cancel cancels; renamed <tenant>.<id>
+ * like sessions and refs, no tenant reaches another's build by its ID. Owned. */
+static char *
+build_id(const gd_ctx *c, const char *id)
+{
+	static const char up[] = "upload-request:";
+	if (strncmp(id, up, sizeof(up) - 1) == 0) {
+		_cleanup_free_ char *own = gd_build_ref(c, id + sizeof(up) - 1);
+		return dr_xasprintf("%s%s", up, own);
+	}
+	return gd_build_ref(c, id);
+}
+
 static int
 decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 {
@@ -165,6 +180,11 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 		deny(d, 400, "buildargs", "build buildargs: %s", why);
 		free(why);
 		return 0;
+	}
+	const char *bid = gd_query_get(&r->query, "buildid");
+	if (bid && *bid) {
+		_cleanup_free_ char *own = build_id(c, bid);
+		gd_query_set(&r->query, "buildid", own);
 	}
 	const char *sess = gd_query_get(&r->query, "session");
 	if (v2 && sess && *sess) { /* the tenant's name for its session (see /session) */
@@ -315,6 +335,15 @@ decide_images(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 		return 0;
 	case R_BUILD:
 		return decide_build(c, r, d);
+	case R_BUILD_CANCEL: {
+		const char *id = gd_query_get(&r->query, "id");
+		if (!id || !*id)
+			return deny(d, 400, "id", "build cancel: id is required (the build's buildid)");
+		_cleanup_free_ char *own = build_id(c, id);
+		gd_query_set(&r->query, "id", own);
+		set_target(r, d, r->path);
+		return 0;
+	}
 	case R_I_CREATE:
 		return decide_image_create(c, r, d);
 	case R_I_INSPECT:

@@ -24,6 +24,8 @@
 #        fakesession.py holds one open)
 #   B08  a build ref is the tenant's own (Solve and Status Ref, the LLBBridge's buildid
 #        metadata become <tenant>.<ref>): another tenant's Status on it streams nothing
+#   B09  a classic-path build ID is the tenant's own (/build?buildid= and /build/cancel?id=
+#        become <tenant>.<id>): another tenant's cancel leaves the build running
 # B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -186,6 +188,39 @@ check "B08 bo asking for bk.b08's progress gets nothing (its guard asked for bo.
 check "B08 control: the same Status on the raw socket streams bk's build" \
 	bash -c 'grep -q "^stream 1: status=200 grpc-status=[^ ]* data=[1-9]" "$0"' "$TMP/b08-raw.out"
 diag "$(cat "$TMP"/b08-*.out)"
+
+# ---- B09: classic-path build IDs are the tenant's own ----
+# Tenant bk builds with /build?version=2&buildid=b09 (the daemon knows it as bk.b09) and a
+# RUN that takes 4 s; tenant bo cancels it by both names through its guard (which makes them
+# bo.bk.b09 and bo.b09, no such build): bk's build ends with its image. The same cancel of a
+# second build on the raw socket stops it.
+mkdir -p "$TMP/b09"
+printf 'FROM tiny:1\nARG N\nRUN echo "$N" && sleep 4\n' >"$TMP/b09/Dockerfile"
+tar -C "$TMP/b09" -cf "$TMP/b09.tar" Dockerfile
+b09build() { # SOCK ID TAG: a BuildKit build (its context the request body) with buildid ID
+	curl -s --max-time 60 --unix-socket "$1" -X POST -H 'Content-Type: application/x-tar' \
+		--data-binary @"$TMP/b09.tar" \
+		"http://docker/v1.41/build?version=2&buildid=$2&t=$3&networkmode=none&buildargs=%7B%22N%22%3A%22$RANDOM%22%7D" >"$TMP/b09-$2.out"
+}
+b09build "$TMP/g-b.sock" b09 bk/b09:1 &
+B09_PID=$!
+sleep 1.5
+req o POST "/v1.41/build/cancel?id=bk.b09"
+r1=$ST
+req o POST "/v1.41/build/cancel?id=b09"
+check "B09 tenant bo's /build/cancel of bk's build (by bk.b09 and by b09) is answered $r1/$ST (guard named them bo.bk.b09, bo.b09)" \
+	eq "$r1/$ST" "200/200"
+wait "$B09_PID"
+check "B09 ... and bk's build ran to the end: bk/b09:1 exists" bash -c 'docker -H "unix://$0" image inspect bk/b09:1 >/dev/null' "$RAW"
+diag "$(tail -c 300 "$TMP/b09-b09.out")"
+b09build "$TMP/g-b.sock" b09c bk/b09:2 &
+B09_PID=$!
+sleep 1.5
+rawreq "$RAW" req POST "/v1.41/build/cancel?id=bk.b09c"
+wait "$B09_PID"
+check "B09 control: the same cancel on the raw socket (id bk.b09c) stops bk's build" \
+	bash -c '! docker -H "unix://$0" image inspect bk/b09:2 >/dev/null 2>&1 && grep -q -i cancel "$1"' "$RAW" "$TMP/b09-b09c.out"
+diag "$(tail -c 300 "$TMP/b09-b09c.out")"
 
 # ---- B04: raw gRPC calls ----
 # some build cache even without buildx: docker 20.10's BuildKit, on the daemon itself

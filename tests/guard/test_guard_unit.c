@@ -593,6 +593,34 @@ test_decide_routes(void **state)
 	gd_decision_clear(&d);
 }
 
+/* BuildKit build IDs on the classic path are the tenant's own (B09): /build?buildid= (also
+ * the upload-request:<id> form that hands a stdin context to a build) and /build/cancel?id=
+ * reach the daemon as <tenant>.<id>. */
+static void
+test_build_ids(void **state)
+{
+	(void)state;
+	gd_decision d;
+	pol.buildkit = true;
+	assert_int_equal(decide("POST", "/v1.41/build?version=2&session=s1&remote=client-session&buildid=b1&t=bravo/x:1", NULL, &d), 0);
+	assert_non_null(strstr(d.target, "buildid=bravo.b1"));
+	assert_non_null(strstr(d.target, "session=bravo.s1"));
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", "/v1.41/build?version=2&buildid=upload-request:u1", NULL, &d), 0);
+	assert_non_null(strstr(d.target, "buildid=upload-request%3Abravo.u1"));
+	gd_decision_clear(&d);
+	/* another tenant's build by its daemon-side name: still prefixed, so never reached */
+	assert_int_equal(decide("POST", "/v1.41/build/cancel?id=alpha.b1", NULL, &d), 0);
+	assert_string_equal(d.target, "/v1.41/build/cancel?id=bravo.alpha.b1");
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", "/v1.41/build/cancel", NULL, &d), 400);
+	assert_non_null(strstr(d.message, "id is required"));
+	gd_decision_clear(&d);
+	assert_int_equal(decide("GET", "/v1.41/build/cancel?id=b1", NULL, &d), 403);
+	gd_decision_clear(&d);
+	pol.buildkit = false;
+}
+
 /* /info: counts zeroed, the node's data directory blanked (T47). */
 static void
 test_post_info(void **state)
@@ -1095,6 +1123,7 @@ main(void)
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_decide_create),
 		cmocka_unit_test(test_decide_routes),
+		cmocka_unit_test(test_build_ids),
 		cmocka_unit_test(test_post_info),
 		cmocka_unit_test(test_post_volumes),
 		cmocka_unit_test(test_cidr),
