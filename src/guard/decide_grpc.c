@@ -385,6 +385,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 			if (f.len)
 				REFUSE("Solve: a raw LLB definition is refused: build from a Dockerfile");
 			break;
+		case 10:
+			REFUSE("Solve: frontend inputs (raw LLB) are refused: build from a Dockerfile");
 		case 3:
 			if (!(exporter = pb_str(&f)))
 				REFUSE("Solve: malformed exporter");
@@ -504,6 +506,14 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 			break;
 		bool copy = true;
 		char *k = NULL, *v = NULL;
+		/* raw LLB (Definition, FrontendInputs) names its sources itself: local dirs by any
+		 * session, images by any name, cache mounts by any ID, with the client's image
+		 * config (no tenant label); buildx and compose send neither for a Dockerfile build */
+		if (f.num == 1 && f.len)
+			REFUSE("LLBBridge Solve: a raw LLB definition is refused: build from a Dockerfile");
+		if (f.num == 13)
+			REFUSE("LLBBridge Solve: frontend inputs (raw LLB, e.g. --build-context NAME=DIR) "
+			       "are refused: use docker-image:// contexts or COPY from the build context");
 		if (f.num == 2) {
 			if (f.wire != 2 || frontend || !(frontend = pb_str(&f)))
 				REFUSE("LLBBridge Solve: malformed or repeated frontend");

@@ -26,6 +26,7 @@
 #        metadata become <tenant>.<ref>): another tenant's Status on it streams nothing
 #   B09  a classic-path build ID is the tenant's own (/build?buildid= and /build/cancel?id=
 #        become <tenant>.<id>): another tenant's cancel leaves the build running
+#   B10  raw LLB in an LLBBridge Solve (Definition, FrontendInputs) is refused
 # B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -221,6 +222,22 @@ wait "$B09_PID"
 check "B09 control: the same cancel on the raw socket (id bk.b09c) stops bk's build" \
 	bash -c '! docker -H "unix://$0" image inspect bk/b09:2 >/dev/null 2>&1 && grep -q -i cancel "$1"' "$RAW" "$TMP/b09-b09c.out"
 diag "$(tail -c 300 "$TMP/b09-b09c.out")"
+
+# ---- B10: raw LLB in the LLBBridge's Solve ----
+# A client-made LLB graph names its own sources (any session's files, any image by name, any
+# cache mount ID) and its own image config (no tenant label): the guard refuses a Definition
+# and FrontendInputs in LLBBridge Solve (buildx sends FrontendInputs only for --build-context
+# NAME=DIR, which Docker 20.10's Dockerfile frontend refuses anyway: no
+# moby.buildkit.frontend.contexts capability). W07 and W08 show that buildx and compose
+# builds send neither.
+run python3 "$H2CALL" "$TMP/g-b.sock" /moby.buildkit.v1.frontend.LLBBridge/Solve="$(pbs 10 "$(printf '\n\001x')")$(pbs 18 dockerfile.v0)"
+check "B10 an LLBBridge Solve with a Definition (raw LLB) is refused with PERMISSION_DENIED and the reason" \
+	contains "$OUT" "grpc-status=7 data=0 rst= grpc-message=deskrun guard: LLBBridge Solve: a raw LLB definition is refused"
+check "B10 ... and logged" grep -q "deny: grpc /moby.buildkit.v1.frontend.LLBBridge/Solve .*raw LLB definition is refused" "$TMP/g-b.log"
+run python3 "$H2CALL" "$RAW" /moby.buildkit.v1.frontend.LLBBridge/Solve="$(pbs 10 "$(printf '\n\001x')")$(pbs 18 dockerfile.v0)"
+check "B10 control: the daemon itself takes the call and answers it (no refusal of the guard's)" \
+	bash -c 'case "$0" in *"stream 1: status=200 "*) case "$0" in *"deskrun guard"*) exit 1 ;; esac ;; *) exit 1 ;; esac' "$OUT"
+diag "raw: $OUT"
 
 # ---- B04: raw gRPC calls ----
 # some build cache even without buildx: docker 20.10's BuildKit, on the daemon itself

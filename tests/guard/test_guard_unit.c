@@ -908,7 +908,7 @@ test_grpc_solve(void **state)
 	assert_true(gd_grpc_inspects(brg));
 	assert_true(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
 	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/ListWorkers"));
-	for (int row = 0; row < 26; row++) {
+	for (int row = 0; row < 29; row++) {
 		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
 		const char *path = ctl, *want = NULL;
 		pb_str(&m, 1, "ref-1");
@@ -998,29 +998,34 @@ test_grpc_solve(void **state)
 			break;
 		case 17: /* the LLBBridge's Solve: frontend 2, options 3 */
 			path = brg;
+			m.len = 0; /* the LLBBridge's field 1 is its Definition */
 			pb_str(&m, 2, "gateway.v0");
 			pb_map(&m, 3, "source", "evil/frontend");
 			want = "LLBBridge Solve: frontend image evil/frontend is refused";
 			break;
 		case 18:
 			path = brg;
+			m.len = 0; /* the LLBBridge's field 1 is its Definition */
 			pb_str(&m, 2, "dockerfile.v0");
 			pb_map(&m, 3, "cgroup-parent", "x");
 			want = "LLBBridge Solve: cgroup-parent is refused";
 			break;
 		case 19:
 			path = brg;
+			m.len = 0; /* the LLBBridge's field 1 is its Definition */
 			pb_str(&m, 2, "dockerfile.v0");
 			pb_map(&m, 3, "label:IO.Deskrun.tenant", "alpha");
 			want = "labels in the io.deskrun. namespace are set by the guard";
 			break;
 		case 20:
 			path = brg;
+			m.len = 0; /* the LLBBridge's field 1 is its Definition */
 			pb_str(&m, 2, "dockerfile.v0");
 			pb_map(&m, 3, "label:org.example", "x");
 			break;
 		case 21:
 			path = brg;
+			m.len = 0; /* the LLBBridge's field 1 is its Definition */
 			pb_str(&m, 2, "dockerfile.v0");
 			pb_map(&m, 3, "build-arg:BUILDKIT_CACHE_MOUNT_NS", "alpha");
 			want = "BUILDKIT_CACHE_MOUNT_NS is set by the guard";
@@ -1039,6 +1044,24 @@ test_grpc_solve(void **state)
 			path = "/moby.buildkit.v1.Control/Status";
 			pb_str(&m, 2, "x");
 			want = "Status: request field";
+			break;
+		case 26: /* raw LLB in the LLBBridge's Solve (B10) */
+			path = brg;
+			m.len = 0;
+			pb_len(&m, 1, "\x0a\x01x", 3);
+			pb_str(&m, 2, "dockerfile.v0");
+			want = "LLBBridge Solve: a raw LLB definition is refused";
+			break;
+		case 27: /* named contexts as LLB (FrontendInputs) */
+			path = brg;
+			m.len = 0;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 13, "ctx", "\x0a\x01x");
+			want = "LLBBridge Solve: frontend inputs (raw LLB";
+			break;
+		case 28:
+			pb_map(&m, 10, "ctx", "\x0a\x01x");
+			want = "Solve: frontend inputs (raw LLB) are refused";
 			break;
 		case 22: /* bake's shared contexts name sessions in attributes: renamed too */
 			pb_map(&m, 7, "local-sessionid:ctx", "other-uuid");
