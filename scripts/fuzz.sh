@@ -15,12 +15,12 @@ mkdir -p "$OUT"
 # The guard's pure sources and the few lib helpers they use.
 SOURCES="src/guard/http.c src/guard/gjson.c src/guard/decide.c src/guard/decide_containers.c
 	src/guard/decide_exec.c src/guard/decide_images.c src/guard/decide_netvol.c src/guard/policy.c
-	src/guard/decide_grpc.c src/guard/h2grpc.c src/lib/xalloc.c src/lib/err.c src/lib/buf.c"
+	src/guard/decide_grpc.c src/guard/h2grpc.c src/guard/dockerfile.c src/lib/xalloc.c src/lib/err.c src/lib/buf.c"
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-fno-omit-frame-pointer -D_GNU_SOURCE -std=gnu11 -I. -Isrc"
 status=0
 built=()
-for t in http_request policy_json h2grpc; do
+for t in http_request policy_json h2grpc dockerfile; do
 	# shellcheck disable=SC2086
 	if ! "$CC" $FLAGS "fuzz/fuzz_$t.c" $SOURCES -lhttp_parser -ljansson -lnghttp2 -o "$OUT/fuzz_$t" \
 		>"$OUT/build-$t.log" 2>&1; then

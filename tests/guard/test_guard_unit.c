@@ -5,6 +5,7 @@
 #include "guard/guard.h"
 #include "guard/gjson.h"
 #include "guard/http.h"
+#include "guard/dockerfile.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
@@ -621,6 +622,98 @@ test_build_ids(void **state)
 	pol.buildkit = false;
 }
 
+/* The Dockerfile scanner (src/guard/dockerfile.c): every image reference a build may read,
+ * with each value a build-arg may give it; what cannot be resolved is refused. */
+static int
+df_collect(void *u, const char *ref, const char *what, unsigned line, char *buf, size_t blen)
+{
+	dr_buf *b = u;
+	char one[256];
+	int n = snprintf(one, sizeof(one), "%u %s %s;", line, what, ref);
+	dr_buf_append(b, one, (size_t)n);
+	if (strstr(ref, "bad/")) {
+		snprintf(buf, blen, "refused %s", ref);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+test_dockerfile_refs(void **state)
+{
+	(void)state;
+	static const struct { const char *df; const char *args; const char *want; const char *why; } rows[] = {
+		{ "FROM tiny:1\n", NULL, "1 FROM tiny:1;", NULL },
+		{ "FROM a AS b\nFROM b\nCOPY --from=b /x /y\nCOPY --from=0 /x /y\nCOPY --from=other/img:1 /a /b\n",
+		  NULL, "1 FROM a;5 COPY --from other/img:1;", NULL },
+		{ "from tiny:1 as Build\nfrom BUILD\nFROM scratch\n", NULL, "1 FROM tiny:1;", NULL },
+		/* a build-arg replaces the default: both are checked */
+		{ "ARG BASE=tiny:1\nFROM $BASE\n", "BASE=alpha/app:1", "2 FROM alpha/app:1;2 FROM tiny:1;", NULL },
+		{ "ARG BASE\nFROM ${BASE:-tiny:1}\n", NULL, "2 FROM tiny:1;", NULL },
+		{ "ARG BASE\nFROM ${BASE:-tiny:1}\n", "BASE=alpha/x", "2 FROM alpha/x;2 FROM tiny:1;", NULL },
+		{ "ARG R=alpha\nARG N=app\nFROM ${R}/${N}:1\n", NULL, "3 FROM alpha/app:1;", NULL },
+		{ "ARG R=alpha\nFROM ${R:+bad}/x\n", NULL, "2 FROM bad/x;", "refused bad/x" },
+		{ "FROM $NOTDECLARED/x\n", "NOTDECLARED=bad", "1 FROM /x;", NULL },
+		{ "FROM --platform=$BUILDPLATFORM tiny:1\n", NULL, "1 FROM tiny:1;", NULL },
+		{ "FROM \"alpha/app:1\"\n", NULL, "1 FROM alpha/app:1;", NULL },
+		/* continuations, comments inside them, the escape directive */
+		{ "FROM \\\n# c\n  alpha/app:1 \\\n  AS x\nFROM x\n", NULL, "1 FROM alpha/app:1;", NULL },
+		{ "# escape=`\nFROM `\n alpha/app:1\n", NULL, "2 FROM alpha/app:1;", NULL },
+		{ "# syntax=docker/dockerfile:1\nFROM tiny:1\n", NULL, "1 # syntax docker/dockerfile:1;2 FROM tiny:1;", NULL },
+		{ "FROM tiny:1\n# syntax=evil/x\n", NULL, "1 FROM tiny:1;", NULL },
+		/* mounts, ONBUILD */
+		{ "FROM tiny:1\nRUN --mount=type=bind,from=alpha/app:1,target=/x true\n", NULL,
+		  "1 FROM tiny:1;2 RUN --mount from= alpha/app:1;", NULL },
+		{ "FROM tiny:1\nRUN --mount=\"type=cache,target=/c\" --mount=from=bad/x,target=/y true\n", NULL,
+		  "1 FROM tiny:1;2 RUN --mount from= bad/x;", "refused bad/x" },
+		{ "FROM tiny:1\nONBUILD COPY --from=alpha/x:1 / /y\n", NULL, "1 FROM tiny:1;2 ONBUILD COPY --from alpha/x:1;", NULL },
+		/* heredocs: read both ways (20.10's frontend has none) */
+		{ "FROM tiny:1\nRUN <<EOF\nFROM alpha/hidden:1\nEOF\nCOPY --from=alpha/after:1 / /\n", NULL,
+		  "1 FROM tiny:1;3 FROM alpha/hidden:1;5 COPY --from alpha/after:1;1 FROM tiny:1;5 COPY --from alpha/after:1;", NULL },
+		/* not resolvable statically: refused */
+		{ "FROM ${TARGETARCH}/x\n", NULL, "", "$TARGETARCH in an image reference cannot be resolved" },
+		{ "FROM tiny:1\nCOPY --from=$X /a /b\n", NULL, "1 FROM tiny:1;", "a variable in --from cannot be resolved" },
+		{ "ARG A=x\nFROM ${A#x}\n", NULL, "", "cannot be resolved statically" },
+		{ "ARG A\nARG B\nFROM $A$B\n",
+		  "A=1\nA=2\nA=3\nA=4\nA=5\nA=6\nA=7\nA=8\nB=1\nB=2\nB=3\nB=4\nB=5\nB=6\nB=7\nB=8", "",
+		  "takes more than 64 values" },
+		{ "FROM tiny:1 AS a\nFROM a\nFROM bad/x\n", NULL, "1 FROM tiny:1;3 FROM bad/x;", "refused bad/x" },
+	};
+	for (size_t i = 0; i < DR_ARRAY_LEN(rows); i++) {
+		dr_buf got = DR_BUF_INIT(0);
+		_cleanup_strv_ char **args = NULL;
+		if (rows[i].args) {
+			_cleanup_free_ char *a = dr_xstrdup(rows[i].args);
+			char *save = NULL;
+			for (char *t = strtok_r(a, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+				dr_strv_push(&args, t);
+		}
+		char buf[256];
+		const char *why = gd_df_scan(rows[i].df, strlen(rows[i].df), args, false, df_collect, &got,
+		                             buf, sizeof(buf));
+		dr_buf_append(&got, "", 1);
+		/* a refusal stops at the first reading; otherwise both readings report (the same
+		 * references twice when there is no heredoc) */
+		if (!rows[i].why && !strstr(rows[i].want, "hidden")) {
+			/* (the # syntax directive is reported by the first reading only) */
+			const char *w2 = strstr(rows[i].want, "# syntax") ? strchr(rows[i].want, ';') + 1
+			                                                  : rows[i].want;
+			_cleanup_free_ char *twice = dr_xasprintf("%s%s", rows[i].want, w2);
+			if (strcmp(got.data, twice) != 0)
+				fail_msg("row %zu: got \"%s\", want \"%s\" twice", i, got.data, rows[i].want);
+		} else if (strncmp(got.data, rows[i].want, strlen(rows[i].want)) != 0) {
+			fail_msg("row %zu: got \"%s\", want \"%s\"", i, got.data, rows[i].want);
+		}
+		if (!rows[i].why ? why != NULL : !why || !strstr(why, rows[i].why))
+			fail_msg("row %zu: %s", i, why ? why : "(allowed)");
+		dr_buf_reset(&got);
+	}
+	char buf[256];
+	assert_non_null(gd_df_scan("FROM a\0", 7, NULL, false, df_collect, NULL, buf, sizeof(buf)));
+	assert_non_null(strstr(gd_df_scan("ARG A\nFROM $A\n", 14, NULL, true, df_collect, NULL, buf, sizeof(buf)),
+	                       "too many build-arg values"));
+}
+
 /* /info: counts zeroed, the node's data directory blanked (T47). */
 static void
 test_post_info(void **state)
@@ -1147,6 +1240,7 @@ main(void)
 		cmocka_unit_test(test_decide_create),
 		cmocka_unit_test(test_decide_routes),
 		cmocka_unit_test(test_build_ids),
+		cmocka_unit_test(test_dockerfile_refs),
 		cmocka_unit_test(test_post_info),
 		cmocka_unit_test(test_post_volumes),
 		cmocka_unit_test(test_cidr),
