@@ -7,7 +7,8 @@
  * and Status requests (src/guard/decide_grpc.c). Checked: what the
  * reader forwards is whole frames whose header blocks a fresh HPACK decoder (the daemon's)
  * reads; the replies owed to the client decode with another one and leave its table empty.
- * The same bytes are also followed as the server's direction (frame boundaries only).
+ * The same bytes are also followed as the server's direction (frame boundaries, and the
+ * messages of streams 1 and 3 collected; stream 3's refused when odd-sized).
  * Built by scripts/fuzz.sh. */
 #include "lib/common.h"
 #include "guard/h2grpc.h"
@@ -81,6 +82,13 @@ on_message(void *u, uint32_t sid, const char *path, const uint8_t *m, size_t len
 			dr_buf_reset(&rw2);
 		}
 		dr_buf_reset(&rw);
+	}
+	{ /* and as a Dockerfile (the session tunnel's check; no daemon to ask) */
+		char buf[512];
+		const char *why = gd_session_dockerfile_check(&ctx, "s:fuzz", (const char *)m, len, buf,
+		                                              sizeof(buf));
+		if (why && !*why)
+			abort();
 	}
 	if (len % 2) {
 		*reason = "odd";
@@ -183,8 +191,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nghttp2_hd_inflate_del(inf);
 	}
 	gh_reader_free(r);
-	/* the server's direction: boundaries only */
-	gh_reader *t = gh_reader_new(GH_RESPONSES, NULL, NULL);
+	/* the server's direction: boundaries, and the DATA of streams 1 and 3 collected (as the
+	 * session tunnel collects the Dockerfile's transfer) */
+	gh_reader *t = gh_reader_new(GH_RESPONSES, &ops, NULL);
+	gh_collect(t, 1, "/moby.filesync.v1.FileSync/DiffCopy");
+	gh_collect(t, 3, "/moby.filesync.v1.FileSync/Refused");
 	uint8_t *copy = dr_xmalloc(size ? size : 1);
 	memcpy(copy, data, size);
 	for (off = 0; off < size; off += step)

@@ -65,6 +65,7 @@ gd_grpc_refusal(const char *path, char *buf, size_t len)
 
 #include "guard/h2grpc.h"
 #include "guard/gjson.h"
+#include "guard/dockerfile.h"
 
 #define SOLVE_CONTROL CONTROL "Solve"
 #define SOLVE_BRIDGE BRIDGE "Solve"
@@ -74,6 +75,194 @@ char *
 gd_session_id(const gd_ctx *c, const char *id)
 {
 	return dr_xasprintf("%s.%s", c->tenant, id);
+}
+
+static void
+strv_add(char ***v, size_t n, char *x)
+{
+	*v = dr_xrealloc(*v, (n + 1) * sizeof(char *));
+	(*v)[n] = x;
+}
+
+void
+gd_args_record(gd_argstore *s, const char *key, const char *name, const char *value)
+{
+	if (!s || !key || !name || !value)
+		return;
+	_cleanup_free_ char *kv = dr_xasprintf("%s=%s", name, value);
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->key[i], key) == 0 && strcmp(s->kv[i], kv) == 0)
+			return;
+	if (s->n == GD_ARGS_MAX) {
+		s->overflow = true;
+		return;
+	}
+	strv_add(&s->key, s->n, dr_xstrdup(key));
+	strv_add(&s->kv, s->n, kv);
+	kv = NULL;
+	s->n++;
+}
+
+void
+gd_args_link(gd_argstore *s, const char *ref_key, const char *session_key)
+{
+	if (!s || !ref_key || !session_key)
+		return;
+	for (size_t i = 0; i < s->nl; i++)
+		if (strcmp(s->lref[i], ref_key) == 0 && strcmp(s->lses[i], session_key) == 0)
+			return;
+	if (s->nl == GD_ARGS_MAX) {
+		s->overflow = true;
+		return;
+	}
+	strv_add(&s->lref, s->nl, dr_xstrdup(ref_key));
+	strv_add(&s->lses, s->nl, dr_xstrdup(session_key));
+	s->nl++;
+}
+
+char **
+gd_args_for(const gd_argstore *s, const char *session_key)
+{
+	char **out = dr_xcalloc(1, sizeof(char *));
+	if (!s)
+		return out;
+	for (size_t i = 0; i < s->n; i++) {
+		bool mine = strcmp(s->key[i], session_key) == 0;
+		for (size_t j = 0; !mine && j < s->nl; j++)
+			mine = strcmp(s->lses[j], session_key) == 0 && strcmp(s->lref[j], s->key[i]) == 0;
+		if (mine && !in_list(s->kv[i], (const char *const *)out))
+			dr_strv_push(&out, s->kv[i]);
+	}
+	return out;
+}
+
+void
+gd_args_forget(gd_argstore *s, const char *session_key)
+{
+	if (!s)
+		return;
+	/* refs linked to this session and to no other go with it */
+	for (size_t j = 0; j < s->nl; j++) {
+		if (strcmp(s->lses[j], session_key) != 0)
+			continue;
+		bool other = false;
+		for (size_t k = 0; k < s->nl && !other; k++)
+			other = strcmp(s->lref[k], s->lref[j]) == 0 && strcmp(s->lses[k], session_key) != 0;
+		if (other)
+			continue;
+		for (size_t i = 0; i < s->n;) {
+			if (strcmp(s->key[i], s->lref[j]) == 0) {
+				free(s->key[i]);
+				free(s->kv[i]);
+				s->n--;
+				s->key[i] = s->key[s->n];
+				s->kv[i] = s->kv[s->n];
+			} else {
+				i++;
+			}
+		}
+	}
+	for (size_t i = 0; i < s->n;) {
+		if (strcmp(s->key[i], session_key) == 0) {
+			free(s->key[i]);
+			free(s->kv[i]);
+			s->n--;
+			s->key[i] = s->key[s->n];
+			s->kv[i] = s->kv[s->n];
+		} else {
+			i++;
+		}
+	}
+	for (size_t j = 0; j < s->nl;) {
+		if (strcmp(s->lses[j], session_key) == 0) {
+			free(s->lref[j]);
+			free(s->lses[j]);
+			s->nl--;
+			s->lref[j] = s->lref[s->nl];
+			s->lses[j] = s->lses[s->nl];
+		} else {
+			j++;
+		}
+	}
+}
+
+void
+gd_args_clear(gd_argstore *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->key[i]);
+		free(s->kv[i]);
+	}
+	for (size_t i = 0; i < s->nl; i++) {
+		free(s->lref[i]);
+		free(s->lses[i]);
+	}
+	free(s->key);
+	free(s->kv);
+	free(s->lref);
+	free(s->lses);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool dockerfile_image(const char *src);
+
+/* An image a build may read: not another tenant's (its label), not a name in another known
+ * tenant's namespace. 0, or 1 with the reason in buf. */
+static int
+image_readable(const gd_ctx *c, const char *ref, const char *what, unsigned line, char *buf,
+               size_t blen)
+{
+	gd_ref r;
+	if (gd_ref_parse(ref, &r) == 0) {
+		_cleanup_strv_ char **others = c->res && c->res->tenants ? c->res->tenants(c->res->ctx) : NULL;
+		for (size_t i = 0; others && others[i]; i++) {
+			size_t n = strlen(others[i]);
+			if (strcmp(others[i], c->tenant) != 0 && strncmp(r.path, others[i], n) == 0 &&
+			    r.path[n] == '/') {
+				gd_ref_clear(&r);
+				snprintf(buf, blen, "Dockerfile line %u: %s %.120s: the name is in another "
+				                    "tenant's namespace", line, what, ref);
+				return 1;
+			}
+		}
+		gd_ref_clear(&r);
+	}
+	if (!c->res || !c->res->image)
+		return 0;
+	gd_obj o;
+	if (c->res->image(c->res->ctx, ref, &o) < 0) {
+		snprintf(buf, blen, "Dockerfile line %u: %s %.120s: the daemon could not be asked whose "
+		                    "image it is", line, what, ref);
+		return 1;
+	}
+	if (o.own == GD_FOREIGN) {
+		snprintf(buf, blen, "Dockerfile line %u: %s %.120s is another tenant's image", line, what,
+		         ref);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+df_ref(void *u, const char *ref, const char *what, unsigned line, char *buf, size_t blen)
+{
+	const gd_ctx *c = u;
+	if (strcmp(what, "# syntax") == 0) {
+		if (dockerfile_image(ref))
+			return 0;
+		snprintf(buf, blen, "Dockerfile line %u: # syntax=%.120s is refused: only docker/dockerfile "
+		                    "frontends run", line, ref);
+		return 1;
+	}
+	return image_readable(c, ref, what, line, buf, blen);
+}
+
+const char *
+gd_session_dockerfile_check(const gd_ctx *c, const char *session_key, const char *data,
+                            size_t len, char *buf, size_t blen)
+{
+	_cleanup_strv_ char **args = gd_args_for(c->args, session_key ? session_key : "");
+	return gd_df_scan(data, len, args, c->args && c->args->overflow, df_ref, (void *)c, buf, blen);
 }
 
 #define STATUS_CONTROL CONTROL "Status"
@@ -185,8 +374,37 @@ attrs_get(const attrs *a, const char *k)
 }
 
 static const char *
-check_frontend(const char *frontend, const attrs *fa, const char *what, char *buf, size_t blen)
+check_frontend(const gd_ctx *c, const char *frontend, const attrs *fa, const char *what, char *buf,
+               size_t blen)
 {
+	for (size_t i = 0; i < fa->n; i++) {
+		const char *k = fa->k[i], *v = fa->v[i];
+		/* the Dockerfile must come through the tenant's session, where the guard reads it
+		 * (gd_session_dockerfile_check): not from another local name, a URL or an input */
+		if (strcmp(k, "dockerfilekey") == 0 || strcmp(k, "contextkey") == 0) {
+			snprintf(buf, blen, "%s: frontend attribute %s is refused (the Dockerfile is read "
+			                    "from the build's dockerfile directory)", what, k);
+			return buf;
+		}
+		if (strcmp(k, "context") == 0 && *v) {
+			snprintf(buf, blen, "%s: a remote build context (%.80s) is refused: the daemon "
+			                    "would fetch it; send the context from the client", what, v);
+			return buf;
+		}
+		if (strncmp(k, "context:", 8) == 0) {
+			if (strncmp(v, "docker-image://", 15) != 0) {
+				snprintf(buf, blen, "%s: named context %.60s=%.80s is refused: only "
+				                    "docker-image:// contexts are checked", what, k + 8, v);
+				return buf;
+			}
+			if (image_readable(c, v + 15, "named context", 0, buf, blen)) {
+				char tmp[512];
+				snprintf(tmp, sizeof(tmp), "%s: %s", what, strstr(buf, ": ") + 2);
+				snprintf(buf, blen, "%s", tmp);
+				return buf;
+			}
+		}
+	}
 	for (size_t i = 0; i < fa->n; i++) {
 		if (strncmp(fa->k[i], "label:", 6) != 0)
 			continue;
@@ -333,6 +551,31 @@ entitlement_allowed(const gd_ctx *c, const char *e)
 	return false;
 }
 
+/* The build-args of an allowed Solve, under its ref and every session it may read its
+ * Dockerfile from (see gd_argstore). */
+static void
+record_args(const gd_ctx *c, const attrs *fa, const char *ref, char *const *sessions)
+{
+	if (!c->args)
+		return;
+	_cleanup_free_ char *rk = ref ? dr_xasprintf("r:%s", ref) : NULL;
+	for (size_t j = 0; sessions && sessions[j]; j++) {
+		_cleanup_free_ char *sk = dr_xasprintf("s:%s", sessions[j]);
+		if (rk)
+			gd_args_link(c->args, rk, sk);
+	}
+	for (size_t i = 0; i < fa->n; i++) {
+		if (strncmp(fa->k[i], "build-arg:", 10) != 0)
+			continue;
+		if (rk)
+			gd_args_record(c->args, rk, fa->k[i] + 10, fa->v[i]);
+		for (size_t j = 0; sessions && sessions[j]; j++) {
+			_cleanup_free_ char *sk = dr_xasprintf("s:%s", sessions[j]);
+			gd_args_record(c->args, sk, fa->k[i] + 10, fa->v[i]);
+		}
+	}
+}
+
 #define REFUSE(...) do { snprintf(buf, blen, __VA_ARGS__); why = buf; goto out; } while (0)
 
 static const char *
@@ -345,6 +588,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 	const char *why = NULL;
 	uint32_t seen = 0;
 	char *frontend = NULL, *exporter = NULL;
+	_cleanup_free_ char *bref = NULL;
+	_cleanup_strv_ char **sessions = dr_xcalloc(1, sizeof(char *));
 	attrs fa = { 0 }, xa = { 0 };
 	/* the message as it goes on: each field copied, but session IDs renamed (5, 15, and the
 	 * values of local-sessionid:NAME frontend attributes) */
@@ -377,6 +622,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 					REFUSE("Solve: malformed ref");
 				_cleanup_free_ char *r2 = gd_build_ref(c, ref);
 				put_str(&nm, 1, r2);
+				free(bref);
+				bref = dr_xstrdup(r2);
 				copy = false;
 				changed = true;
 			}
@@ -398,6 +645,7 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 			if (f.num == 7 && strncmp(k, LOCAL_SESSION, strlen(LOCAL_SESSION)) == 0 && *v) {
 				_cleanup_free_ char *sid = gd_session_id(c, v);
 				append_attr(&nm, 7, k, sid);
+				dr_strv_push(&sessions, sid);
 				copy = false;
 				changed = true;
 			}
@@ -412,6 +660,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 					REFUSE("Solve: malformed session ID");
 				_cleanup_free_ char *sid = gd_session_id(c, id);
 				put_str(&nm, f.num, sid);
+				if (f.num == 5)
+					dr_strv_push(&sessions, sid);
 				copy = false;
 				changed = true;
 			}
@@ -471,7 +721,9 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 		goto out;
 	if (!exporter && xa.n)
 		REFUSE("Solve: exporter attributes without an exporter");
-	why = check_frontend(frontend ? frontend : "", &fa, "Solve", buf, blen);
+	why = check_frontend(c, frontend ? frontend : "", &fa, "Solve", buf, blen);
+	if (!why)
+		record_args(c, &fa, bref, sessions);
 	if (!why && frontend && *frontend) { /* a frontend runs in the daemon */
 		append_tenant_attrs(&nm, 7, c->tenant);
 		changed = true;
@@ -494,6 +746,7 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 	const char *why = NULL;
 	char *frontend = NULL;
 	attrs fo = { 0 };
+	_cleanup_strv_ char **sessions = dr_xcalloc(1, sizeof(char *));
 	dr_buf nm = DR_BUF_INIT(0);
 	bool changed = false;
 	gh_pb pb = gh_pb_init(msg, len);
@@ -523,6 +776,7 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 			if (strncmp(k, LOCAL_SESSION, strlen(LOCAL_SESSION)) == 0 && *v) {
 				_cleanup_free_ char *sid = gd_session_id(c, v);
 				append_attr(&nm, 3, k, sid);
+				dr_strv_push(&sessions, sid);
 				copy = false;
 				changed = true;
 			}
@@ -534,7 +788,9 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 	}
 	if (rc < 0)
 		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
-	why = check_frontend(frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
+	why = check_frontend(c, frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
+	if (!why)
+		record_args(c, &fo, c->args ? c->args->cur_ref : NULL, sessions);
 	if (!why && frontend && *frontend) {
 		append_tenant_attrs(&nm, 3, c->tenant);
 		changed = true;

@@ -116,6 +116,15 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 		return deny(d, 403, "remote", "build remote: the daemon would fetch the context from "
 		            "the node's network; send the context instead"),
 		       0;
+	/* BuildKit reads the Dockerfile from the client's session, where the guard checks the
+	 * images it names (gd_session_dockerfile_check); from a tar (the body, or an upload) it
+	 * would go unread */
+	if (v2 && !(remote && strcmp(remote, "client-session") == 0))
+		return deny(d, 403, "remote", "build version 2 without remote=client-session: a "
+		            "BuildKit build's context must come through its session, where the guard reads "
+		            "the Dockerfile (build from a directory, not a tar or stdin; or use "
+		            "DOCKER_BUILDKIT=0)"),
+		       0;
 	if (v && strcmp(v, "1") != 0 && !(c->policy->buildkit && strcmp(v, "2") == 0))
 		return deny(d, 403, "version", "build version %s: BuildKit is off for this tenant, use "
 		            "DOCKER_BUILDKIT=0",
@@ -199,6 +208,15 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 			return deny(d, 403, "buildargs", "build buildargs: BUILDKIT_CACHE_MOUNT_NS is set by "
 			            "the guard (cache mounts are namespaced per tenant)"),
 			       0;
+		/* the values its Dockerfile's ARGs may take, for the check on the session */
+		const char *own = gd_query_get(&r->query, "session"); /* renamed above */
+		_cleanup_free_ char *skey = own && *own ? dr_xasprintf("s:%s", own) : NULL;
+		const char *bk;
+		json_t *bv;
+		json_object_foreach(j, bk, bv) {
+			if (json_is_string(bv) && skey)
+				gd_args_record(c->args, skey, bk, json_string_value(bv));
+		}
 		json_object_set_new(j, "BUILDKIT_CACHE_MOUNT_NS", json_string(c->tenant));
 		_cleanup_free_ char *s = gd_json_dump(j);
 		gd_query_set(&r->query, "buildargs", s);

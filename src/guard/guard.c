@@ -101,9 +101,11 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 	bool pods_open = false;
 	gd_server s;
 	memset(&s, 0, sizeof(s));
+	gd_argstore args = { 0 };
 	s.cfg = &cfg;
 	s.up = &up;
-	s.ctx = (gd_ctx){ .tenant = cfg.tenant, .session = cfg.session, .policy = &pol, .res = &up.res };
+	s.ctx = (gd_ctx){ .tenant = cfg.tenant, .session = cfg.session, .policy = &pol, .res = &up.res,
+	                  .args = &args };
 	s.ep = s.lfd = s.sigfd = -1;
 	int rc = -1;
 	sigset_t mask;
@@ -205,5 +207,6 @@ out:
 		gd_podfs_close(&pods, false);
 	gd_up_clear(&up);
 	gd_policy_clear(&pol);
+	gd_args_clear(&args);
 	return rc;
 }

@@ -72,11 +72,34 @@ typedef struct gd_resolver {
 	int (*bind_source)(void *ctx, const char *src, unsigned *group, char **out, char **why);
 } gd_resolver;
 
+/* The build-arg values this tenant's BuildKit builds gave, by the session the build reads
+ * its Dockerfile from: the Dockerfile check (gd_session_dockerfile_check) tries each value a
+ * FROM's ARG may take in that build. Keys: "s:<session>" (the daemon's name for it: the
+ * classic /build, a Control Solve's Session and local-sessionid:* attributes) and
+ * "r:<ref>" (an LLBBridge Solve, whose build ref a Control Solve links to its sessions). */
+#define GD_ARGS_MAX 4096
+typedef struct gd_argstore {
+	char **key, **kv; /* "NAME=VALUE" under key */
+	size_t n;
+	char **lref, **lses; /* ref key -> session key */
+	size_t nl;
+	bool overflow; /* more than GD_ARGS_MAX: a build-arg in a FROM is then refused */
+	const char *cur_ref; /* the build ref of the LLBBridge call being checked (the proxy's) */
+} gd_argstore;
+void gd_args_record(gd_argstore *s, const char *key, const char *name, const char *value);
+void gd_args_link(gd_argstore *s, const char *ref_key, const char *session_key);
+/* "NAME=VALUE" for a session key (its own and its linked refs'), NULL-terminated, owned. */
+char **gd_args_for(const gd_argstore *s, const char *session_key);
+/* A session ended: its entries and links go (and those of refs linked only to it). */
+void gd_args_forget(gd_argstore *s, const char *session_key);
+void gd_args_clear(gd_argstore *s);
+
 typedef struct gd_ctx {
 	const char *tenant;
 	const char *session; /* NULL */
 	const gd_policy *policy;
 	const gd_resolver *res;
+	gd_argstore *args;   /* NULL: none recorded (unit tests) */
 } gd_ctx;
 
 /* ---- routes ---- */
@@ -158,6 +181,13 @@ const char *gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg,
 /* A BuildKit session ID as the daemon sees it: "<tenant>.<id>" (a tenant name has no dot, so
  * no two tenants' IDs meet: another tenant's session cannot be named). Owned. */
 char *gd_session_id(const gd_ctx *c, const char *id);
+/* A Dockerfile (any file of the `dockerfile` directory a build's session sends the daemon):
+ * NULL when every image it may read (src/guard/dockerfile.h) is one the tenant may read, else
+ * the reason (in buf): another tenant's local image (its label), a name in another known
+ * tenant's namespace, a reference that cannot be resolved statically, a # syntax frontend
+ * other than docker/dockerfile. */
+const char *gd_session_dockerfile_check(const gd_ctx *c, const char *session_key,
+                                        const char *data, size_t len, char *buf, size_t blen);
 /* A build ref the same way (Solve and Status Ref, the LLBBridge's buildid metadata). */
 #define gd_build_ref gd_session_id
 #define GD_BUILDID_HEADER "buildkit-controlapi-buildid"

@@ -16,7 +16,7 @@ typedef struct gh_stream {
 	bool client_ended;  /* END_STREAM seen on a held stream */
 	dr_buf held;        /* the held DATA frames, whole */
 	uint64_t held_credit;
-	char why[160];
+	char why[320];
 	bool judged;      /* the message callback refused it (and logged why) */
 	dr_buf rewritten; /* a held message that passed with additions: prefix and message */
 	dr_buf rest;      /* DATA bytes after the held message, in its last frame */
@@ -68,6 +68,9 @@ struct gh_reader {
 	uint32_t init_window;   /* GH_RESPONSES: its SETTINGS_INITIAL_WINDOW_SIZE */
 	uint64_t debt;          /* GH_RESPONSES: bytes to take off its next WINDOW_UPDATEs */
 	bool wu_pending;        /* the current frame is a connection WINDOW_UPDATE */
+	/* GH_RESPONSES: the current frame is DATA of a stream gh_collect() named */
+	bool cur_collect, pad_pending;
+	uint32_t cur_sid, data_left;
 };
 
 static uint32_t
@@ -266,6 +269,11 @@ grpc_feed(gh_reader *r, gh_stream *st, const uint8_t *p, size_t n, const char **
 			dr_buf_reset(&st->msg);
 			st->msg.max = GH_MSG_MAX;
 			st->pfx_have = 0;
+			if (r->mode == GH_RESPONSES && v == GH_REFUSE) {
+				snprintf(st->why, sizeof(st->why), "%s", rs ? rs : "refused");
+				*reason = st->why;
+				return 2;
+			}
 			if (st->hold) {
 				if (v == GH_REFUSE) {
 					st->judged = true;
@@ -760,6 +768,21 @@ gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why)
 				*why = "SETTINGS length not a multiple of 6";
 				return -1;
 			}
+			gh_stream *cst = r->mode == GH_RESPONSES && sid ? stream_find(r, sid) : NULL;
+			r->cur_collect = cst && r->cur_type == GH_DATA;
+			r->cur_sid = sid;
+			r->pad_pending = r->cur_collect && (r->cur_flags & GH_F_PADDED);
+			r->data_left = r->payload_left;
+			if (r->pad_pending && r->payload_left == 0) {
+				*why = "a PADDED DATA frame without its pad length";
+				return -1;
+			}
+			/* a collected stream ends with the sender's END_STREAM, or a reset */
+			if (cst && (r->cur_type == GH_RST_STREAM ||
+			            (r->cur_type == GH_HEADERS && (r->cur_flags & GH_F_END_STREAM)))) {
+				stream_drop(r, cst);
+				r->cur_collect = false;
+			}
 			r->wu_pending = r->cur_type == GH_WINDOW_UPDATE && sid == 0;
 			if (r->wu_pending && r->payload_left != 4) {
 				*why = "WINDOW_UPDATE length is not 4";
@@ -787,10 +810,46 @@ gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why)
 			}
 			if (r->payload_left == 0) { /* an empty frame (SETTINGS ACK...) ends here */
 				r->head_have = 0;
+				if (r->cur_collect && (r->cur_flags & GH_F_END_STREAM)) {
+					gh_stream *est = stream_find(r, r->cur_sid);
+					if (est)
+						stream_drop(r, est);
+				}
 				continue;
 			}
 		}
 		size_t k = r->payload_left < len ? r->payload_left : len;
+		if (r->cur_collect && k) {
+			/* the DATA of a collected stream: its gRPC messages, padding left out */
+			const uint8_t *p = in;
+			size_t m = k;
+			if (r->pad_pending) {
+				uint8_t pad = p[0];
+				if ((uint32_t)pad + 1 > r->payload_left) {
+					*why = "DATA padding longer than its frame";
+					return -1;
+				}
+				r->data_left = r->payload_left - 1 - pad;
+				r->pad_pending = false;
+				p++;
+				m--;
+			}
+			size_t dk = m < r->data_left ? m : r->data_left;
+			gh_stream *cst = stream_find(r, r->cur_sid);
+			if (dk && cst) {
+				const char *rs = NULL;
+				int g = grpc_feed(r, cst, p, dk, why, &rs);
+				if (g < 0)
+					return -1;
+				if (g == 2) {
+					*why = rs;
+					return -1;
+				}
+			}
+			r->data_left -= (uint32_t)dk;
+			if (r->payload_left == k && (r->cur_flags & GH_F_END_STREAM) && cst)
+				stream_drop(r, cst);
+		}
 		if (r->wu_pending) { /* split across pieces: counted, not changed */
 			for (size_t i = 0; i < k; i++)
 				r->settings[r->settings_have++] = in[i];
@@ -819,6 +878,13 @@ gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why)
 			r->head_have = 0;
 	}
 	return 0;
+}
+
+void
+gh_collect(gh_reader *r, uint32_t sid, const char *path)
+{
+	if (r->mode == GH_RESPONSES && sid && !stream_find(r, sid))
+		stream_add(r, sid, GH_COLLECT, path);
 }
 
 bool

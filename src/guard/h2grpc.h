@@ -103,6 +103,12 @@ int gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why);
  * requests then check the server's windows (its SETTINGS and WINDOW_UPDATEs, the DATA sent
  * to it) and leave their extra bytes as a debt the server's next WINDOW_UPDATEs repay. */
 void gh_link(gh_reader *rq, gh_reader *rs);
+/* GH_RESPONSES: collect the gRPC messages of stream sid (its DATA, padding left out) and give
+ * each to the reader's ops->message (path as given); GH_REFUSE there makes gh_track fail with
+ * the reason, before the bytes that completed the message are forwarded. For a tunnel whose
+ * server is the tenant (POST /session: the daemon calls the client), named by the request
+ * reader of the other direction. The stream is forgotten at its END_STREAM or RST_STREAM. */
+void gh_collect(gh_reader *r, uint32_t sid, const char *path);
 /* GH_RESPONSES: the bytes followed so far end between two frames, outside a header block. */
 bool gh_at_boundary(const gh_reader *r);
 /* The SETTINGS_HEADER_TABLE_SIZE this direction announced (4096 until it says). */

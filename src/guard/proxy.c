@@ -28,6 +28,7 @@
 #include "lib/buf.h"
 #include "guard/gjson.h"
 #include "guard/h2grpc.h"
+#include "guard/dockerfile.h"
 
 #include <fcntl.h>
 #include <strings.h>
@@ -105,6 +106,19 @@ struct gd_conn {
 	 * in between its frames */
 	gh_reader *h2rq, *h2rs;
 	dr_buf h2out;
+	/* the session tunnel (POST /session after its 101) is the other way round: the daemon
+	 * calls the client. Its requests are read (h2rq, on the daemon's bytes) to find the
+	 * transfer of the Dockerfile (FileSync DiffCopy of the `dockerfile` directory), whose
+	 * files the client's answers carry (h2rs, on the client's bytes): each is checked before
+	 * its last packet reaches the daemon */
+	bool h2session;
+	struct sess_file *sfiles;
+	size_t nsfiles, sbytes;
+	char *sess_fail; /* a transfer of the Dockerfile the guard cannot read: closed */
+	char *sess_key;  /* "s:<the daemon's name for the session>" (gd_argstore) */
+	/* /grpc: the build ref (buildid metadata, renamed) of each held LLBBridge call */
+	struct { uint32_t sid; char *ref; } refs[64];
+	size_t nrefs;
 	gd_server *srv;
 	gd_conn *next, *prev;
 	gd_conn *next_dead, *next_ready;
@@ -165,6 +179,32 @@ audit_decision(const gd_server *s, const gd_conn *c)
 		        d->field ? " field=" : "", d->field ? d->field : "", c->peer_pid,
 		        d->message ? ": " : "", d->message ? d->message : "");
 	}
+}
+
+/* ---- the session tunnel's Dockerfile files ---- */
+
+struct sess_file {
+	uint32_t sid, id; /* the DiffCopy stream, fsutil's file ID */
+	dr_buf data;
+};
+
+static void
+sess_files_free(gd_conn *c)
+{
+	for (size_t i = 0; i < c->nsfiles; i++)
+		dr_buf_reset(&c->sfiles[i].data);
+	free(c->sfiles);
+	c->sfiles = NULL;
+	c->nsfiles = c->sbytes = 0;
+	free(c->sess_fail);
+	c->sess_fail = NULL;
+	if (c->sess_key && c->srv)
+		gd_args_forget(c->srv->ctx.args, c->sess_key);
+	free(c->sess_key);
+	c->sess_key = NULL;
+	for (size_t i = 0; i < c->nrefs; i++)
+		free(c->refs[i].ref);
+	c->nrefs = 0;
 }
 
 /* ---- buffers ----
@@ -594,6 +634,7 @@ conn_destroy(gd_server *s, gd_conn *c)
 	gh_reader_free(c->h2rq);
 	gh_reader_free(c->h2rs);
 	c->h2rq = c->h2rs = NULL;
+	sess_files_free(c);
 	dr_buf_reset(&c->h2out);
 	side_free(&c->rq);
 	side_free(&c->rs);
@@ -953,8 +994,19 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 			rq->hdrs[i].value = ref;
 			rq->hdrs[i].value_len = strlen(ref);
 		}
-		if (gd_grpc_inspects(rq->path))
+		if (gd_grpc_inspects(rq->path)) {
+			/* the message check records the build-args under this ref (gd_argstore) */
+			if (ref && strstr(rq->path, "LLBBridge")) {
+				if (c->nrefs == DR_ARRAY_LEN(c->refs)) {
+					free(c->refs[0].ref);
+					memmove(c->refs, c->refs + 1, (c->nrefs - 1) * sizeof(c->refs[0]));
+					c->nrefs--;
+				}
+				c->refs[c->nrefs].sid = sid;
+				c->refs[c->nrefs++].ref = dr_xstrdup(ref);
+			}
 			return GH_HOLD; /* logged once its request is read */
+		}
 		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d", rq->path, sid, c->peer_pid);
 		return GH_PASS;
 	}
@@ -973,7 +1025,20 @@ grpc_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	gd_conn *c = u;
 	char buf[512];
 	(void)compressed; /* held streams refuse compressed messages before this */
+	gd_argstore *as = c->srv->ctx.args;
+	char *bref = NULL;
+	for (size_t i = 0; i < c->nrefs; i++)
+		if (c->refs[i].sid == sid) {
+			bref = c->refs[i].ref;
+			c->refs[i] = c->refs[--c->nrefs];
+			break;
+		}
+	if (as)
+		as->cur_ref = bref;
 	const char *why = gd_grpc_check(&c->srv->ctx, path, msg, len, buf, sizeof(buf), append);
+	if (as)
+		as->cur_ref = NULL;
+	free(bref);
 	if (!why) {
 		gd_audit(c->srv, "allow", "grpc %s stream=%u pid=%d: request read%s", path, sid,
 		         c->peer_pid, append->len ? " and rewritten (session IDs, tenant attributes)" : "");
@@ -995,6 +1060,126 @@ grpc_refused(void *u, uint32_t sid, const char *path, const char *reason)
 }
 
 static const gh_ops grpc_ops = { grpc_request, grpc_message, grpc_refused };
+
+#define FILESYNC_DIFFCOPY "/moby.filesync.v1.FileSync/DiffCopy"
+
+/* The daemon's calls on the session: the one that fetches the `dockerfile` directory has its
+ * answers read. Every call goes on (the daemon is not the tenant). */
+static gh_verdict
+sess_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
+{
+	gd_conn *c = u;
+	(void)reason;
+	bool df = false;
+	for (size_t i = 0; i < rq->nhdrs; i++)
+		if (strcmp(rq->hdrs[i].name, "dir-name") == 0 && rq->hdrs[i].value_len == 10 &&
+		    memcmp(rq->hdrs[i].value, "dockerfile", 10) == 0)
+			df = true;
+	if (!df)
+		return GH_PASS;
+	if (strcmp(rq->path, FILESYNC_DIFFCOPY) == 0) {
+		gh_collect(c->h2rs, sid, rq->path);
+		gd_audit(c->srv, "allow", "session: the Dockerfile's transfer (stream %u) is read "
+		         "before it reaches the daemon", sid);
+	} else if (!c->sess_fail) {
+		c->sess_fail = dr_xasprintf("session: %.100s of the dockerfile directory cannot be "
+		                            "read by the guard", rq->path);
+	}
+	return GH_PASS;
+}
+
+static struct sess_file *
+sess_file(gd_conn *c, uint32_t sid, uint32_t id)
+{
+	for (size_t i = 0; i < c->nsfiles; i++)
+		if (c->sfiles[i].sid == sid && c->sfiles[i].id == id)
+			return &c->sfiles[i];
+	c->sfiles = dr_xrealloc(c->sfiles, (c->nsfiles + 1) * sizeof(*c->sfiles));
+	struct sess_file *f = &c->sfiles[c->nsfiles++];
+	memset(f, 0, sizeof(*f));
+	f->sid = sid;
+	f->id = id;
+	return f;
+}
+
+/* One fsutil Packet the client sends in the Dockerfile's transfer {Type = 1 (DATA = 2),
+ * Stat = 2, ID = 3, Data = 4}: a file's data is kept, and at its end (an empty DATA packet)
+ * the file is checked; a refusal ends the session before that packet reaches the daemon, so
+ * its copy of the file is never whole and the build fails. */
+static gh_verdict
+sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t len,
+             bool compressed, const char **reason, dr_buf *rewrite)
+{
+	gd_conn *c = u;
+	(void)path;
+	(void)rewrite;
+	static char why[600]; /* copied by the reader at once */
+	if (compressed) {
+		*reason = "session: a compressed message in the Dockerfile's transfer is not read";
+		return GH_REFUSE;
+	}
+	uint64_t type = 0, id = 0;
+	const uint8_t *data = NULL;
+	size_t dlen = 0;
+	unsigned seen = 0;
+	gh_pb pb = gh_pb_init(msg, len);
+	gh_pb_field f;
+	const char *perr = NULL;
+	int rc;
+	while ((rc = gh_pb_next(&pb, &f, &perr)) == 1) {
+		if (f.num < 5 && (seen & (1u << f.num))) {
+			*reason = "session: a field repeated in the Dockerfile's transfer";
+			return GH_REFUSE;
+		}
+		if (f.num < 5)
+			seen |= 1u << f.num;
+		if (f.num == 1 && f.wire == 0)
+			type = f.v;
+		else if (f.num == 3 && f.wire == 0)
+			id = f.v;
+		else if (f.num == 4 && f.wire == 2)
+			data = f.data, dlen = f.len;
+		else if (f.num == 1 || f.num == 3 || f.num == 4) {
+			*reason = "session: a malformed packet in the Dockerfile's transfer";
+			return GH_REFUSE;
+		}
+	}
+	if (rc < 0 || id > UINT32_MAX) {
+		*reason = "session: a malformed packet in the Dockerfile's transfer";
+		return GH_REFUSE;
+	}
+	if (type != 2) /* stats, requests, the end: no file data */
+		return GH_PASS;
+	struct sess_file *sf = sess_file(c, sid, (uint32_t)id);
+	if (dlen) {
+		c->sbytes += dlen;
+		if (sf->data.len + dlen > GD_DF_MAX || c->sbytes > 4 * GD_DF_MAX) {
+			snprintf(why, sizeof(why), "session: the Dockerfile is larger than %u KiB: the "
+			         "guard cannot check it", GD_DF_MAX / 1024);
+			*reason = why;
+			return GH_REFUSE;
+		}
+		dr_buf_append(&sf->data, data, dlen);
+		return GH_PASS;
+	}
+	char buf[512];
+	size_t flen = sf->data.len;
+	const char *bad = gd_session_dockerfile_check(&c->srv->ctx, c->sess_key,
+	                                              sf->data.data ? sf->data.data : "", flen, buf,
+	                                              sizeof(buf));
+	dr_buf_reset(&sf->data);
+	*sf = c->sfiles[--c->nsfiles];
+	if (bad) {
+		snprintf(why, sizeof(why), "session: %s", bad);
+		*reason = why;
+		return GH_REFUSE;
+	}
+	gd_audit(c->srv, "allow", "session: a Dockerfile file (%zu bytes, stream %u) checked: every "
+	         "image it reads is the tenant's or shared", flen, sid);
+	return GH_PASS;
+}
+
+static const gh_ops sess_ops = { sess_request, sess_message, NULL };
 
 /* Refusals and window credit owed to the client go between two of the daemon's frames. */
 static bool
@@ -1080,6 +1265,66 @@ h2_resp_step(gd_server *s, gd_conn *c)
 	if (h2_inject(c))
 		progress = 1;
 	return h2_read_more(sd, c->ufd, &c->uio, progress);
+}
+
+/* The session tunnel, the daemon's direction: its requests, read (header blocks re-encoded,
+ * see h2grpc.h) to find the Dockerfile's transfer. */
+static int
+sess_daemon_step(gd_server *s, gd_conn *c)
+{
+	gd_side *sd = &c->rs;
+	int progress = 0;
+	if (sd->dst_shut) {
+		sd->in_len = 0;
+		return 0;
+	}
+	if (sd->in_len) {
+		const char *why = NULL;
+		gh_set_table_max(c->h2rq, gh_table_size(c->h2rs));
+		ssize_t n = gh_rewrite(c->h2rq, (const uint8_t *)sd->in, sd->in_len, &c->h2out, &why);
+		if (n < 0) {
+			gd_audit(s, "error", "session: HTTP/2 from the daemon: %s; connection closed", why);
+			return -1;
+		}
+		if (c->sess_fail) {
+			gd_audit(s, "deny", "%s (pid %d); the session is closed", c->sess_fail, c->peer_pid);
+			return -1;
+		}
+		if (n > 0) {
+			in_consume(sd, (size_t)n);
+			if (c->h2out.len)
+				out_add(sd, c->h2out.data, c->h2out.len);
+			c->h2out.len = 0;
+			progress = 1;
+		}
+	}
+	if (sd->src_eof)
+		sd->in_len = 0;
+	return h2_read_more(sd, c->ufd, &c->uio, progress);
+}
+
+/* The session tunnel, the client's direction: followed frame by frame, the Dockerfile's
+ * transfer read; a refused file closes the session before its end reaches the daemon. */
+static int
+sess_client_step(gd_server *s, gd_conn *c)
+{
+	gd_side *sd = &c->rq;
+	int progress = 0;
+	if (sd->dst_shut) {
+		sd->in_len = 0;
+		return 0;
+	}
+	if (sd->in_len) {
+		const char *why = NULL;
+		if (gh_track(c->h2rs, (uint8_t *)sd->in, sd->in_len, &why) < 0) {
+			gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", why,
+			         c->peer_pid);
+			return -1;
+		}
+		in_to_out(sd, sd->in_len);
+		progress = 1;
+	}
+	return h2_read_more(sd, c->cfd, &c->cio, progress);
 }
 
 /* ---- response side ---- */
@@ -1173,6 +1418,14 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 			c->h2rq = gh_reader_new(GH_REQUESTS, &grpc_ops, c);
 			c->h2rs = gh_reader_new(GH_RESPONSES, NULL, NULL);
 			gh_link(c->h2rq, c->h2rs);
+		} else if (f->head.status == 101 && c->rt.name &&
+		           strcmp(c->rt.name, "build.session") == 0) {
+			in_to_out(&c->rs, hl);
+			c->srv = s;
+			c->h2session = true;
+			c->sess_key = dr_xasprintf("s:%s", c->dec.session_uuid ? c->dec.session_uuid : "");
+			c->h2rq = gh_reader_new(GH_REQUESTS, &sess_ops, c); /* the daemon's calls */
+			c->h2rs = gh_reader_new(GH_RESPONSES, &sess_ops, c); /* the client's answers */
 		}
 		return;
 	}
@@ -1438,7 +1691,7 @@ conn_step(gd_server *s, gd_conn *c, bool *progress)
 		break;
 	case RQ_TUNNEL:
 		if (c->h2rq) {
-			int r = h2_req_step(s, c);
+			int r = c->h2session ? sess_client_step(s, c) : h2_req_step(s, c);
 			if (r < 0) {
 				conn_destroy(s, c);
 				return -1;
@@ -1525,7 +1778,7 @@ conn_step(gd_server *s, gd_conn *c, bool *progress)
 	}
 	case RS_TUNNEL:
 		if (c->h2rs) {
-			int r = h2_resp_step(s, c);
+			int r = c->h2session ? sess_daemon_step(s, c) : h2_resp_step(s, c);
 			if (r < 0) {
 				conn_destroy(s, c);
 				return -1;

@@ -27,6 +27,10 @@
 #   B09  a classic-path build ID is the tenant's own (/build?buildid= and /build/cancel?id=
 #        become <tenant>.<id>): another tenant's cancel leaves the build running
 #   B10  raw LLB in an LLBBridge Solve (Definition, FrontendInputs) is refused
+#   B11  a build cannot read another tenant's local image: FROM, FROM $BASE with a build-arg,
+#        COPY --from, RUN --mount from= (buildx and docker 20.10's DOCKER_BUILDKIT=1) are
+#        refused from the Dockerfile the guard reads in the session; the tenant's own and
+#        shared images still build
 # B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -191,37 +195,50 @@ check "B08 control: the same Status on the raw socket streams bk's build" \
 diag "$(cat "$TMP"/b08-*.out)"
 
 # ---- B09: classic-path build IDs are the tenant's own ----
-# Tenant bk builds with /build?version=2&buildid=b09 (the daemon knows it as bk.b09) and a
-# RUN that takes 4 s; tenant bo cancels it by both names through its guard (which makes them
-# bo.bk.b09 and bo.b09, no such build): bk's build ends with its image. The same cancel of a
-# second build on the raw socket stops it.
+# Tenant bk builds with docker 20.10 (DOCKER_BUILDKIT=1) through its guard, a RUN that takes
+# 4 s; tests/guard/sniffrelay.py notes the buildid the CLI chose (the daemon knows the build
+# as bk.<id>). Tenant bo cancels it by both names through its guard (which makes them
+# bo.bk.<id> and bo.<id>, no such build): bk's build ends with its image. The same cancel of
+# a second build on the raw socket stops it.
 mkdir -p "$TMP/b09"
 printf 'FROM tiny:1\nARG N\nRUN echo "$N" && sleep 4\n' >"$TMP/b09/Dockerfile"
-tar -C "$TMP/b09" -cf "$TMP/b09.tar" Dockerfile
-b09build() { # SOCK ID TAG: a BuildKit build (its context the request body) with buildid ID
-	curl -s --max-time 60 --unix-socket "$1" -X POST -H 'Content-Type: application/x-tar' \
-		--data-binary @"$TMP/b09.tar" \
-		"http://docker/v1.41/build?version=2&buildid=$2&t=$3&networkmode=none&buildargs=%7B%22N%22%3A%22$RANDOM%22%7D" >"$TMP/b09-$2.out"
+python3 "$SRCDIR/tests/guard/sniffrelay.py" "$TMP/sniff.sock" "$TMP/g-b.sock" "$TMP/b09.ids" &
+SNIFF_PID=$!
+for i in $(seq 1 50); do [ -S "$TMP/sniff.sock" ] && break; sleep 0.1; done
+b09build() { # TAG: bk's build through the relay; its output in $TMP/b09-TAG.out
+	DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/sniff.sock" /usr/bin/docker build --network=none \
+		--build-arg N=$RANDOM -t "bk/b09:$1" "$TMP/b09" >"$TMP/b09-$1.out" 2>&1
 }
-b09build "$TMP/g-b.sock" b09 bk/b09:1 &
+b09id() { # wait for the next build ID the relay notes: the Nth line
+	local i
+	for i in $(seq 1 100); do
+		[ "$(wc -l <"$TMP/b09.ids" 2>/dev/null || echo 0)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	sed -n "${1}p" "$TMP/b09.ids"
+}
+b09build 1 &
 B09_PID=$!
+ID1=$(b09id 1)
 sleep 1.5
-req o POST "/v1.41/build/cancel?id=bk.b09"
+req o POST "/v1.41/build/cancel?id=bk.$ID1"
 r1=$ST
-req o POST "/v1.41/build/cancel?id=b09"
-check "B09 tenant bo's /build/cancel of bk's build (by bk.b09 and by b09) is answered $r1/$ST (guard named them bo.bk.b09, bo.b09)" \
+req o POST "/v1.41/build/cancel?id=$ID1"
+check "B09 tenant bo's /build/cancel of bk's build (by bk.<id> and by <id>) is answered $r1/$ST (its guard named them bo.bk.<id>, bo.<id>)" \
 	eq "$r1/$ST" "200/200"
 wait "$B09_PID"
-check "B09 ... and bk's build ran to the end: bk/b09:1 exists" bash -c 'docker -H "unix://$0" image inspect bk/b09:1 >/dev/null' "$RAW"
-diag "$(tail -c 300 "$TMP/b09-b09.out")"
-b09build "$TMP/g-b.sock" b09c bk/b09:2 &
+check "B09 ... and bk's build ran to the end: bk/b09:1 exists" \
+	bash -c 'docker -H "unix://$0" image inspect bk/b09:1 >/dev/null' "$RAW"
+b09build 2 &
 B09_PID=$!
+ID2=$(b09id 2)
 sleep 1.5
-rawreq "$RAW" req POST "/v1.41/build/cancel?id=bk.b09c"
+rawreq "$RAW" req POST "/v1.41/build/cancel?id=bk.$ID2"
 wait "$B09_PID"
-check "B09 control: the same cancel on the raw socket (id bk.b09c) stops bk's build" \
-	bash -c '! docker -H "unix://$0" image inspect bk/b09:2 >/dev/null 2>&1 && grep -q -i cancel "$1"' "$RAW" "$TMP/b09-b09c.out"
-diag "$(tail -c 300 "$TMP/b09-b09c.out")"
+check "B09 control: the same cancel on the raw socket (id bk.<id>) stops bk's build" \
+	bash -c '! docker -H "unix://$0" image inspect bk/b09:2 >/dev/null 2>&1 && grep -q -i cancel "$1"' "$RAW" "$TMP/b09-2.out"
+kill "$SNIFF_PID" 2>/dev/null
+wait "$SNIFF_PID" 2>/dev/null
 
 # ---- B10: raw LLB in the LLBBridge's Solve ----
 # A client-made LLB graph names its own sources (any session's files, any image by name, any
@@ -238,6 +255,77 @@ run python3 "$H2CALL" "$RAW" /moby.buildkit.v1.frontend.LLBBridge/Solve="$(pbs 1
 check "B10 control: the daemon itself takes the call and answers it (no refusal of the guard's)" \
 	bash -c 'case "$0" in *"stream 1: status=200 "*) case "$0" in *"deskrun guard"*) exit 1 ;; esac ;; *) exit 1 ;; esac' "$OUT"
 diag "raw: $OUT"
+
+# ---- B11: FROM another tenant's local image ----
+# Tenant bo has a local image bo/secret:1 (built through its guard: labelled bo) holding a
+# secret. BuildKit's moby worker resolves a FROM against the daemon's local images before it
+# pulls, so without the guard tenant bk could build FROM it and read the secret. The guard
+# reads the Dockerfile on its way through bk's session (FileSync DiffCopy of the `dockerfile`
+# directory) and closes the session before the file is whole when an image it names is
+# another tenant's: the build fails, nothing is made. Each refused row has its control on the
+# raw socket.
+mkdir -p "$TMP/b11s"
+printf 'FROM tiny:1\nRUN echo secret-of-bo > /secret\n' >"$TMP/b11s/Dockerfile"
+DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$TMP/g-o.sock" /usr/bin/docker build -q --network=none -t bo/secret:1 "$TMP/b11s" >/dev/null 2>&1
+check "B11 setup: bo's image bo/secret:1 exists, labelled bo" \
+	eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' bo/secret:1 2>&1)" "bo"
+b11df() { # NAME DOCKERFILE: a build context whose Dockerfile is DOCKERFILE
+	mkdir -p "$TMP/b11-$1"
+	printf "$2" >"$TMP/b11-$1/Dockerfile"
+	echo "$TMP/b11-$1"
+}
+images_before=$(d images -q | sort | tr '\n' ' ')
+b11() { # NAME REASON HOW CONTEXT [ARGS]: refused through bk's guard; built on the raw socket
+	local name=$1 reason=$2 how=$3 ctx=$4
+	shift 4
+	case $how in
+	buildx) run env DOCKER_CONFIG="$TMP/cfg" DOCKER_HOST="unix://$TMP/g-b.sock" docker buildx build --load --network=none --progress=plain "$@" -t bk/b11:1 "$ctx" ;;
+	classic) run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build --network=none --progress=plain "$@" -t bk/b11:1 "$ctx" ;;
+	esac
+	check "$name" bash -c '[ "$0" != 0 ] && grep -q "deny: session: Dockerfile line [0-9]*: $1" "$2"' "$RC" "$reason" "$TMP/g-b.log"
+	check "... nothing was built (bk/b11:1 does not exist)" bash -c '! docker -H "unix://$0" image inspect bk/b11:1 >/dev/null 2>&1' "$RAW"
+	diag "client: $(printf '%s' "$ERR$OUT" | grep -i -m2 -e error -e fail)"
+	case $how in
+	buildx) run env DOCKER_CONFIG="$TMP/cfg" DOCKER_HOST="unix://$RAW" docker buildx build --load --network=none --progress=plain "$@" -t raw/b11:1 "$ctx" ;;
+	classic) run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$RAW" /usr/bin/docker build --network=none --progress=plain "$@" -t raw/b11:1 "$ctx" ;;
+	esac
+	check "... control: the same build on the raw socket reads bo's secret" \
+		eq "$(d run --rm raw/b11:1 cat /secret 2>&1)" "secret-of-bo"
+	d rmi -f raw/b11:1 >/dev/null 2>&1
+}
+if [ -n "$CLIENTS" ]; then
+	b11 "B11 buildx: FROM bo/secret:1 (another tenant's local image) is refused, with the reason in the guard's log" \
+		"FROM bo/secret:1" buildx "$(b11df from 'FROM bo/secret:1\nRUN cat /secret\n')"
+	b11 "B11 buildx: FROM \$BASE with --build-arg BASE=bo/secret:1 (default tiny:1) is refused" \
+		"FROM bo/secret:1" buildx "$(b11df arg 'ARG BASE=tiny:1\nFROM $BASE\nRUN cat /secret\n')" --build-arg BASE=bo/secret:1
+	b11 "B11 buildx: COPY --from=bo/secret:1 is refused" \
+		"COPY --from bo/secret:1" buildx "$(b11df copy 'FROM tiny:1\nCOPY --from=bo/secret:1 /secret /secret\n')"
+	b11 "B11 buildx: RUN --mount=from=bo/secret:1 is refused" \
+		"RUN --mount from= bo/secret:1" buildx "$(b11df mount 'FROM tiny:1\nRUN --mount=from=bo/secret:1,target=/m cp /m/secret /secret\n')"
+	d tag bo/secret:1 neutral/b11:1
+	b11 "B11 buildx: FROM neutral/b11:1 (bo's image under a name outside any tenant's namespace) is refused by its label" \
+		"FROM neutral/b11:1 is another tenant's image" buildx "$(b11df label 'FROM neutral/b11:1\n')"
+	d rmi neutral/b11:1 >/dev/null
+else
+	skip "B11 buildx rows" "docker-buildx is not built"
+fi
+b11 "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM bo/secret:1 is refused" \
+	"FROM bo/secret:1" classic "$TMP/b11-from"
+b11 "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM \$BASE with --build-arg BASE=bo/secret:1 is refused" \
+	"FROM bo/secret:1" classic "$TMP/b11-arg" --build-arg BASE=bo/secret:1
+check "B11 ... the daemon's images are the same as before these builds" eq "$(d images -q | sort | tr '\n' ' ')" "$images_before"
+# positive rows: the tenant's own local image, a shared one, and the same Dockerfile with its
+# default ARG
+DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build -q --network=none -t bk/base:1 "$TMP/b11s" >/dev/null 2>&1
+if [ -n "$CLIENTS" ]; then
+	run bx build --load --network=none --progress=plain -t bk/own:1 "$(b11df own 'FROM bk/base:1\nRUN cat /secret > /copy\n')"
+	check "B11 buildx: FROM the tenant's own local image (bk/base:1) builds" eq "$RC" "0"
+	run bx build --load --network=none --progress=plain -t bk/dflt:1 "$(b11df argok 'ARG BASE=tiny:1\nFROM $BASE\nRUN true\n')"
+	check "B11 buildx: FROM \$BASE with its default (tiny:1, shared) builds" eq "$RC" "0"
+fi
+run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build --network=none -t bk/own:2 "$TMP/b11-own"
+check "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM the tenant's own local image builds" eq "$RC" "0"
+check "B11 ... each checked Dockerfile is logged" grep -q "allow: session: a Dockerfile file" "$TMP/g-b.log"
 
 # ---- B04: raw gRPC calls ----
 # some build cache even without buildx: docker 20.10's BuildKit, on the daemon itself

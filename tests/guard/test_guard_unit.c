@@ -607,8 +607,14 @@ test_build_ids(void **state)
 	assert_non_null(strstr(d.target, "buildid=bravo.b1"));
 	assert_non_null(strstr(d.target, "session=bravo.s1"));
 	gd_decision_clear(&d);
-	assert_int_equal(decide("POST", "/v1.41/build?version=2&buildid=upload-request:u1", NULL, &d), 0);
-	assert_non_null(strstr(d.target, "buildid=upload-request%3Abravo.u1"));
+	/* a stdin context (an upload, or the body) would carry the Dockerfile past the session,
+	 * where the guard reads it: refused */
+	assert_int_equal(decide("POST", "/v1.41/build?version=2&buildid=upload-request:u1", NULL, &d), 403);
+	assert_non_null(strstr(d.message, "without remote=client-session"));
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", "/v1.41/build?version=2&remote=upload-request&buildid=u1", NULL, &d), 403);
+	gd_decision_clear(&d);
+	assert_int_equal(decide("POST", "/v1.41/build?version=2&buildid=b1&t=bravo/x:1", NULL, &d), 403);
 	gd_decision_clear(&d);
 	/* another tenant's build by its daemon-side name: still prefixed, so never reached */
 	assert_int_equal(decide("POST", "/v1.41/build/cancel?id=alpha.b1", NULL, &d), 0);
@@ -994,14 +1000,14 @@ test_grpc_solve(void **state)
 {
 	(void)state;
 	gd_policy spol = { 0 };
-	gd_ctx c = { .tenant = "bravo", .policy = &spol };
+	gd_ctx c = { .tenant = "bravo", .policy = &spol, .res = &stub };
 	const char *ctl = "/moby.buildkit.v1.Control/Solve";
 	const char *brg = "/moby.buildkit.v1.frontend.LLBBridge/Solve";
 	assert_true(gd_grpc_inspects(ctl));
 	assert_true(gd_grpc_inspects(brg));
 	assert_true(gd_grpc_inspects("/moby.buildkit.v1.Control/Status"));
 	assert_false(gd_grpc_inspects("/moby.buildkit.v1.Control/ListWorkers"));
-	for (int row = 0; row < 29; row++) {
+	for (int row = 0; row < 33; row++) {
 		dr_buf m = DR_BUF_INIT(0), x = DR_BUF_INIT(0);
 		const char *path = ctl, *want = NULL;
 		pb_str(&m, 1, "ref-1");
@@ -1156,6 +1162,31 @@ test_grpc_solve(void **state)
 			pb_map(&m, 10, "ctx", "\x0a\x01x");
 			want = "Solve: frontend inputs (raw LLB) are refused";
 			break;
+		case 29: /* the Dockerfile must come through the session the guard reads */
+			pb_map(&m, 7, "dockerfilekey", "context");
+			want = "frontend attribute dockerfilekey is refused";
+			break;
+		case 30:
+			path = brg;
+			m.len = 0;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "context", "https://example.com/repo.git");
+			want = "a remote build context (https://example.com/repo.git) is refused";
+			break;
+		case 31:
+			path = brg;
+			m.len = 0;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "context:base", "docker-image://alpha/app:1");
+			want = "named context alpha/app:1: the name is in another tenant's namespace";
+			break;
+		case 32:
+			path = brg;
+			m.len = 0;
+			pb_str(&m, 2, "dockerfile.v0");
+			pb_map(&m, 3, "context:base", "local:other");
+			want = "named context base=local:other is refused";
+			break;
 		case 22: /* bake's shared contexts name sessions in attributes: renamed too */
 			pb_map(&m, 7, "local-sessionid:ctx", "other-uuid");
 			pb_str(&m, 15, "policy-uuid");
@@ -1225,6 +1256,62 @@ test_grpc_solve(void **state)
 	assert_non_null(strstr(buf, "malformed"));
 }
 
+/* The build-args the Dockerfile check tries, by session (gd_argstore): a classic build's
+ * under its session, an LLBBridge Solve's under its ref, linked to sessions by the Control
+ * Solve; a session that ends takes its own with it. */
+static void
+test_argstore(void **state)
+{
+	(void)state;
+	gd_argstore as = { 0 };
+	gd_policy spol = { 0 };
+	gd_ctx c = { .tenant = "bravo", .policy = &spol, .args = &as };
+	/* the LLBBridge Solve of build ref r1 (its buildid metadata, renamed by the proxy) */
+	dr_buf m = DR_BUF_INIT(0);
+	pb_str(&m, 2, "dockerfile.v0");
+	pb_map(&m, 3, "build-arg:BASE", "alpha/app:1");
+	char buf[512];
+	dr_buf add = DR_BUF_INIT(0);
+	as.cur_ref = "bravo.r1";
+	assert_null(gd_grpc_check(&c, "/moby.buildkit.v1.frontend.LLBBridge/Solve",
+	                          (const uint8_t *)m.data, m.len, buf, sizeof(buf), &add));
+	as.cur_ref = NULL;
+	_cleanup_strv_ char **none = gd_args_for(&as, "s:bravo.s1");
+	assert_null(none[0]); /* not linked to any session yet */
+	/* the Control Solve {Ref r1, Session s1}: links r1 to s1 */
+	dr_buf_reset(&m);
+	dr_buf_reset(&add);
+	pb_str(&m, 1, "r1");
+	pb_str(&m, 5, "s1");
+	assert_null(gd_grpc_check(&c, "/moby.buildkit.v1.Control/Solve", (const uint8_t *)m.data,
+	                          m.len, buf, sizeof(buf), &add));
+	_cleanup_strv_ char **got = gd_args_for(&as, "s:bravo.s1");
+	assert_non_null(got[0]);
+	assert_string_equal(got[0], "BASE=alpha/app:1");
+	assert_null(got[1]);
+	/* a classic build on session s2 */
+	gd_args_record(&as, "s:bravo.s2", "BASE", "tiny:1");
+	_cleanup_strv_ char **two = gd_args_for(&as, "s:bravo.s2");
+	assert_string_equal(two[0], "BASE=tiny:1");
+	assert_null(two[1]);
+	/* the Dockerfile of s1 is checked with r1's value as well as the default */
+	const char *df = "ARG BASE=tiny:1\nFROM $BASE\n";
+	spol.min_api_minor = 41;
+	c.res = &stub;
+	const char *why = gd_session_dockerfile_check(&c, "s:bravo.s1", df, strlen(df), buf, sizeof(buf));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "FROM alpha/app:1: the name is in another tenant's namespace"));
+	assert_null(gd_session_dockerfile_check(&c, "s:bravo.s2", df, strlen(df), buf, sizeof(buf)));
+	gd_args_forget(&as, "s:bravo.s1");
+	_cleanup_strv_ char **gone = gd_args_for(&as, "s:bravo.s1");
+	assert_null(gone[0]);
+	assert_int_equal(as.n, 1);
+	assert_int_equal(as.nl, 0);
+	dr_buf_reset(&m);
+	dr_buf_reset(&add);
+	gd_args_clear(&as);
+}
+
 int
 main(void)
 {
@@ -1248,6 +1335,7 @@ main(void)
 		cmocka_unit_test(test_policy_subnets),
 		cmocka_unit_test(test_grpc_allowlist),
 		cmocka_unit_test(test_grpc_solve),
+		cmocka_unit_test(test_argstore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -698,6 +698,68 @@ test_track(void **state)
 	dr_buf_reset(&bad);
 }
 
+/* GH_RESPONSES with gh_collect (the session tunnel, where the tenant answers the daemon): the
+ * DATA of a collected stream gives its gRPC messages, padding left out, across frames and
+ * pieces of any size; other streams' DATA is not read; a refused message fails the piece that
+ * completed it (the caller forwards nothing of it); the stream is forgotten at END_STREAM. */
+static void
+test_track_collect(void **state)
+{
+	(void)state;
+	dr_buf in = DR_BUF_INIT(0), m = DR_BUF_INIT(0), pd = DR_BUF_INIT(0);
+	grpc_msg(&m, "first", 5, false);
+	grpc_msg(&m, "second", 6, false);
+	frame(&in, GH_DATA, 0, 3, "xx-other", 8);           /* not collected */
+	frame(&in, GH_DATA, 0, 1, m.data, 7);                /* "first" split over frames */
+	put(&pd, "\x03", 1);                                 /* PADDED: pad length 3 */
+	put(&pd, m.data + 7, m.len - 7);
+	put(&pd, "PAD", 3);
+	frame(&in, GH_DATA, GH_F_PADDED, 1, pd.data, pd.len);
+	frame(&in, GH_DATA, GH_F_END_STREAM, 1, "", 0);
+	frame(&in, GH_DATA, 0, 1, "\x00\x00\x00\x00\x01z", 6); /* after END_STREAM: not read */
+	for (size_t piece = 1; piece <= in.len; piece = piece * 2 + 1) {
+		seen s = { 0 };
+		gh_reader *r = gh_reader_new(GH_RESPONSES, &ops, &s);
+		gh_collect(r, 1, "/moby.filesync.v1.FileSync/DiffCopy");
+		const char *why = NULL;
+		for (size_t i = 0; i < in.len; i += piece) {
+			size_t n = in.len - i < piece ? in.len - i : piece;
+			assert_int_equal(gh_track(r, (uint8_t *)in.data + i, n, &why), 0);
+		}
+		assert_int_equal(s.nmsgs, 2);
+		assert_int_equal(s.msglen[0], 5);
+		assert_memory_equal(s.msgs[0], "first", 5);
+		assert_int_equal(s.msglen[1], 6);
+		assert_memory_equal(s.msgs[1], "second", 6);
+		gh_reader_free(r);
+	}
+	/* refused: gh_track fails with the reason, at the piece holding the message's last byte */
+	seen s = { .hold = "/moby.filesync.v1.FileSync/DiffCopy", .refuse_msg = true };
+	gh_reader *r = gh_reader_new(GH_RESPONSES, &ops, &s);
+	gh_collect(r, 1, "/moby.filesync.v1.FileSync/DiffCopy");
+	const char *why = NULL;
+	dr_buf one = DR_BUF_INIT(0);
+	frame(&one, GH_DATA, 0, 1, m.data, m.len);
+	/* the frame head and 9 of the first message's 10 bytes, then its last byte */
+	assert_int_equal(gh_track(r, (uint8_t *)one.data, 18, &why), 0);
+	assert_int_equal(gh_track(r, (uint8_t *)one.data + 18, 1, &why), -1);
+	assert_string_equal(why, "the Solve asks for network.host");
+	gh_reader_free(r);
+	/* a pad length longer than the frame */
+	r = gh_reader_new(GH_RESPONSES, &ops, &s);
+	gh_collect(r, 1, "/x");
+	dr_buf bad = DR_BUF_INIT(0);
+	frame(&bad, GH_DATA, GH_F_PADDED, 1, "\x09zz", 3);
+	assert_int_equal(gh_track(r, (uint8_t *)bad.data, bad.len, &why), -1);
+	assert_non_null(strstr(why, "padding"));
+	gh_reader_free(r);
+	dr_buf_reset(&in);
+	dr_buf_reset(&m);
+	dr_buf_reset(&pd);
+	dr_buf_reset(&one);
+	dr_buf_reset(&bad);
+}
+
 /* The client's encoder may use a larger table once the server announced one. */
 static void
 test_table_size(void **state)
@@ -878,6 +940,7 @@ main(void)
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_grpc_error_encoding),
 		cmocka_unit_test(test_track),
+		cmocka_unit_test(test_track_collect),
 		cmocka_unit_test(test_table_size),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_protobuf),
