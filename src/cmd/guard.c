@@ -218,7 +218,9 @@ const dr_cmd dr_cmd_guard = {
 		"its own objects, another tenant's objects answer like missing ones, and options that "
 		"would reach the host (privileged, host namespaces, host binds, devices, capabilities, "
 		"unconfined security options) are refused with 403. Image tags made here must be in "
-		"the tenant's namespace (ID/NAME).\n\n"
+		"the tenant's namespace (ID/NAME). BuildKit (buildx, compose, DOCKER_BUILDKIT=1) is "
+		"served and checked: each Solve and the Dockerfile (no other tenant's local image) are "
+		"read on their way; a policy with \"buildkit\": false refuses it.\n\n"
 		"Runs until SIGTERM or SIGINT; with --cleanup-on-exit it then removes the containers, "
 		"networks and volumes of the session (or, without --session, of the tenant).",
 	.opts = guard_opts,

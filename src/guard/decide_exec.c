@@ -56,8 +56,8 @@ decide_system(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 	case R_SESSION:
 	case R_GRPC:
 		if (!c->policy->buildkit)
-			return deny(d, 403, rt->name, "%s: BuildKit is off for this tenant (its requests "
-			            "cannot be checked); use DOCKER_BUILDKIT=0",
+			return deny(d, 403, rt->name, "%s: BuildKit is off for this tenant (its policy says "
+			            "\"buildkit\": false); use DOCKER_BUILDKIT=0",
 			            r->path);
 		if (rt->id == R_SESSION) {
 			/* the session is registered under the tenant's own name for it */

@@ -111,6 +111,11 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 	/* BuildKit builds (version=2) name where the context comes from: the client's session
 	 * or an upload made before. Neither makes the daemon fetch anything. */
 	bool v2 = v && strcmp(v, "2") == 0 && c->policy->buildkit;
+	if (v && strcmp(v, "1") != 0 && !(c->policy->buildkit && strcmp(v, "2") == 0))
+		return deny(d, 403, "version", "build version %s: BuildKit is off for this tenant (its "
+		            "policy says \"buildkit\": false), use DOCKER_BUILDKIT=0",
+		            v),
+		       0;
 	if (remote && *remote &&
 	    !(v2 && (strcmp(remote, "client-session") == 0 || strcmp(remote, "upload-request") == 0)))
 		return deny(d, 403, "remote", "build remote: the daemon would fetch the context from "
@@ -124,11 +129,6 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 		            "BuildKit build's context must come through its session, where the guard reads "
 		            "the Dockerfile (build from a directory, not a tar or stdin; or use "
 		            "DOCKER_BUILDKIT=0)"),
-		       0;
-	if (v && strcmp(v, "1") != 0 && !(c->policy->buildkit && strcmp(v, "2") == 0))
-		return deny(d, 403, "version", "build version %s: BuildKit is off for this tenant, use "
-		            "DOCKER_BUILDKIT=0",
-		            v),
 		       0;
 	const char *nm = gd_query_get(&r->query, "networkmode");
 	if (nm && *nm && strcmp(nm, "default") != 0 && strcmp(nm, "none") != 0 &&

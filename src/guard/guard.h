@@ -29,7 +29,7 @@ typedef struct gd_policy {
 	char **buildkit_entitlements; /* BuildKit Solve entitlements allowed (NULL: none) */
 	bool publish_all_interfaces;
 	bool restart_always;
-	bool buildkit;
+	bool buildkit; /* /grpc and /session served, read and checked (default true) */
 	bool require_name_prefix;
 	bool unrestricted; /* --unrestricted: no checks, only the runner's folders mapped */
 	int min_api_minor; /* requests for API 1.x below this are refused */

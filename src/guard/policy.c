@@ -65,6 +65,7 @@ policy_load(gd_policy *p, const char *file, dr_err **err)
 	memset(p, 0, sizeof(*p));
 	p->min_api_minor = 41;
 	p->max_body = 1024 * 1024;
+	p->buildkit = true; /* read and checked (decide_grpc.c, dockerfile.c); "buildkit": false */
 	if (!file)
 		return 0;
 	json_error_t je;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # BuildKit's wire through the guard, threat rows against a real dockerd (issue 16): a tenant
-# whose policy says "buildkit": true attacks through its guard, and every refused request is
+# with the default policy (BuildKit on, read and checked) attacks through its guard, and every refused request is
 # followed by a look at the daemon itself (raw socket) to show that nothing changed.
 #   B01  a connection that opens with the HTTP/2 preface (prior-knowledge h2c, which Docker
 #        >= 29.2 serves on its API socket) is refused, and nothing after it reaches the daemon
@@ -38,8 +38,7 @@
 . "$SRCDIR/tests/guard/lib.sh"
 
 guard_suite_start
-echo '{"buildkit": true}' >"$TMP/policy-buildkit.json"
-start_guard b bk --policy "$TMP/policy-buildkit.json" || exit 1
+start_guard b bk || exit 1
 
 # ---- B01: the HTTP/2 connection preface ----
 # The preface, an empty SETTINGS frame, then an HTTP/1.1 create smuggled behind them.
@@ -119,7 +118,7 @@ else
 	check "B05 ... and the same build without them succeeds" eq "$RC" "0"
 
 	# B06: cache mounts are namespaced per tenant (BUILDKIT_CACHE_MOUNT_NS set by the guard)
-	start_guard o bo --policy "$TMP/policy-buildkit.json" || exit 1
+	start_guard o bo || exit 1
 	mkdir -p "$TMP/cw" "$TMP/cr"
 	printf 'FROM tiny:1\nRUN --mount=type=cache,id=shared,target=/c echo secret-of-bk > /c/s\n' >"$TMP/cw/Dockerfile"
 	printf 'FROM tiny:1\nARG N\nRUN --mount=type=cache,id=shared,target=/c echo "$N" && (cat /c/s || echo none) > /out\nCMD ["cat","/out"]\n' >"$TMP/cr/Dockerfile"
@@ -150,7 +149,7 @@ H2CALL="$SRCDIR/tests/guard/h2call.py"
 # Tenant bk holds a session open through its guard (tests/guard/fakesession.py, ID b07): the
 # daemon knows it as bk.b07. Tenant bo names that ID in a build: its guard makes it
 # bo.bk.b07, which is no session; the same request on the raw socket reaches bk's session.
-[ -S "$TMP/g-o.sock" ] || start_guard o bo --policy "$TMP/policy-buildkit.json" || exit 1
+[ -S "$TMP/g-o.sock" ] || start_guard o bo || exit 1
 python3 "$SRCDIR/tests/guard/fakesession.py" "$TMP/g-b.sock" b07 30 >"$TMP/sess.out" 2>&1 &
 SESS_PID=$!
 for i in $(seq 1 50); do [ -s "$TMP/sess.out" ] && break; sleep 0.1; done

@@ -137,8 +137,14 @@ check "T38: alpha/app:1 still exists" bash -c 'docker -H "unix://$0" image inspe
 req b POST '/v1.41/build?remote=http://169.254.169.254/latest/meta-data/'; expect "T40 build remote is refused" 403 "remote"
 req b POST '/v1.41/build?networkmode=host&t=bravo/x' 'x' -H 'Content-Type: application/x-tar'; expect "T40 build networkmode=host is refused" 403 "networkmode"
 req b POST '/v1.41/build?cgroupparent=/&t=bravo/x' 'x' -H 'Content-Type: application/x-tar'; expect "T40 build cgroupparent is refused" 403 "cgroupparent"
-req b POST /v1.41/grpc -H 'Upgrade: h2c' -H 'Connection: Upgrade'; expect "T41 /grpc (BuildKit) is refused" 403 "BuildKit"
-req b POST /v1.41/session -H 'Upgrade: h2c' -H 'Connection: Upgrade'; expect "T41 /session is refused" 403 "BuildKit"
+# BuildKit is on by default (read and checked: test_guard_buildkit.sh); "buildkit": false
+# turns it off for a tenant
+echo '{"buildkit": false}' >"$TMP/nobk.json"
+start_guard nb bravo --policy "$TMP/nobk.json" || exit 1
+req nb POST /v1.41/grpc -H 'Upgrade: h2c' -H 'Connection: Upgrade'; expect "T41 with \"buildkit\": false, /grpc (BuildKit) is refused" 403 'BuildKit is off for this tenant (its policy says \"buildkit\": false)'
+req nb POST /v1.41/session -H 'Upgrade: h2c' -H 'Connection: Upgrade' -H 'X-Docker-Expose-Session-Uuid: t41'; expect "T41 ... and /session" 403 "BuildKit is off"
+req nb POST '/v1.41/build?version=2&remote=client-session&session=t41&t=bravo/x:1'; expect "T41 ... and /build?version=2" 403 "BuildKit is off for this tenant"
+req b POST /v1.41/session -H 'Upgrade: h2c' -H 'Connection: Upgrade'; expect "T41 by default /session is served, and still needs its session header" 400 "X-Docker-Expose-Session-Uuid header is missing"
 g b network create bravo-net >/dev/null
 req b POST /v1.41/networks/bravo-net/connect '{"Container":"alpha-web"}'; expect "T44 pulling another tenant's container onto an own network is 404" 404 "No such container"
 req b POST /v1.41/networks/alpha-net/connect '{"Container":"bravo-own"}'; expect "T44 connecting to another tenant's network is 404" 404 "network alpha-net not found"

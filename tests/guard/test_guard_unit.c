@@ -548,7 +548,7 @@ test_decide_routes(void **state)
 		{ "DELETE", "/v1.41/images/tiny:1", NULL, 403 },                        /* T37 */
 		{ "POST", "/v1.41/images/alpha/app/push", NULL, 404 },                  /* T38 */
 		{ "POST", "/v1.41/build?remote=http://169.254.169.254/", NULL, 403 },  /* T40 */
-		{ "POST", "/v1.41/grpc", NULL, 403 },                                    /* T41 */
+		{ "POST", "/v1.41/grpc", NULL, 403 }, /* T41: pol here says "buildkit": false */
 		{ "POST", "/v1.41/networks/bravo-net/connect", "{\"Container\":\"alpha-web\"}", 404 }, /* T44 */
 		{ "POST", "/v1.41/plugins/pull?remote=x", NULL, 403 },                  /* T45 */
 		{ "POST", "/v1.41/swarm/join", "{}", 403 },                              /* T46 */

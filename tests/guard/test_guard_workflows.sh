@@ -47,8 +47,10 @@ check "W06 ... and runs" eq "$OUT" "built-through-guard"
 # W07/W08: BuildKit and compose with the real clients. Debian's docker 20.10 CLI
 # (/usr/bin/docker) drives BuildKit through POST /session + POST /build?version=2; docker buildx
 # (the docker driver: the daemon's own BuildKit) and compose (which builds through `buildx bake`)
-# through POST /grpc + POST /session. The default policy refuses both tunnels; a second guard
-# whose policy says "buildkit": true (tenant wb) relays them unseen. The plugins come from
+# through POST /grpc + POST /session. The default policy serves both tunnels, read and
+# checked (tests/guard/test_guard_buildkit.sh): a second guard with the default policy (tenant
+# wb) builds with each client; a third whose policy says "buildkit": false (tenant wf, socket
+# g-wo) refuses them with the reason. The plugins come from
 # tests/clients/build.sh's cache: a cold build takes minutes, so this suite only uses a warm
 # cache, unless DESKRUN_BUILD_CLIENTS=1 asks it to build. The suite's dockerd has no default
 # bridge (--bridge=none), where BuildKit runs RUN steps by default, so every build here says
@@ -79,23 +81,24 @@ plugin_config() {
 	ln -sf "$CLIENTS/docker-buildx" "$1/cli-plugins/docker-buildx"
 	ln -sf "$CLIENTS/docker-compose" "$1/cli-plugins/docker-compose"
 }
-echo '{"buildkit": true}' >"$TMP/policy-buildkit.json"
-start_guard wb wb --policy "$TMP/policy-buildkit.json" || exit 1
+echo '{"buildkit": false}' >"$TMP/policy-nobuildkit.json"
+start_guard wb wb || exit 1
+start_guard wo wf --policy "$TMP/policy-nobuildkit.json" || exit 1
 mkdir -p "$TMP/ctx7"
 printf 'FROM tiny:1 AS base\nRUN echo stage-one > /s1\nFROM tiny:1\nCOPY --from=base /s1 /s1\nCMD ["cat","/s1"]\n' >"$TMP/ctx7/Dockerfile"
 if [ -n "$OLDCLI_WHY" ]; then
-	skip "W07 the default policy refuses BuildKit from docker 20.10" "$OLDCLI_WHY"
-	skip "W07a docker 20.10 DOCKER_BUILDKIT=1 build through the buildkit guard" "$OLDCLI_WHY"
+	skip "W07 \"buildkit\": false refuses BuildKit from docker 20.10" "$OLDCLI_WHY"
+	skip "W07a docker 20.10 DOCKER_BUILDKIT=1 build through the default guard" "$OLDCLI_WHY"
 else
-	run env DOCKER_BUILDKIT=1 "$OLDCLI" build --network=none -t wf/bk:1 "$TMP/ctx7"
+	run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-wo.sock" "$OLDCLI" build --network=none -t wf/bk:1 "$TMP/ctx7"
 	# The CLI opens /session and sends /build?version=2 at once; both are refused, and it
 	# prints whichever refusal comes back first.
-	check "W07 the default policy refuses docker 20.10's BuildKit build, and the CLI says so" \
-		bash -c 'case "$0" in *"failed to dial gRPC: unable to upgrade to h2c, received 403"*|*"deskrun guard: build remote: "*) ;; *) exit 1 ;; esac' "$ERR"
+	check "W07 \"buildkit\": false refuses docker 20.10's BuildKit build, and the CLI says so" \
+		bash -c 'case "$0" in *"failed to dial gRPC: unable to upgrade to h2c, received 403"*|*"deskrun guard: build remote: "*|*"BuildKit is off for this tenant"*) ;; *) exit 1 ;; esac' "$ERR"
 	check "W07 ... the guard logs why (/session)" \
-		grep -q "/session: BuildKit is off for this tenant (its requests cannot be checked); use DOCKER_BUILDKIT=0" "$TMP/g-w.log"
+		grep -q '/session: BuildKit is off for this tenant (its policy says "buildkit": false); use DOCKER_BUILDKIT=0' "$TMP/g-wo.log"
 	run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-wb.sock" "$OLDCLI" build --network=none -t wb/old:1 "$TMP/ctx7"
-	check "W07a docker 20.10 DOCKER_BUILDKIT=1 builds a multi-stage Dockerfile through the buildkit guard" \
+	check "W07a docker 20.10 DOCKER_BUILDKIT=1 builds a multi-stage Dockerfile through the default guard" \
 		eq "$RC" "0"
 	run g wb run --rm --pull never wb/old:1
 	check "W07a ... and the image runs" eq "$OUT" "stage-one"
@@ -103,22 +106,22 @@ else
 		eq "$(d image inspect -f '{{index .Config.Labels "io.deskrun.tenant"}}' wb/old:1)" "wb"
 fi
 if [ -n "$CLIENTS_WHY" ]; then
-	skip "W07 the default policy keeps buildx off the daemon's BuildKit" "$CLIENTS_WHY"
-	skip "W07b docker buildx build --load (docker driver) through the buildkit guard" "$CLIENTS_WHY"
+	skip "W07 \"buildkit\": false keeps buildx off the daemon's BuildKit" "$CLIENTS_WHY"
+	skip "W07b docker buildx build --load (docker driver) through the default guard" "$CLIENTS_WHY"
 	skip "W08 docker compose up --build --wait, ps, logs, exec, down -v" "$CLIENTS_WHY"
 else
 	plugin_config "$TMP/cfg-w"
 	plugin_config "$TMP/cfg-wb"
 	# Refused /grpc, buildx does not get the daemon's BuildKit and makes its default builder a
 	# docker-container one (it would pull moby/buildkit and run it privileged): list, no build.
-	run env DOCKER_CONFIG="$TMP/cfg-w" docker buildx ls
-	check "W07 the default policy keeps buildx off the daemon's BuildKit (default builder: docker-container)" \
+	run env DOCKER_CONFIG="$TMP/cfg-w" DOCKER_HOST="unix://$TMP/g-wo.sock" docker buildx ls
+	check "W07 \"buildkit\": false keeps buildx off the daemon's BuildKit (default builder: docker-container)" \
 		bash -c 'printf "%s\n" "$0" | grep -Eq "^default\*? +docker-container"' "$OUT"
 	check "W07 ... the guard logs why (/grpc)" \
-		grep -q "/grpc: BuildKit is off for this tenant (its requests cannot be checked); use DOCKER_BUILDKIT=0" "$TMP/g-w.log"
+		grep -q '/grpc: BuildKit is off for this tenant (its policy says "buildkit": false); use DOCKER_BUILDKIT=0' "$TMP/g-wo.log"
 	export DOCKER_CONFIG="$TMP/cfg-wb" DOCKER_HOST="unix://$TMP/g-wb.sock"
 	run docker buildx ls
-	check "W07b with \"buildkit\": true buildx uses the daemon's BuildKit (docker driver)" \
+	check "W07b with the default policy buildx uses the daemon's BuildKit (docker driver)" \
 		bash -c 'printf "%s\n" "$0" | grep -Eq "^default\*? +docker +"' "$OUT"
 	mkdir -p "$TMP/ctx7b"
 	cat >"$TMP/ctx7b/Dockerfile" <<'EOF2'
@@ -211,7 +214,7 @@ web running healthy"
 	check "W08 ... nor under its names" eq "$(d ps -a --format '{{.Names}}' | grep wbproj; d network ls --format '{{.Name}}' | grep wbproj; d volume ls --format '{{.Name}}' | grep wbproj)" ""
 	run docker rmi wb/web:1 wb/app:1 wb/app:2
 	check "W08 the built images are removed through the guard (down -v keeps images)" eq "$RC" "0"
-	check "the buildkit guard logged no error" bash -c '! grep -q " error:" "$0"' "$TMP/g-wb.log"
+	check "the default guard (BuildKit on) logged no error" bash -c '! grep -q " error:" "$0"' "$TMP/g-wb.log"
 	unset DOCKER_CONFIG
 	export DOCKER_HOST="unix://$TMP/g-w.sock"
 fi
