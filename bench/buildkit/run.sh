@@ -1,17 +1,21 @@
 #!/bin/bash
-# bench/buildkit/run.sh: BuildKit builds with the real buildx (docker driver) through the guard,
-# whose policy says "buildkit": true (it reads the /grpc tunnel: every call's method, the
-# Solve's request message, the tenant label added), against the raw socket, on a private
-# dockerd, in this one run: a multi-stage build with a 32 MiB context, a RUN with a cache
-# mount and a COPY --from, cold (--no-cache) and warm (everything cached); then the guard's RSS
-# while 4 such builds run at once. Prints a Markdown table of medians and ratios, then the
-# spread of every row. Rounds rotate the order of the two paths (BENCH_BK_ROUNDS, default 7).
+# bench/buildkit/run.sh: BuildKit builds with the real buildx (docker driver) through the guard
+# with its default policy (BuildKit on: it reads the /grpc tunnel, every call's method, the
+# Solve's request message, the tenant label added, and the /session tunnel frame by frame, the
+# Dockerfile's transfer checked), against the raw socket, on a private dockerd, in this one
+# run: a multi-stage build with a 32 MiB context, a RUN with a cache mount and a COPY --from,
+# cold (--no-cache), warm (everything cached) and with the context changed (the 32 MiB file
+# sent again through /session); then the guard's RSS while 4 such builds run at once. Prints a
+# Markdown table of medians and ratios, then the spread of every row. Rounds alternate the
+# order of the two paths (BENCH_BK_ROUNDS, default 7; the warm row has BENCH_BK_WARM pairs,
+# default 21).
 # Needs root, dockerd and the buildx of tests/clients/build.sh's cache (else it says why and
 # skips); DESKRUN and SRCDIR as set by scripts/bench.sh.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
 ROUNDS=${BENCH_BK_ROUNDS:-7}
+WARM=${BENCH_BK_WARM:-21}
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 if ! dockerd_available; then
@@ -29,9 +33,8 @@ DOCKER_HOST=unix://$RAW import_busybox tiny:1
 mkdir -p "$TMP/cfg/cli-plugins"
 ln -sf "$CLIENTS/docker-buildx" "$TMP/cfg/cli-plugins/docker-buildx"
 export DOCKER_CONFIG=$TMP/cfg DOCKER_CLI_HINTS=false
-echo '{"buildkit": true}' >"$TMP/policy.json"
 "$DESKRUN" guard --tenant bench --upstream "unix://$RAW" --listen "$TMP/guard.sock" \
-	--state-dir "$TMP/state" --socket-mode 0666 --policy "$TMP/policy.json" >"$TMP/guard.log" 2>&1 &
+	--state-dir "$TMP/state" --socket-mode 0666 >"$TMP/guard.log" 2>&1 &
 GUARD_PID=$!
 trap 'kill $GUARD_PID 2>/dev/null; wait $GUARD_PID 2>/dev/null; _dockerd_stop_all' EXIT
 for i in $(seq 1 100); do [ -S "$TMP/guard.sock" ] && break; sleep 0.05; done
@@ -58,17 +61,26 @@ build() {
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A T
-for kind in cold warm; do
+KINDS="cold warm ctx"
+for kind in $KINDS; do
 	for p in raw guard; do T[$kind-$p]=""; done
 done
 build raw warmup:1 >/dev/null
+build guard warmup:2 >/dev/null
 for r in $(seq 1 "$ROUNDS"); do
 	order="raw guard"
 	[ $((r % 2)) = 0 ] && order="guard raw"
 	for p in $order; do
 		T[cold-$p]="${T[cold-$p]} $(build "$p" "c$r:1" --no-cache)"
-		T[warm-$p]="${T[warm-$p]} $(build "$p" "w$r:1")"
+		# a new first MiB: the whole file is sent again, through /session
+		head -c 1048576 /dev/urandom | dd of="$TMP/ctx/blob" conv=notrunc status=none
+		T[ctx-$p]="${T[ctx-$p]} $(build "$p" "x$r:1")"
 	done
+done
+for r in $(seq 1 "$WARM"); do
+	order="raw guard"
+	[ $((r % 2)) = 0 ] && order="guard raw"
+	for p in $order; do T[warm-$p]="${T[warm-$p]} $(build "$p" "w$r:1")"; done
 done
 if grep -q FAIL <<<"${T[*]}"; then
 	echo "bench/buildkit: a build failed: $(tail -3 "$TMP/build.err")"
@@ -93,17 +105,22 @@ wait "${pids[@]}"
 par_ok=yes
 ls "$TMP"/par*.fail >/dev/null 2>&1 && par_ok=no
 echo
-echo "| BuildKit build (buildx $("$CLIENTS/docker-buildx" version | awk '{print $2}'), median of $ROUNDS | raw socket | guard | ratio |"
+echo "| BuildKit build (buildx $("$CLIENTS/docker-buildx" version | awk '{print $2}')), median | raw socket | guard | ratio |"
 echo "|---|---|---|---|"
-for kind in cold warm; do
+for kind in $KINDS; do
 	a=$(median <<<"${T[$kind-raw]}")
 	b=$(median <<<"${T[$kind-guard]}")
-	echo "| multi-stage, 32 MiB context, $kind ($([ $kind = cold ] && echo --no-cache || echo cached)) | $a ms | $b ms | $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2fx", b/a}') |"
+	case $kind in
+	cold) what="cold (--no-cache), $ROUNDS rounds" ;;
+	warm) what="warm (cached), $WARM pairs" ;;
+	ctx) what="context changed (32 MiB sent through /session), $ROUNDS rounds" ;;
+	esac
+	echo "| multi-stage, 32 MiB context, $what | $a ms | $b ms | $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2fx", b/a}') |"
 done
 echo "| guard RSS, idle / peak during 4 concurrent builds (all built: $par_ok) | | $idle / $peak KiB | |"
 echo
 echo "spread (ms per round):"
-for kind in cold warm; do
+for kind in $KINDS; do
 	for p in raw guard; do echo "  $kind $p:${T[$kind-$p]}"; done
 done
-echo "gRPC calls the guard read: $(grep -c 'allow: grpc ' "$TMP/guard.log"), refused: $(grep -c 'deny: grpc ' "$TMP/guard.log")"
+echo "gRPC calls the guard read: $(grep -c 'allow: grpc ' "$TMP/guard.log"), refused: $(grep -c 'deny: grpc ' "$TMP/guard.log"); Dockerfiles checked: $(grep -c 'allow: session: a Dockerfile file' "$TMP/guard.log")"
