@@ -123,6 +123,7 @@ gd_decision_clear(gd_decision *d)
 	free(d->body);
 	free(d->post_arg);
 	free(d->session_uuid);
+	free(d->session_sharedkey);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -66,6 +66,11 @@ decide_system(const gd_ctx *c, const gd_route *rt, gd_req *r, gd_decision *d)
 				return deny(d, 400, GD_SESSION_HEADER, "/session: the " GD_SESSION_HEADER
 				            " header is missing");
 			d->session_uuid = gd_session_id(c, id);
+			/* the daemon reuses the files a session synced under its shared key: bound
+			 * to this guard, whose copies of the Dockerfiles it checked cover them */
+			const char *sk = gd_head_get(r->head, GD_SHAREDKEY_HEADER);
+			d->session_sharedkey = dr_xasprintf("%s.%s.%s", c->tenant,
+			                                    c->args ? c->args->nonce : "", sk ? sk : "");
 		}
 		break;
 	default:

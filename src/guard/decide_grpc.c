@@ -186,9 +186,55 @@ gd_args_forget(gd_argstore *s, const char *session_key)
 	}
 }
 
+struct gd_dfcached {
+	char *key, *data;
+	size_t klen, len;
+};
+
+void
+gd_dfcache_put(gd_argstore *s, const void *key, size_t klen, const char *data, size_t len)
+{
+	if (!s || len > GD_DFCACHE_BYTES / 4)
+		return;
+	for (size_t i = 0; i < s->ndfc; i++)
+		if (s->dfc[i].klen == klen && memcmp(s->dfc[i].key, key, klen) == 0)
+			return; /* the same stat: the same content (the daemon would not ask again) */
+	while (s->ndfc && s->dfc_bytes + len + klen > GD_DFCACHE_BYTES) {
+		s->dfc_bytes -= s->dfc[0].len + s->dfc[0].klen;
+		free(s->dfc[0].key);
+		free(s->dfc[0].data);
+		memmove(s->dfc, s->dfc + 1, (--s->ndfc) * sizeof(*s->dfc));
+	}
+	s->dfc = dr_xrealloc(s->dfc, (s->ndfc + 1) * sizeof(*s->dfc));
+	struct gd_dfcached *e = &s->dfc[s->ndfc++];
+	e->key = dr_xmalloc(klen ? klen : 1);
+	memcpy(e->key, key, klen);
+	e->klen = klen;
+	e->data = dr_xmalloc(len ? len : 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+	s->dfc_bytes += len + klen;
+}
+
+const char *
+gd_dfcache_get(const gd_argstore *s, const void *key, size_t klen, size_t *len)
+{
+	for (size_t i = 0; s && i < s->ndfc; i++)
+		if (s->dfc[i].klen == klen && memcmp(s->dfc[i].key, key, klen) == 0) {
+			*len = s->dfc[i].len;
+			return s->dfc[i].data;
+		}
+	return NULL;
+}
+
 void
 gd_args_clear(gd_argstore *s)
 {
+	for (size_t i = 0; i < s->ndfc; i++) {
+		free(s->dfc[i].key);
+		free(s->dfc[i].data);
+	}
+	free(s->dfc);
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->key[i]);
 		free(s->kv[i]);

@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
 static int
 listen_socket(const gd_config *cfg, dr_err **err)
@@ -102,6 +104,16 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 	gd_server s;
 	memset(&s, 0, sizeof(s));
 	gd_argstore args = { 0 };
+	uint8_t rnd[8] = { 0 };
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		/* without randomness, at least no nonce another guard of this boot reuses */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)getpid();
+		memcpy(rnd, &v, sizeof(rnd));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(args.nonce + 2 * i, 3, "%02x", rnd[i]);
 	s.cfg = &cfg;
 	s.up = &up;
 	s.ctx = (gd_ctx){ .tenant = cfg.tenant, .session = cfg.session, .policy = &pol, .res = &up.res,

@@ -85,7 +85,20 @@ typedef struct gd_argstore {
 	size_t nl;
 	bool overflow; /* more than GD_ARGS_MAX: a build-arg in a FROM is then refused */
 	const char *cur_ref; /* the build ref of the LLBBridge call being checked (the proxy's) */
+	/* The daemon keeps the files a session synced under the session's shared key and sends
+	 * again only those whose stat changed: the guard binds that key to itself
+	 * ("<tenant>.<nonce>.<key>", nonce random per guard process) and keeps the Dockerfiles it
+	 * checked by (key, stat), so a file the daemon does not ask for again is checked from
+	 * this copy (gd_dfcache_*). */
+	char nonce[17];
+	struct gd_dfcached *dfc;
+	size_t ndfc, dfc_bytes;
 } gd_argstore;
+#define GD_DFCACHE_BYTES (8u * 1024 * 1024)
+/* Keep (key, klen) -> data; the oldest go beyond GD_DFCACHE_BYTES. */
+void gd_dfcache_put(gd_argstore *s, const void *key, size_t klen, const char *data, size_t len);
+/* The copy kept under key, or NULL. */
+const char *gd_dfcache_get(const gd_argstore *s, const void *key, size_t klen, size_t *len);
 void gd_args_record(gd_argstore *s, const char *key, const char *name, const char *value);
 void gd_args_link(gd_argstore *s, const char *ref_key, const char *session_key);
 /* "NAME=VALUE" for a session key (its own and its linked refs'), NULL-terminated, owned. */
@@ -150,6 +163,7 @@ typedef struct gd_decision {
 	char *local_json;   /* owned: a full JSON body for a local 2xx answer */
 	char *target;       /* owned: canonical target to forward ("/v1.41/...?...") */
 	char *session_uuid; /* owned: the X-Docker-Expose-Session-Uuid to send instead (/session) */
+	char *session_sharedkey; /* owned: the -Sharedkey to send (bound to this guard) */
 	char *body;         /* owned: replacement body (sent with Content-Length) */
 	size_t body_len;
 	bool replace_body;
@@ -192,6 +206,7 @@ const char *gd_session_dockerfile_check(const gd_ctx *c, const char *session_key
 #define gd_build_ref gd_session_id
 #define GD_BUILDID_HEADER "buildkit-controlapi-buildid"
 #define GD_SESSION_HEADER "X-Docker-Expose-Session-Uuid"
+#define GD_SHAREDKEY_HEADER "X-Docker-Expose-Session-Sharedkey"
 
 /* Response post-processing for captured bodies: returns a new body (owned) or NULL to keep
  * the daemon's. */

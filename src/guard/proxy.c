@@ -114,6 +114,11 @@ struct gd_conn {
 	bool h2session;
 	struct sess_file *sfiles;
 	size_t nsfiles, sbytes;
+	struct sess_stat *sstats;
+	size_t nsstats;
+	struct sess_count *scounts;
+	size_t nscounts;
+	char *sess_shared; /* the shared key the daemon got (see gd_argstore) */
 	char *sess_fail; /* a transfer of the Dockerfile the guard cannot read: closed */
 	char *sess_key;  /* "s:<the daemon's name for the session>" (gd_argstore) */
 	/* /grpc: the build ref (buildid metadata, renamed) of each held LLBBridge call */
@@ -188,6 +193,21 @@ struct sess_file {
 	dr_buf data;
 };
 
+/* A file the client listed (fsutil STAT) in the Dockerfile's transfer: its content is checked
+ * when it is sent, or, when the daemon still has it (the same stat under the same shared key)
+ * and does not ask, from the guard's copy (gd_dfcache) at the client's FIN. */
+struct sess_stat {
+	uint32_t sid, id;
+	char *key; /* the session's shared key, a NUL, the Stat message's bytes */
+	size_t klen;
+	char *path;
+	bool content, checked;
+};
+
+struct sess_count {
+	uint32_t sid, next; /* the next STAT's file ID on that stream */
+};
+
 static void
 sess_files_free(gd_conn *c)
 {
@@ -202,6 +222,18 @@ sess_files_free(gd_conn *c)
 		gd_args_forget(c->srv->ctx.args, c->sess_key);
 	free(c->sess_key);
 	c->sess_key = NULL;
+	for (size_t i = 0; i < c->nsstats; i++) {
+		free(c->sstats[i].key);
+		free(c->sstats[i].path);
+	}
+	free(c->sstats);
+	c->sstats = NULL;
+	c->nsstats = 0;
+	free(c->scounts);
+	c->scounts = NULL;
+	c->nscounts = 0;
+	free(c->sess_shared);
+	c->sess_shared = NULL;
 	for (size_t i = 0; i < c->nrefs; i++)
 		free(c->refs[i].ref);
 	c->nrefs = 0;
@@ -859,8 +891,12 @@ apply_decision(gd_server *s, gd_conn *c, bool body_consumed)
 			put_header(&hb, h->hdrs[i].name, d->session_uuid);
 			continue;
 		}
+		if (d->session_sharedkey && strcasecmp(h->hdrs[i].name, GD_SHAREDKEY_HEADER) == 0)
+			continue; /* sent once below, bound to this guard */
 		put_header(&hb, h->hdrs[i].name, h->hdrs[i].value);
 	}
+	if (d->session_sharedkey)
+		put_header(&hb, GD_SHAREDKEY_HEADER, d->session_sharedkey);
 	const char *up = gd_head_get(h, "Upgrade");
 	if (c->rt.hijack && h->upgrade && up)
 		dr_buf_printf(&hb, "Connection: Upgrade\r\nUpgrade: %s\r\n", up);
@@ -1102,6 +1138,102 @@ sess_file(gd_conn *c, uint32_t sid, uint32_t id)
 	return f;
 }
 
+/* A STAT the client sends (field 2, fsutil's Stat {path 1, mode 2, ..., linkname 7}): the
+ * file IDs the daemon requests count them from 0 on each stream. */
+static gh_verdict
+sess_stat_seen(gd_conn *c, uint32_t sid, const uint8_t *msg, size_t len, const char **reason)
+{
+	struct sess_count *sc = NULL;
+	for (size_t i = 0; i < c->nscounts; i++)
+		if (c->scounts[i].sid == sid)
+			sc = &c->scounts[i];
+	if (!sc) {
+		c->scounts = dr_xrealloc(c->scounts, (c->nscounts + 1) * sizeof(*c->scounts));
+		sc = &c->scounts[c->nscounts++];
+		sc->sid = sid;
+		sc->next = 0;
+	}
+	uint32_t id = sc->next++;
+	gh_pb pb = gh_pb_init(msg, len);
+	gh_pb_field f;
+	const char *perr = NULL;
+	const uint8_t *st = NULL;
+	size_t stlen = 0;
+	while (gh_pb_next(&pb, &f, &perr) == 1)
+		if (f.num == 2 && f.wire == 2)
+			st = f.data, stlen = f.len;
+	_cleanup_free_ char *path = NULL;
+	uint64_t mode = 0;
+	bool link = false;
+	gh_pb sp = gh_pb_init(st, stlen);
+	int rc;
+	while ((rc = gh_pb_next(&sp, &f, &perr)) == 1) {
+		if (f.num == 1 && f.wire == 2 && !path)
+			path = dr_xstrndup((const char *)f.data, f.len);
+		else if (f.num == 2 && f.wire == 0)
+			mode = f.v;
+		else if (f.num == 7 && f.wire == 2 && f.len)
+			link = true;
+	}
+	if (rc < 0 || c->nsstats >= 4096) {
+		*reason = "session: a malformed or too long file list in the Dockerfile's transfer";
+		return GH_REFUSE;
+	}
+	/* directories and symbolic links have no content of their own (Go's FileMode bits, or
+	 * Unix ones); a hard link names a file of the same list */
+	bool dir = (mode & (1ull << 31)) || (mode & 0xF000) == 0x4000;
+	bool sym = (mode & (1ull << 27)) || (mode & 0xF000) == 0xA000;
+	c->sstats = dr_xrealloc(c->sstats, (c->nsstats + 1) * sizeof(*c->sstats));
+	struct sess_stat *e = &c->sstats[c->nsstats++];
+	memset(e, 0, sizeof(*e));
+	e->sid = sid;
+	e->id = id;
+	size_t sk = strlen(c->sess_shared ? c->sess_shared : "");
+	e->klen = sk + 1 + stlen;
+	e->key = dr_xmalloc(e->klen);
+	memcpy(e->key, c->sess_shared ? c->sess_shared : "", sk);
+	e->key[sk] = 0;
+	memcpy(e->key + sk + 1, st, stlen);
+	e->path = path ? dr_xstrdup(path) : dr_xstrdup("");
+	e->content = !dir && !sym && !link;
+	return GH_PASS;
+}
+
+/* The client's FIN: the daemon has all it asked for and finishes the transfer once this
+ * arrives. Every file of the list it did not ask for (it kept it from before) is checked
+ * from the guard's copy, or refused when there is none. */
+static gh_verdict
+sess_fin(gd_conn *c, uint32_t sid, const char **reason)
+{
+	static char why[600];
+	for (size_t i = 0; i < c->nsstats; i++) {
+		struct sess_stat *st = &c->sstats[i];
+		if (st->sid != sid || !st->content || st->checked)
+			continue;
+		size_t len = 0;
+		const char *data = gd_dfcache_get(c->srv->ctx.args, st->key, st->klen, &len);
+		if (!data) {
+			snprintf(why, sizeof(why), "session: the daemon kept %.100s from a transfer this "
+			         "guard did not read; change the file (touch it) so it is sent again", st->path);
+			*reason = why;
+			return GH_REFUSE;
+		}
+		char buf[512];
+		const char *bad = gd_session_dockerfile_check(&c->srv->ctx, c->sess_key, data, len, buf,
+		                                              sizeof(buf));
+		if (bad) {
+			snprintf(why, sizeof(why), "session: %s (the guard's copy of %.100s, which the "
+			         "daemon kept)", bad, st->path);
+			*reason = why;
+			return GH_REFUSE;
+		}
+		st->checked = true;
+		gd_audit(c->srv, "allow", "session: a Dockerfile file the daemon kept (%s, %zu bytes, "
+		         "stream %u) checked from the guard's copy", st->path, len, sid);
+	}
+	return GH_PASS;
+}
+
 /* One fsutil Packet the client sends in the Dockerfile's transfer {Type = 1 (DATA = 2),
  * Stat = 2, ID = 3, Data = 4}: a file's data is kept, and at its end (an empty DATA packet)
  * the file is checked; a refusal ends the session before that packet reaches the daemon, so
@@ -1148,7 +1280,11 @@ sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 		*reason = "session: a malformed packet in the Dockerfile's transfer";
 		return GH_REFUSE;
 	}
-	if (type != 2) /* stats, requests, the end: no file data */
+	if (type == 0 && (seen & (1u << 2)))
+		return sess_stat_seen(c, sid, msg, len, reason);
+	if (type == 3)
+		return sess_fin(c, sid, reason);
+	if (type != 2) /* the end of the list, requests: no file data */
 		return GH_PASS;
 	struct sess_file *sf = sess_file(c, sid, (uint32_t)id);
 	if (dlen) {
@@ -1164,18 +1300,28 @@ sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	}
 	char buf[512];
 	size_t flen = sf->data.len;
-	const char *bad = gd_session_dockerfile_check(&c->srv->ctx, c->sess_key,
-	                                              sf->data.data ? sf->data.data : "", flen, buf,
+	char *kept = dr_xmalloc(flen ? flen : 1);
+	memcpy(kept, sf->data.data ? sf->data.data : "", flen);
+	const char *bad = gd_session_dockerfile_check(&c->srv->ctx, c->sess_key, kept, flen, buf,
 	                                              sizeof(buf));
 	dr_buf_reset(&sf->data);
 	*sf = c->sfiles[--c->nsfiles];
 	if (bad) {
+		free(kept);
 		snprintf(why, sizeof(why), "session: %s", bad);
 		*reason = why;
 		return GH_REFUSE;
 	}
 	gd_audit(c->srv, "allow", "session: a Dockerfile file (%zu bytes, stream %u) checked: every "
 	         "image it reads is the tenant's or shared", flen, sid);
+	for (size_t i = 0; i < c->nsstats; i++) {
+		struct sess_stat *st = &c->sstats[i];
+		if (st->sid == sid && st->id == (uint32_t)id) {
+			st->checked = true;
+			gd_dfcache_put(c->srv->ctx.args, st->key, st->klen, kept, flen);
+		}
+	}
+	free(kept);
 	return GH_PASS;
 }
 
@@ -1424,6 +1570,7 @@ process_response_head(gd_server *s, gd_conn *c, size_t hl)
 			c->srv = s;
 			c->h2session = true;
 			c->sess_key = dr_xasprintf("s:%s", c->dec.session_uuid ? c->dec.session_uuid : "");
+			c->sess_shared = dr_xstrdup(c->dec.session_sharedkey ? c->dec.session_sharedkey : "");
 			c->h2rq = gh_reader_new(GH_REQUESTS, &sess_ops, c); /* the daemon's calls */
 			c->h2rs = gh_reader_new(GH_RESPONSES, &sess_ops, c); /* the client's answers */
 		}

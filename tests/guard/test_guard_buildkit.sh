@@ -321,6 +321,17 @@ if [ -n "$CLIENTS" ]; then
 	check "B11 buildx: FROM the tenant's own local image (bk/base:1) builds" eq "$RC" "0"
 	run bx build --load --network=none --progress=plain -t bk/dflt:1 "$(b11df argok 'ARG BASE=tiny:1\nFROM $BASE\nRUN true\n')"
 	check "B11 buildx: FROM \$BASE with its default (tiny:1, shared) builds" eq "$RC" "0"
+	# The daemon keeps the files a session synced (by the session's shared key) and asks
+	# only for those whose stat changed: the same Dockerfile again, unchanged, is not sent.
+	# The guard checks it from its own copy, with this build's build-args.
+	n0=$(grep -c "checked from the guard's copy" "$TMP/g-b.log")
+	run bx build --load --network=none --progress=plain -t bk/dflt:2 "$TMP/b11-argok"
+	check "B11 buildx: the same Dockerfile again, unchanged, builds: the daemon kept it, the guard checked its own copy" \
+		bash -c '[ "$0" = 0 ] && [ "$(grep -c "checked from the guard'"'"'s copy" "$1")" -gt "$2" ]' "$RC" "$TMP/g-b.log" "$n0"
+	run bx build --load --network=none --progress=plain --build-arg BASE=bo/secret:1 -t bk/b11:1 "$TMP/b11-argok"
+	check "B11 buildx: ... and with --build-arg BASE=bo/secret:1 it is refused, from that copy" \
+		bash -c '[ "$0" != 0 ] && grep -q "deny: session: Dockerfile line 2: FROM bo/secret:1: .*(the guard'"'"'s copy of Dockerfile" "$1"' "$RC" "$TMP/g-b.log"
+	check "... nothing was built" bash -c '! docker -H "unix://$0" image inspect bk/b11:1 >/dev/null 2>&1' "$RAW"
 fi
 run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build --network=none -t bk/own:2 "$TMP/b11-own"
 check "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM the tenant's own local image builds" eq "$RC" "0"

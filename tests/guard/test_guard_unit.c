@@ -428,16 +428,18 @@ static const gd_resolver stub = {
 /* The policy decide() uses; a test may widen it and must put it back. */
 static gd_policy pol;
 
-/* Decide METHOD TARGET with BODY for tenant bravo; returns the status (0 = forwarded). */
+/* Decide METHOD TARGET with BODY and extra header lines HDRS for tenant bravo; returns the
+ * status (0 = forwarded). */
 static int
-decide(const char *method, const char *target, const char *body, gd_decision *d)
+decide_hb(const char *method, const char *target, const char *hdrs, const char *body,
+          gd_decision *d)
 {
 	pol.min_api_minor = 41;
 	pol.max_body = 1 << 20;
 	gd_ctx c = { .tenant = "bravo", .policy = &pol, .res = &stub };
-	char head[512];
-	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-	         method, target, body ? strlen(body) : 0);
+	char head[768];
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	         method, target, hdrs ? hdrs : "", body ? strlen(body) : 0);
 	gd_framer f;
 	const char *why = NULL;
 	assert_int_equal(gd_framer_begin(&f, false, false, head, strlen(head), &why), 0);
@@ -460,6 +462,18 @@ decide(const char *method, const char *target, const char *body, gd_decision *d)
 	gd_query_clear(&r.query);
 	gd_framer_clear(&f);
 	return st;
+}
+
+static int
+decide(const char *method, const char *target, const char *body, gd_decision *d)
+{
+	return decide_hb(method, target, NULL, body, d);
+}
+
+static int
+decide_h(const char *method, const char *target, const char *hdrs, gd_decision *d)
+{
+	return decide_hb(method, target, hdrs, NULL, d);
 }
 
 static void
@@ -624,6 +638,12 @@ test_build_ids(void **state)
 	assert_non_null(strstr(d.message, "id is required"));
 	gd_decision_clear(&d);
 	assert_int_equal(decide("GET", "/v1.41/build/cancel?id=b1", NULL, &d), 403);
+	gd_decision_clear(&d);
+	/* a session's ID and shared key are the tenant's own (the key also this guard's) */
+	assert_int_equal(decide_h("POST", "/v1.41/session", "X-Docker-Expose-Session-Uuid: s9\r\n"
+	                          "X-Docker-Expose-Session-Sharedkey: key9\r\n", &d), 0);
+	assert_string_equal(d.session_uuid, "bravo.s9");
+	assert_string_equal(d.session_sharedkey, "bravo..key9"); /* no nonce without a store */
 	gd_decision_clear(&d);
 	pol.buildkit = false;
 }
@@ -1302,6 +1322,25 @@ test_argstore(void **state)
 	assert_non_null(why);
 	assert_non_null(strstr(why, "FROM alpha/app:1: the name is in another tenant's namespace"));
 	assert_null(gd_session_dockerfile_check(&c, "s:bravo.s2", df, strlen(df), buf, sizeof(buf)));
+	/* the guard's copies of checked Dockerfiles, by (shared key, stat) */
+	gd_dfcache_put(&as, "k\0stat1", 7, "FROM tiny:1\n", 12);
+	size_t dl = 0;
+	const char *dd = gd_dfcache_get(&as, "k\0stat1", 7, &dl);
+	assert_non_null(dd);
+	assert_int_equal(dl, 12);
+	assert_memory_equal(dd, "FROM tiny:1\n", 12);
+	assert_null(gd_dfcache_get(&as, "k\0stat2", 7, &dl));
+	static char big[GD_DFCACHE_BYTES / 4];
+	memset(big, 'x', sizeof(big));
+	for (int k = 0; k < 5; k++) { /* the oldest go once the copies pass the cap */
+		char key[8];
+		snprintf(key, sizeof(key), "big%d", k);
+		gd_dfcache_put(&as, key, strlen(key), big, sizeof(big));
+	}
+	assert_null(gd_dfcache_get(&as, "k\0stat1", 7, &dl));
+	assert_null(gd_dfcache_get(&as, "big0", 4, &dl));
+	assert_non_null(gd_dfcache_get(&as, "big4", 4, &dl));
+	assert_true(as.dfc_bytes <= GD_DFCACHE_BYTES);
 	gd_args_forget(&as, "s:bravo.s1");
 	_cleanup_strv_ char **gone = gd_args_for(&as, "s:bravo.s1");
 	assert_null(gone[0]);
