@@ -258,6 +258,11 @@ static int
 image_readable(const gd_ctx *c, const char *ref, const char *what, unsigned line, char *buf,
                size_t blen)
 {
+	if (strstr(ref, "://")) { /* a source URL, not a name the guard can look up */
+		snprintf(buf, blen, "Dockerfile line %u: %s %.120s is not an image reference the guard "
+		                    "can check", line, what, ref);
+		return 1;
+	}
 	gd_ref r;
 	if (gd_ref_parse(ref, &r) == 0) {
 		_cleanup_strv_ char **others = c->res && c->res->tenants ? c->res->tenants(c->res->ctx) : NULL;

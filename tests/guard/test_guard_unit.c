@@ -1322,6 +1322,16 @@ test_argstore(void **state)
 	assert_non_null(why);
 	assert_non_null(strstr(why, "FROM alpha/app:1: the name is in another tenant's namespace"));
 	assert_null(gd_session_dockerfile_check(&c, "s:bravo.s2", df, strlen(df), buf, sizeof(buf)));
+	const char *url = "FROM tiny:1\nCOPY --from=docker-image://alpha/app:1 / /\n";
+	why = gd_session_dockerfile_check(&c, "s:bravo.s2", url, strlen(url), buf, sizeof(buf));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "is not an image reference the guard can check"));
+	const char *own = "FROM bravo/app:1\n# syntax=x\n";
+	assert_null(gd_session_dockerfile_check(&c, "s:bravo.s2", own, strlen(own), buf, sizeof(buf)));
+	const char *syn = "# syntax=evil/frontend:1\nFROM tiny:1\n";
+	why = gd_session_dockerfile_check(&c, "s:bravo.s2", syn, strlen(syn), buf, sizeof(buf));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "# syntax=evil/frontend:1 is refused"));
 	/* the guard's copies of checked Dockerfiles, by (shared key, stat) */
 	gd_dfcache_put(&as, "k\0stat1", 7, "FROM tiny:1\n", 12);
 	size_t dl = 0;
