@@ -7,15 +7,19 @@
 # cold (--no-cache), warm (everything cached) and with the context changed (the 32 MiB file
 # sent again through /session); then the guard's RSS while 4 such builds run at once. Prints a
 # Markdown table of medians and ratios, then the spread of every row. Rounds alternate the
-# order of the two paths (BENCH_BK_ROUNDS, default 7; the warm row has BENCH_BK_WARM pairs,
-# default 21).
+# order of the two paths (BENCH_BK_ROUNDS, default 8; the warm row has BENCH_BK_WARM pairs,
+# default 22; both rounded up to even).
 # Needs root, dockerd and the buildx of tests/clients/build.sh's cache (else it says why and
 # skips); DESKRUN and SRCDIR as set by scripts/bench.sh.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
-ROUNDS=${BENCH_BK_ROUNDS:-7}
-WARM=${BENCH_BK_WARM:-21}
+ROUNDS=${BENCH_BK_ROUNDS:-8}
+WARM=${BENCH_BK_WARM:-22}
+# even counts: each path goes first in half the rounds (the second build of a pair was
+# measured slower, by up to 1.5x for cold builds on a loaded machine)
+ROUNDS=$(((ROUNDS + 1) / 2 * 2))
+WARM=$(((WARM + 1) / 2 * 2))
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 if ! dockerd_available; then
