@@ -294,6 +294,46 @@ image_readable(const gd_ctx *c, const char *ref, const char *what, unsigned line
 	return 0;
 }
 
+static int df_ref(void *u, const char *ref, const char *what, unsigned line, char *buf,
+                  size_t blen);
+
+/* The ONBUILD triggers of a local base image run in the build as if written after its FROM:
+ * a trigger made by a legacy build or a commit could name another tenant's image. Checked
+ * as ONBUILD lines of their own (a base image not local yet is pulled by the daemon, its
+ * triggers unseen: see docs/guard.md). */
+static int
+base_triggers(const gd_ctx *c, const char *ref, unsigned line, char *buf, size_t blen)
+{
+	if (!c->res || !c->res->image_onbuild)
+		return 0;
+	_cleanup_strv_ char **trig = NULL;
+	if (c->res->image_onbuild(c->res->ctx, ref, &trig) < 0) {
+		snprintf(buf, blen, "Dockerfile line %u: FROM %.120s: the daemon could not be asked for "
+		                    "its ONBUILD triggers", line, ref);
+		return 1;
+	}
+	if (!trig || !trig[0])
+		return 0;
+	dr_buf df = DR_BUF_INIT(0);
+	for (size_t i = 0; trig[i]; i++) {
+		dr_buf_puts(&df, "ONBUILD ");
+		for (const char *p = trig[i]; *p; p++) /* one line each */
+			dr_buf_append(&df, *p == '\n' || *p == '\r' ? " " : p, 1);
+		dr_buf_puts(&df, "\n");
+	}
+	char inner[512];
+	const char *why = gd_df_scan(df.data, df.len, NULL, false, df_ref, (void *)c, inner,
+	                             sizeof(inner));
+	dr_buf_reset(&df);
+	if (why) {
+		snprintf(buf, blen, "Dockerfile line %u: FROM %.120s: its ONBUILD trigger: %s", line, ref,
+		         strncmp(why, "Dockerfile line ", 16) == 0 && strchr(why, ':') ? strchr(why, ':') + 2
+		                                                                    : why);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 df_ref(void *u, const char *ref, const char *what, unsigned line, char *buf, size_t blen)
 {
@@ -305,7 +345,9 @@ df_ref(void *u, const char *ref, const char *what, unsigned line, char *buf, siz
 		                    "frontends run", line, ref);
 		return 1;
 	}
-	return image_readable(c, ref, what, line, buf, blen);
+	if (image_readable(c, ref, what, line, buf, blen))
+		return 1;
+	return strcmp(what, "FROM") == 0 ? base_triggers(c, ref, line, buf, blen) : 0;
 }
 
 const char *

@@ -64,6 +64,9 @@ typedef struct gd_resolver {
 	int (*volume_create)(void *ctx, const char *name, gd_obj *out);
 	/* Image id (and, when ref is set, that reference) pulled by this tenant. */
 	bool (*image_recorded)(void *ctx, const char *id, const char *ref);
+	/* The ONBUILD triggers of a local image (Config.OnBuild; owned strv, NULL when none or
+	 * not local, -1 when the daemon could not be asked). May be NULL. */
+	int (*image_onbuild)(void *ctx, const char *ref, char ***out);
 	/* A volume the daemon made for one of the tenant's containers (anonymous, unlabelled). */
 	bool (*volume_recorded)(void *ctx, const char *name);
 	/* A bind source in the runner pod's folders (see podfs.h): 1 with *out the daemon's

@@ -495,6 +495,24 @@ res_image(void *ctx, const char *ref, gd_obj *out)
 }
 
 static int
+res_image_onbuild(void *ctx, const char *ref, char ***out)
+{
+	gd_up *u = ctx;
+	*out = NULL;
+	int st;
+	_cleanup_json_ json_t *j = NULL;
+	if (inspect(u, "images", ref, "/json", &st, &j) < 0)
+		return -1;
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(json_object_get(j, "Config"), "OnBuild"), i, t) {
+		if (json_is_string(t))
+			dr_strv_push(out, json_string_value(t));
+	}
+	return 0;
+}
+
+static int
 res_exec(void *ctx, const char *id, gd_obj *out)
 {
 	gd_up *u = ctx;
@@ -609,6 +627,7 @@ gd_up_init(gd_up *u, const gd_config *cfg, dr_err **err)
 		.volume = res_volume,
 		.network = res_network,
 		.image = res_image,
+		.image_onbuild = res_image_onbuild,
 		.exec = res_exec,
 		.tenants = res_tenants,
 		.volume_create = res_volume_create,

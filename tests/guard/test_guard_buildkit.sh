@@ -28,9 +28,10 @@
 #        become <tenant>.<id>): another tenant's cancel leaves the build running
 #   B10  raw LLB in an LLBBridge Solve (Definition, FrontendInputs) is refused
 #   B11  a build cannot read another tenant's local image: FROM, FROM $BASE with a build-arg,
-#        COPY --from, RUN --mount from= (buildx and docker 20.10's DOCKER_BUILDKIT=1) are
-#        refused from the Dockerfile the guard reads in the session; the tenant's own and
-#        shared images still build
+#        COPY --from, RUN --mount from=, a local base image's ONBUILD trigger (buildx and
+#        docker 20.10's DOCKER_BUILDKIT=1) are refused from the Dockerfile the guard reads in
+#        the session (or its copy of one the daemon kept); the tenant's own and shared images
+#        still build
 # B02, B03, B05 and B06 need the buildx plugin of tests/clients/build.sh's cache (else # SKIP, as in the
 # workflow suite).
 . "$SRCDIR/tests/lib/tap.sh"
@@ -211,7 +212,7 @@ b09build() { # TAG: bk's build through the relay; its output in $TMP/b09-TAG.out
 b09id() { # wait for the next build ID the relay notes: the Nth line
 	local i
 	for i in $(seq 1 100); do
-		[ "$(wc -l <"$TMP/b09.ids" 2>/dev/null || echo 0)" -ge "$1" ] && break
+		[ -f "$TMP/b09.ids" ] && [ "$(wc -l <"$TMP/b09.ids")" -ge "$1" ] && break
 		sleep 0.1
 	done
 	sed -n "${1}p" "$TMP/b09.ids"
@@ -335,6 +336,23 @@ if [ -n "$CLIENTS" ]; then
 fi
 run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build --network=none -t bk/own:2 "$TMP/b11-own"
 check "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM the tenant's own local image builds" eq "$RC" "0"
+# A local base image's ONBUILD triggers run in the build: bk makes one with a legacy build
+# (whose Dockerfile the guard does not read) whose trigger copies from bo's image
+mkdir -p "$TMP/b11t"
+printf 'FROM tiny:1\nONBUILD COPY --from=bo/secret:1 /secret /secret\n' >"$TMP/b11t/Dockerfile"
+DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build -q --network=none -t bk/trig:1 "$TMP/b11t" >/dev/null 2>&1
+check "B11 setup: bk's image bk/trig:1 has the ONBUILD trigger" \
+	bash -c 'docker -H "unix://$0" image inspect -f "{{json .Config.OnBuild}}" bk/trig:1 | grep -q "bo/secret:1"' "$RAW"
+# Docker 20.10's Dockerfile frontend runs the trigger without resolving its --from image
+# (the copy fails: the row's raw-socket control shows that); the Dockerfile 1.11+ frontends
+# (# syntax=docker/dockerfile:1.11, which this daemon cannot pull here) resolve it.
+run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build --network=none --progress=plain -t bk/b11:1 "$(b11df trig 'FROM bk/trig:1\nRUN cat /secret\n')"
+check "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM bk/trig:1, whose ONBUILD trigger copies from bo/secret:1, is refused" \
+	bash -c '[ "$0" != 0 ] && grep -q "deny: session: Dockerfile line 1: FROM bk/trig:1: its ONBUILD trigger: ONBUILD COPY --from bo/secret:1: the name is in another tenant" "$1"' "$RC" "$TMP/g-b.log"
+check "... nothing was built" bash -c '! docker -H "unix://$0" image inspect bk/b11:1 >/dev/null 2>&1' "$RAW"
+run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$RAW" /usr/bin/docker build --network=none --progress=plain -t raw/b11:1 "$TMP/b11-trig"
+check "... control: on the raw socket the build runs the trigger (20.10 does not resolve its --from image: no such file)" \
+	bash -c '[ "$0" != 0 ] && case "$1" in *"lstat "*"/secret: no such file or directory"*) ;; *) exit 1 ;; esac' "$RC" "$ERR$OUT"
 check "B11 ... each checked Dockerfile is logged" grep -q "allow: session: a Dockerfile file" "$TMP/g-b.log"
 
 # ---- B04: raw gRPC calls ----
@@ -357,8 +375,9 @@ check "B04 ... the daemon's build cache is unchanged ($before)" eq "$(cache_stat
 check "B04 ... the guard logged each refusal once" \
 	eq "$(tail -n +$((n0 + 1)) "$TMP/g-b.log" | grep -c -e 'deny: grpc /moby.buildkit.v1.Control/Nope ' -e 'deny: grpc /moby.buildkit.v1.Control/Prune ')" "2"
 run python3 "$H2CALL" "$RAW" /moby.buildkit.v1.Control/Prune=1001
-check "B04 control: the same Prune straight on the daemon's socket empties the build cache" \
-	eq "$(cache_state)" "0 0"
+# (a record of a build the guard cut short may still be held, empty, for a while)
+check "B04 control: the same Prune straight on the daemon's socket empties the build cache (no bytes left)" \
+	bash -c '[ "${0#* }" = 0 ] && [ "${0%% *}" -lt "${1%% *}" ]' "$(cache_state)" "$before"
 
 rcs=""
 for n in b o; do

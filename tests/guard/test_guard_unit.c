@@ -419,7 +419,20 @@ st_volume_recorded(void *ctx, const char *name)
 	return strcmp(name, "anon-bravo") == 0;
 }
 
+static int
+st_image_onbuild(void *c, const char *ref, char ***out)
+{
+	(void)c;
+	*out = NULL;
+	if (strcmp(ref, "bravo/trig:1") == 0)
+		dr_strv_push(out, "COPY --from=alpha/app:1 / /x");
+	if (strcmp(ref, "bravo/trig-ok:1") == 0)
+		dr_strv_push(out, "RUN echo built");
+	return 0;
+}
+
 static const gd_resolver stub = {
+	.image_onbuild = st_image_onbuild,
 	.container = st_container, .volume = st_volume, .network = st_network, .image = st_image,
 	.exec = st_exec, .tenants = st_tenants, .volume_create = st_volume_create,
 	.volume_recorded = st_volume_recorded,
@@ -1328,6 +1341,13 @@ test_argstore(void **state)
 	assert_non_null(strstr(why, "is not an image reference the guard can check"));
 	const char *own = "FROM bravo/app:1\n# syntax=x\n";
 	assert_null(gd_session_dockerfile_check(&c, "s:bravo.s2", own, strlen(own), buf, sizeof(buf)));
+	/* a local base image's ONBUILD triggers run in the build: checked */
+	const char *trig = "FROM bravo/trig:1\n";
+	why = gd_session_dockerfile_check(&c, "s:bravo.s2", trig, strlen(trig), buf, sizeof(buf));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "FROM bravo/trig:1: its ONBUILD trigger: ONBUILD COPY --from alpha/app:1"));
+	const char *trigok = "FROM bravo/trig-ok:1\nCOPY --from=bravo/trig:1 / /\n";
+	assert_null(gd_session_dockerfile_check(&c, "s:bravo.s2", trigok, strlen(trigok), buf, sizeof(buf)));
 	const char *syn = "# syntax=evil/frontend:1\nFROM tiny:1\n";
 	why = gd_session_dockerfile_check(&c, "s:bravo.s2", syn, strlen(syn), buf, sizeof(buf));
 	assert_non_null(why);
