@@ -408,6 +408,12 @@ bad:
 	return -1;
 }
 
+bool
+gd_dockerfile_frontend(const char *src)
+{
+	return dockerfile_image(src);
+}
+
 static bool
 dockerfile_image(const char *src)
 {
@@ -512,6 +518,17 @@ check_frontend(const gd_ctx *c, const char *frontend, const attrs *fa, const cha
 		snprintf(buf, blen, "%s: BUILDKIT_CACHE_MOUNT_NS is set by the guard (cache mounts are "
 		                    "namespaced per tenant)", what);
 		return buf;
+	}
+	/* the Dockerfile frontend runs the image a BUILDKIT_SYNTAX build-arg names (as it does
+	 * a # syntax line's) */
+	const char *sy = attrs_get(fa, "build-arg:BUILDKIT_SYNTAX");
+	if (sy) {
+		_cleanup_free_ char *img = dr_xstrndup(sy, strcspn(sy, " \t"));
+		if (!dockerfile_image(img)) {
+			snprintf(buf, blen, "%s: frontend image %.120s is refused (BUILDKIT_SYNTAX): only "
+			                    "docker/dockerfile runs as a gateway frontend", what, img);
+			return buf;
+		}
 	}
 	if (attrs_get(fa, "cgroup-parent")) {
 		snprintf(buf, blen, "%s: cgroup-parent is refused (it escapes the tenant's limits)", what);

@@ -204,6 +204,14 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 		/* BuildKit: RUN --mount=type=cache ids become <tenant>/<id> (the Dockerfile
 		 * frontend's BUILDKIT_CACHE_MOUNT_NS), so one tenant's cache mounts never meet
 		 * another's */
+		const char *sy = json_string_value(json_object_get(j, "BUILDKIT_SYNTAX"));
+		if (sy) { /* the Dockerfile frontend would run that image */
+			_cleanup_free_ char *img = dr_xstrndup(sy, strcspn(sy, " \t"));
+			if (!gd_dockerfile_frontend(img))
+				return deny(d, 403, "buildargs", "build buildargs: BUILDKIT_SYNTAX %s is refused: "
+				            "only docker/dockerfile runs as a gateway frontend", img),
+				       0;
+		}
 		if (json_object_get(j, "BUILDKIT_CACHE_MOUNT_NS"))
 			return deny(d, 403, "buildargs", "build buildargs: BUILDKIT_CACHE_MOUNT_NS is set by "
 			            "the guard (cache mounts are namespaced per tenant)"),

@@ -520,8 +520,6 @@ scan_lines(scan *s, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len;
 	unsigned ln = 0;
-	bool directives = true;
-	s->esc = '\\';
 	dr_buf logical = DR_BUF_INIT(0);
 	unsigned start = 0;
 	int r = 0;
@@ -531,46 +529,6 @@ scan_lines(scan *s, const char *data, size_t len)
 		ln++;
 		if (le > p && le[-1] == '\r')
 			le--;
-		if (directives) {
-			/* # name=value, at the very top only */
-			const char *q = p;
-			while (q < le && isspace((unsigned char)*q))
-				q++;
-			if (q < le && *q == '#') {
-				q++;
-				while (q < le && isspace((unsigned char)*q))
-					q++;
-				const char *ns = q;
-				while (q < le && isalpha((unsigned char)*q))
-					q++;
-				size_t nlen = (size_t)(q - ns);
-				while (q < le && isspace((unsigned char)*q))
-					q++;
-				if (nlen && q < le && *q == '=') {
-					q++;
-					while (q < le && isspace((unsigned char)*q))
-						q++;
-					const char *ve = le;
-					while (ve > q && isspace((unsigned char)ve[-1]))
-						ve--;
-					if (nlen == 6 && strncasecmp(ns, "escape", 6) == 0) {
-						if (ve - q != 1 || (*q != '\\' && *q != '`')) {
-							r = FAIL(s, "Dockerfile line %u: invalid escape directive", ln);
-							break;
-						}
-						s->esc = *q;
-					} else if (nlen == 6 && strncasecmp(ns, "syntax", 6) == 0 && !s->heredocs) {
-						_cleanup_free_ char *v = dr_xstrndup(q, (size_t)(ve - q));
-						s->line = ln;
-						if ((r = report(s, v, "# syntax")) < 0)
-							break;
-					}
-					p = next;
-					continue;
-				}
-			}
-			directives = false;
-		}
 		if (!logical.len && blank_or_comment(p, le)) {
 			p = next;
 			continue;
@@ -632,6 +590,47 @@ scan_lines(scan *s, const char *data, size_t len)
 	return r;
 }
 
+/* Every "# syntax=VALUE" line, wherever it is (a frontend that finds one runs that image;
+ * where BuildKit stops looking for parser directives has changed between versions, and a
+ * shebang line may come first): each is checked. */
+static int
+syntax_lines(scan *s, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	unsigned ln = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *q = p;
+		p = nl ? nl + 1 : end;
+		ln++;
+		while (q < le && isspace((unsigned char)*q))
+			q++;
+		if (q == le || *q != '#')
+			continue;
+		q++;
+		while (q < le && isspace((unsigned char)*q))
+			q++;
+		if (le - q < 6 || strncasecmp(q, "syntax", 6) != 0)
+			continue;
+		q += 6;
+		while (q < le && isspace((unsigned char)*q))
+			q++;
+		if (q == le || *q != '=')
+			continue;
+		q++;
+		while (q < le && isspace((unsigned char)*q))
+			q++;
+		const char *ve = le;
+		while (ve > q && isspace((unsigned char)ve[-1]))
+			ve--;
+		_cleanup_free_ char *v = dr_xstrndup(q, (size_t)(ve - q));
+		s->line = ln;
+		if (report(s, v, "# syntax") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 scan_reset(scan *s)
 {
@@ -663,10 +662,21 @@ gd_df_scan(const char *data, size_t len, char *const *args, bool args_overflow, 
 		return buf;
 	}
 	scan s = { .args = args, .ovf = args_overflow, .fn = fn, .u = u, .buf = buf, .blen = blen };
-	/* Docker 20.10's built-in frontend has no heredocs (every line an instruction); the
-	 * Dockerfile 1.4+ frontends skip their bodies: both readings are checked */
-	for (int pass = 0; pass < 2 && !s.why; pass++) {
-		s.heredocs = pass == 1;
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) { /* BuildKit drops a UTF-8 BOM */
+		data += 3;
+		len -= 3;
+	}
+	if (syntax_lines(&s, data, len) < 0)
+		return s.why;
+	/* Four readings, every image any of them finds checked: Docker 20.10's built-in
+	 * frontend has no heredocs (every line an instruction), the Dockerfile 1.4+ frontends
+	 * skip their bodies; and the escape character is \ or, with an `# escape` directive
+	 * that a frontend honours (where it looks for directives has changed between versions),
+	 * `: which one decides where a continuation ends, so both are read. */
+	static const char escapes[] = { '\\', '`' };
+	for (int pass = 0; pass < 4 && !s.why; pass++) {
+		s.heredocs = pass & 1;
+		s.esc = escapes[pass >> 1];
 		scan_lines(&s, data, len);
 		scan_reset(&s);
 	}

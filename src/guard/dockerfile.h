@@ -3,9 +3,11 @@
  * worker resolves FROM, COPY --from and RUN --mount from= against the daemon's local image
  * store before it pulls). Pure: bytes in, callbacks out, no I/O.
  *
- * Read as BuildKit's Dockerfile frontend reads it: parser directives at the top (escape,
- * syntax), line continuations (the escape character at the end of a line; comment and blank
- * lines inside a continuation are dropped), instructions case-insensitive, stages named by
+ * Read as BuildKit's Dockerfile frontend reads it: line continuations (the escape character
+ * at the end of a line; comment and blank lines inside a continuation are dropped; read once
+ * with \ and once with `, since which one an `# escape` directive selects depends on where a
+ * frontend version looks for directives), every `# syntax=` line reported wherever it is, a
+ * UTF-8 BOM dropped, instructions case-insensitive, stages named by
  * FROM ... AS NAME (case-insensitive), global ARGs (before the first FROM) expanded in FROM
  * with $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}, quotes and escapes.
  * A build-arg may replace an ARG's default: every value the tenant gave that name in any

@@ -205,6 +205,8 @@ char *gd_session_id(const gd_ctx *c, const char *id);
  * other than docker/dockerfile. */
 const char *gd_session_dockerfile_check(const gd_ctx *c, const char *session_key,
                                         const char *data, size_t len, char *buf, size_t blen);
+/* A docker/dockerfile[-upstream] image (the only gateway frontends that run). */
+bool gd_dockerfile_frontend(const char *ref);
 /* A build ref the same way (Solve and Status Ref, the LLBBridge's buildid metadata). */
 #define gd_build_ref gd_session_id
 #define GD_BUILDID_HEADER "buildkit-controlapi-buildid"
