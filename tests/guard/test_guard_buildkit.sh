@@ -139,6 +139,8 @@ else
 	check "B06 ... nor does its docker 20.10 DOCKER_BUILDKIT=1 build (/build?version=2)" eq "$(readback classic-o bo/cr:2)" "none"
 	req o POST '/v1.41/build?version=2&session=x&remote=client-session&t=bo/x:1&buildargs=%7B%22BUILDKIT_CACHE_MOUNT_NS%22%3A%22bk%22%7D'
 	expect "B06 ... and bo cannot name bk's namespace itself (/build buildargs)" 403 "BUILDKIT_CACHE_MOUNT_NS is set by the guard"
+	req o POST '/v1.41/build?version=2&session=x&remote=client-session&t=bo/x:1&buildargs=%7B%22BUILDKIT_SYNTAX%22%3A%22evil%2Ffrontend%3A1%22%7D'
+	expect "B05 ... and docker 20.10's BUILDKIT_SYNTAX build-arg (/build buildargs) names no other frontend image" 403 "BUILDKIT_SYNTAX evil/frontend:1 is refused"
 	b5 "B06 ... nor through buildx" "BUILDKIT_CACHE_MOUNT_NS is set by the guard" --load --build-arg BUILDKIT_CACHE_MOUNT_NS=bk -t bk/b5:1
 	check "B06 ... while bk's own next build sees its cache" eq "$(readback buildx-b bk/cr:1)" "secret-of-bk"
 	check "B06 control: bk's content is there, under bk's namespace (raw socket, BUILDKIT_CACHE_MOUNT_NS=bk)" \
