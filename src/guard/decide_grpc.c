@@ -74,6 +74,10 @@ gd_grpc_refusal(const char *path, char *buf, size_t len)
 char *
 gd_session_id(const gd_ctx *c, const char *id)
 {
+	/* bound to this guard process too: the Dockerfile check reads a session's transfer
+	 * with the build-args of the Solves that named it, which only this guard has seen */
+	if (c->args && c->args->nonce[0])
+		return dr_xasprintf("%s.%s.%s", c->tenant, c->args->nonce, id);
 	return dr_xasprintf("%s.%s", c->tenant, id);
 }
 

@@ -178,8 +178,10 @@ dr_guard_run(const gd_config *cfg_in, dr_err **err)
 		else
 			gd_audit(&s, "paths", "ok: the daemon sees the pod's folder and the guard's pins");
 	}
-	gd_audit(&s, "start", "listening on %s for %s (session %s, state %s)", cfg.listen,
-	         cfg.upstream, cfg.session ? cfg.session : "-", cfg.state_dir ? cfg.state_dir : "-");
+	gd_audit(&s, "start", "listening on %s for %s (session %s, state %s; BuildKit %s, its "
+	         "sessions and builds named %s.%s.ID)", cfg.listen, cfg.upstream,
+	         cfg.session ? cfg.session : "-", cfg.state_dir ? cfg.state_dir : "-",
+	         pol.buildkit ? "on" : "off", cfg.tenant, args.nonce);
 	rc = gd_serve(&s, err);
 	close(s.lfd);
 	s.lfd = -1;

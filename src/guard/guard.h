@@ -195,8 +195,10 @@ bool gd_grpc_inspects(const char *path);
  * namespace added), the whole new message is put in rewrite. */
 const char *gd_grpc_check(const gd_ctx *c, const char *path, const uint8_t *msg, size_t len,
                           char *buf, size_t blen, dr_buf *rewrite);
-/* A BuildKit session ID as the daemon sees it: "<tenant>.<id>" (a tenant name has no dot, so
- * no two tenants' IDs meet: another tenant's session cannot be named). Owned. */
+/* A BuildKit session ID as the daemon sees it: "<tenant>.<nonce>.<id>" (a tenant name has no
+ * dot, so no two tenants' IDs meet: another tenant's session cannot be named; the nonce of
+ * this guard process, so neither can another pod's of the same tenant, whose guard has not
+ * seen the Solves that name it); "<tenant>.<id>" without an argstore (unit tests). Owned. */
 char *gd_session_id(const gd_ctx *c, const char *id);
 /* A Dockerfile (any file of the `dockerfile` directory a build's session sends the daemon):
  * NULL when every image it may read (src/guard/dockerfile.h) is one the tenant may read, else

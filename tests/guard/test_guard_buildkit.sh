@@ -150,21 +150,27 @@ fi
 H2CALL="$SRCDIR/tests/guard/h2call.py"
 # ---- B07: session IDs are the tenant's own ----
 # Tenant bk holds a session open through its guard (tests/guard/fakesession.py, ID b07): the
-# daemon knows it as bk.b07. Tenant bo names that ID in a build: its guard makes it
-# bo.bk.b07, which is no session; the same request on the raw socket reaches bk's session.
+# daemon knows it as bk.<nonce of bk's guard>.b07 (the guard's start line says the prefix).
+# Tenant bo names that full ID in a build: its guard makes it bo.<its nonce>.bk.<...>.b07,
+# which is no session; the same request on the raw socket reaches bk's session.
 [ -S "$TMP/g-o.sock" ] || start_guard o bo || exit 1
+prefix() { sed -n "s/.*sessions and builds named \($1\.[0-9a-f]*\)\.ID.*/\1/p" "$TMP/g-$2.log" | head -1; }
+BKN=$(prefix bk b)
+BON=$(prefix bo o)
+check "B07 setup: each guard names its sessions and builds with its own prefix ($BKN, $BON)" \
+	bash -c '[ "${#0}" = 19 ] && [ "${#1}" = 19 ] && [ "$0" != "bk.${1#bo.}" ]' "$BKN" "$BON"
 python3 "$SRCDIR/tests/guard/fakesession.py" "$TMP/g-b.sock" b07 30 >"$TMP/sess.out" 2>&1 &
 SESS_PID=$!
 for i in $(seq 1 50); do [ -s "$TMP/sess.out" ] && break; sleep 0.1; done
 check "B07 setup: bk's session is open through its guard" eq "$(head -1 "$TMP/sess.out")" "101"
 sleep 0.5
-B07Q='version=2&remote=client-session&dockerfile=Dockerfile&t=bo/b07:1&networkmode=none&session=bk.b07'
+B07Q="version=2&remote=client-session&dockerfile=Dockerfile&t=bo/b07:1&networkmode=none&session=$BKN.b07"
 # the daemon waits up to 5 s for a session that is not there: curl, not rawhttp.py (3 s)
 b07() { curl -s --max-time 30 --unix-socket "$1" -X POST -H 'Content-Type: application/x-tar' \
 	--data-binary '' "http://docker/v1.41/build?$B07Q" | grep -o '"error":"[^"]*"' | head -1; }
 run b07 "$TMP/g-o.sock"
-check "B07 bo's build naming bk's session (bk.b07) finds no such session: the guard named it bo.bk.b07" \
-	contains "$OUT" "no active session for bo.bk.b07"
+check "B07 bo's build naming bk's session ($BKN.b07) finds no such session: the guard named it $BON.$BKN.b07" \
+	contains "$OUT" "no active session for $BON.$BKN.b07"
 run b07 "$RAW"
 check "B07 control: the same build on the raw socket reaches bk's session (whose fake answers fail the build otherwise)" \
 	bash -c 'case "$0" in *"no active session"*) exit 1 ;; *"failed to read dockerfile"*) ;; *) exit 1 ;; esac' "$OUT"
@@ -175,12 +181,12 @@ wait "$SESS_PID" 2>/dev/null
 # ---- B08: build refs are the tenant's own ----
 # Tenant bk starts a build with ref b08 through its guard (a Solve whose session does not
 # exist: the daemon waits for it for 5 s, the build runs that long); the daemon knows it as
-# bk.b08. Tenant bo asks for its progress by that name (Control/Status): its guard makes it
-# bo.bk.b08, no such build, nothing streamed; the same call on the raw socket streams bk's.
+# $BKN.b08. Tenant bo asks for its progress by that name (Control/Status): its guard makes it
+# $BON.$BKN.b08, no such build, nothing streamed; the same call on the raw socket streams bk's.
 hexs() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 pbs() { printf '%02x%02x%s' "$1" "${#2}" "$(hexs "$2")"; } # field, short string
 SOLVE_HEX=$(pbs 10 b08)$(pbs 42 nosuch)$(pbs 50 dockerfile.v0)
-STATUS_HEX=$(pbs 10 bk.b08)
+STATUS_HEX=$(pbs 10 "$BKN.b08")
 python3 "$H2CALL" "$TMP/g-b.sock" /moby.buildkit.v1.Control/Solve="$SOLVE_HEX" >"$TMP/b08-solve.out" 2>&1 &
 B08_PID=$!
 sleep 1
@@ -190,7 +196,7 @@ python3 "$H2CALL" "$RAW" /moby.buildkit.v1.Control/Status="$STATUS_HEX" >"$TMP/b
 wait "$B08_BO" "$B08_PID"
 check "B08 setup: bk's build (ref b08) went through its guard (not refused) and ran until its session was missing" \
 	bash -c 'grep -q "^stream 1: status=200 " "$0" && ! grep -q "grpc-status=7" "$0"' "$TMP/b08-solve.out"
-check "B08 bo asking for bk.b08's progress gets nothing (its guard asked for bo.bk.b08)" \
+check "B08 bo asking for $BKN.b08's progress gets nothing (its guard asked for $BON.$BKN.b08)" \
 	grep -q "^stream 1: status=200 grpc-status=[^ ]* data=0 " "$TMP/b08-bo.out"
 check "B08 control: the same Status on the raw socket streams bk's build" \
 	bash -c 'grep -q "^stream 1: status=200 grpc-status=[^ ]* data=[1-9]" "$0"' "$TMP/b08-raw.out"
@@ -199,9 +205,9 @@ diag "$(cat "$TMP"/b08-*.out)"
 # ---- B09: classic-path build IDs are the tenant's own ----
 # Tenant bk builds with docker 20.10 (DOCKER_BUILDKIT=1) through its guard, a RUN that takes
 # 4 s; tests/guard/sniffrelay.py notes the buildid the CLI chose (the daemon knows the build
-# as bk.<id>). Tenant bo cancels it by both names through its guard (which makes them
-# bo.bk.<id> and bo.<id>, no such build): bk's build ends with its image. The same cancel of
-# a second build on the raw socket stops it.
+# as $BKN.<id>). Tenant bo cancels it by both names through its guard (which makes them
+# $BON.$BKN.<id> and $BON.<id>, no such build): bk's build ends with its image. The same
+# cancel of a second build on the raw socket stops it.
 mkdir -p "$TMP/b09"
 printf 'FROM tiny:1\nARG N\nRUN echo "$N" && sleep 4\n' >"$TMP/b09/Dockerfile"
 python3 "$SRCDIR/tests/guard/sniffrelay.py" "$TMP/sniff.sock" "$TMP/g-b.sock" "$TMP/b09.ids" &
@@ -223,10 +229,10 @@ b09build 1 &
 B09_PID=$!
 ID1=$(b09id 1)
 sleep 1.5
-req o POST "/v1.41/build/cancel?id=bk.$ID1"
+req o POST "/v1.41/build/cancel?id=$BKN.$ID1"
 r1=$ST
 req o POST "/v1.41/build/cancel?id=$ID1"
-check "B09 tenant bo's /build/cancel of bk's build (by bk.<id> and by <id>) is answered $r1/$ST (its guard named them bo.bk.<id>, bo.<id>)" \
+check "B09 tenant bo's /build/cancel of bk's build (by $BKN.<id> and by <id>) is answered $r1/$ST (its guard prefixed both with $BON)" \
 	eq "$r1/$ST" "200/200"
 wait "$B09_PID"
 check "B09 ... and bk's build ran to the end: bk/b09:1 exists" \
@@ -235,9 +241,9 @@ b09build 2 &
 B09_PID=$!
 ID2=$(b09id 2)
 sleep 1.5
-rawreq "$RAW" req POST "/v1.41/build/cancel?id=bk.$ID2"
+rawreq "$RAW" req POST "/v1.41/build/cancel?id=$BKN.$ID2"
 wait "$B09_PID"
-check "B09 control: the same cancel on the raw socket (id bk.<id>) stops bk's build" \
+check "B09 control: the same cancel on the raw socket (id $BKN.<id>) stops bk's build" \
 	bash -c '! docker -H "unix://$0" image inspect bk/b09:2 >/dev/null 2>&1 && grep -q -i cancel "$1"' "$RAW" "$TMP/b09-2.out"
 kill "$SNIFF_PID" 2>/dev/null
 wait "$SNIFF_PID" 2>/dev/null
