@@ -81,6 +81,11 @@ gd_session_id(const gd_ctx *c, const char *id)
 	return dr_xasprintf("%s.%s", c->tenant, id);
 }
 
+struct gd_dfcached {
+	char *key, *data;
+	size_t klen, len;
+};
+
 static void
 strv_add(char ***v, size_t n, char *x)
 {
@@ -177,6 +182,15 @@ gd_args_forget(gd_argstore *s, const char *session_key)
 			i++;
 		}
 	}
+	for (size_t i = 0; i < s->nseen;) {
+		if (strcmp(s->seen[i].key, session_key) == 0) {
+			free(s->seen[i].key);
+			free(s->seen[i].data);
+			s->seen[i] = s->seen[--s->nseen];
+		} else {
+			i++;
+		}
+	}
 	for (size_t j = 0; j < s->nl;) {
 		if (strcmp(s->lses[j], session_key) == 0) {
 			free(s->lref[j]);
@@ -189,11 +203,6 @@ gd_args_forget(gd_argstore *s, const char *session_key)
 		}
 	}
 }
-
-struct gd_dfcached {
-	char *key, *data;
-	size_t klen, len;
-};
 
 void
 gd_dfcache_put(gd_argstore *s, const void *key, size_t klen, const char *data, size_t len)
@@ -232,8 +241,72 @@ gd_dfcache_get(const gd_argstore *s, const void *key, size_t klen, size_t *len)
 }
 
 void
+gd_args_seen(gd_argstore *s, const char *session_key, const char *data, size_t len)
+{
+	if (!s || !session_key)
+		return;
+	size_t kl = strlen(session_key);
+	for (size_t i = 0; i < s->nseen; i++)
+		if (s->seen[i].klen == kl && memcmp(s->seen[i].key, session_key, kl) == 0 &&
+		    s->seen[i].len == len && memcmp(s->seen[i].data, data, len) == 0)
+			return;
+	s->seen = dr_xrealloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
+	struct gd_dfcached *e = &s->seen[s->nseen++];
+	e->key = dr_xstrdup(session_key);
+	e->klen = kl;
+	e->data = dr_xmalloc(len ? len : 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+}
+
+static const char *
+recheck_key(const gd_ctx *c, const char *skey, char *buf, size_t blen)
+{
+	const gd_argstore *s = c->args;
+	size_t kl = strlen(skey);
+	for (size_t i = 0; i < s->nseen; i++) {
+		if (s->seen[i].klen != kl || memcmp(s->seen[i].key, skey, kl) != 0)
+			continue;
+		char inner[400];
+		const char *why = gd_session_dockerfile_check(c, skey, s->seen[i].data, s->seen[i].len,
+		                                              inner, sizeof(inner));
+		if (why) {
+			snprintf(buf, blen, "the Dockerfile this build's session already sent, with this "
+			                    "build's build-args: %s", why);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+const char *
+gd_args_recheck(const gd_ctx *c, char *const *sessions, const char *ref, char *buf, size_t blen)
+{
+	if (!c->args || !c->args->nseen)
+		return NULL;
+	const gd_argstore *s = c->args;
+	for (size_t j = 0; sessions && sessions[j]; j++) {
+		_cleanup_free_ char *sk = dr_xasprintf("s:%s", sessions[j]);
+		if (recheck_key(c, sk, buf, blen))
+			return buf;
+	}
+	if (!ref)
+		return NULL;
+	_cleanup_free_ char *rk = dr_xasprintf("r:%s", ref);
+	for (size_t i = 0; i < s->nl; i++)
+		if (strcmp(s->lref[i], rk) == 0 && recheck_key(c, s->lses[i], buf, blen))
+			return buf;
+	return NULL;
+}
+
+void
 gd_args_clear(gd_argstore *s)
 {
+	for (size_t i = 0; i < s->nseen; i++) {
+		free(s->seen[i].key);
+		free(s->seen[i].data);
+	}
+	free(s->seen);
 	for (size_t i = 0; i < s->ndfc; i++) {
 		free(s->dfc[i].key);
 		free(s->dfc[i].data);
@@ -836,8 +909,12 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 	if (!exporter && xa.n)
 		REFUSE("Solve: exporter attributes without an exporter");
 	why = check_frontend(c, frontend ? frontend : "", &fa, "Solve", buf, blen);
-	if (!why)
+	if (!why) {
 		record_args(c, &fa, bref, sessions);
+		char rb[512];
+		if (gd_args_recheck(c, sessions, bref, rb, sizeof(rb)))
+			REFUSE("Solve: %s", rb);
+	}
 	if (!why && frontend && *frontend) { /* a frontend runs in the daemon */
 		append_tenant_attrs(&nm, 7, c->tenant);
 		changed = true;
@@ -903,8 +980,12 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 	if (rc < 0)
 		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
 	why = check_frontend(c, frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
-	if (!why)
+	if (!why) {
 		record_args(c, &fo, c->args ? c->args->cur_ref : NULL, sessions);
+		char rb[512];
+		if (gd_args_recheck(c, sessions, c->args ? c->args->cur_ref : NULL, rb, sizeof(rb)))
+			REFUSE("LLBBridge Solve: %s", rb);
+	}
 	if (!why && frontend && *frontend) {
 		append_tenant_attrs(&nm, 3, c->tenant);
 		changed = true;

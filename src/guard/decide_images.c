@@ -225,6 +225,12 @@ decide_build(const gd_ctx *c, gd_req *r, gd_decision *d)
 			if (json_is_string(bv) && skey)
 				gd_args_record(c->args, skey, bk, json_string_value(bv));
 		}
+		if (own && *own) { /* a Dockerfile this session already sent may be reused */
+			char rb[512];
+			char *const one[] = { (char *)own, NULL };
+			if (gd_args_recheck(c, one, NULL, rb, sizeof(rb)))
+				return deny(d, 403, "buildargs", "build: %s", rb), 0;
+		}
 		json_object_set_new(j, "BUILDKIT_CACHE_MOUNT_NS", json_string(c->tenant));
 		_cleanup_free_ char *s = gd_json_dump(j);
 		gd_query_set(&r->query, "buildargs", s);

@@ -96,7 +96,15 @@ typedef struct gd_argstore {
 	char nonce[17];
 	struct gd_dfcached *dfc;
 	size_t ndfc, dfc_bytes;
+	/* The Dockerfiles a session's transfers carried (checked): a later build on the same
+	 * session may reuse the synced files without a transfer, so its Solve re-checks them
+	 * with its own build-args (gd_args_recheck). */
+	struct gd_dfcached *seen;
+	size_t nseen;
 } gd_argstore;
+/* A Dockerfile the session (key "s:<id>") carried. */
+void gd_args_seen(gd_argstore *s, const char *session_key, const char *data, size_t len);
+
 #define GD_DFCACHE_BYTES (8u * 1024 * 1024)
 /* Keep (key, klen) -> data; the oldest go beyond GD_DFCACHE_BYTES. */
 void gd_dfcache_put(gd_argstore *s, const void *key, size_t klen, const char *data, size_t len);
@@ -207,6 +215,10 @@ char *gd_session_id(const gd_ctx *c, const char *id);
  * other than docker/dockerfile. */
 const char *gd_session_dockerfile_check(const gd_ctx *c, const char *session_key,
                                         const char *data, size_t len, char *buf, size_t blen);
+/* Re-check every Dockerfile the given sessions (daemon-side IDs) and the sessions linked to
+ * ref (may be NULL) carried, with the build-args now recorded: NULL, or the reason in buf. */
+const char *gd_args_recheck(const gd_ctx *c, char *const *sessions, const char *ref, char *buf,
+                            size_t blen);
 /* A docker/dockerfile[-upstream] image (the only gateway frontends that run). */
 bool gd_dockerfile_frontend(const char *ref);
 /* A build ref the same way (Solve and Status Ref, the LLBBridge's buildid metadata). */

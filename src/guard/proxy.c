@@ -1228,6 +1228,7 @@ sess_fin(gd_conn *c, uint32_t sid, const char **reason)
 			return GH_REFUSE;
 		}
 		st->checked = true;
+		gd_args_seen(c->srv->ctx.args, c->sess_key, data, len);
 		gd_audit(c->srv, "allow", "session: a Dockerfile file the daemon kept (%s, %zu bytes, "
 		         "stream %u) checked from the guard's copy", st->path, len, sid);
 	}
@@ -1321,6 +1322,7 @@ sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 			gd_dfcache_put(c->srv->ctx.args, st->key, st->klen, kept, flen);
 		}
 	}
+	gd_args_seen(c->srv->ctx.args, c->sess_key, kept, flen);
 	free(kept);
 	return GH_PASS;
 }

@@ -341,6 +341,22 @@ if [ -n "$CLIENTS" ]; then
 	check "B11 buildx: ... and with --build-arg BASE=bo/secret:1 it is refused, from that copy" \
 		bash -c '[ "$0" != 0 ] && grep -q "deny: session: Dockerfile line 2: FROM bo/secret:1: .*(the guard'"'"'s copy of Dockerfile" "$1"' "$RC" "$TMP/g-b.log"
 	check "... nothing was built" bash -c '! docker -H "unix://$0" image inspect bk/b11:1 >/dev/null 2>&1' "$RAW"
+	# buildx bake runs its targets in one session: the second may reuse the Dockerfile the
+	# first one's transfer brought, with its own build-args
+	mkdir -p "$TMP/bake"
+	printf 'ARG BASE=tiny:1\nFROM $BASE\nRUN cat /secret 2>/dev/null || true\n' >"$TMP/bake/Dockerfile"
+	cat >"$TMP/bake/bake.json" <<'EOF2'
+{"group": {"default": {"targets": ["a", "b"]}},
+ "target": {"a": {"context": ".", "network": "none", "args": {"BASE": "tiny:1"}, "tags": ["bk/bake-a:1"]},
+            "b": {"context": ".", "network": "none", "args": {"BASE": "bo/secret:1"}, "tags": ["bk/bake-b:1"]}}}
+EOF2
+	run bash -c 'cd "$0" && DOCKER_CONFIG="$1" DOCKER_HOST="unix://$2" docker buildx bake --load --progress=plain -f bake.json' "$TMP/bake" "$TMP/cfg" "$TMP/g-b.sock"
+	check "B11 buildx bake, one session for two targets: the one with --build-arg BASE=bo/secret:1 is refused" \
+		bash -c '[ "$0" != 0 ] && grep -q "deny: .*FROM bo/secret:1" "$1"' "$RC" "$TMP/g-b.log"
+	check "... bk/bake-b:1 was not built" bash -c '! docker -H "unix://$0" image inspect bk/bake-b:1 >/dev/null 2>&1' "$RAW"
+	run bash -c 'cd "$0" && DOCKER_CONFIG="$1" DOCKER_HOST="unix://$2" docker buildx bake --load --progress=plain -f bake.json' "$TMP/bake" "$TMP/cfg" "$RAW"
+	check "... control: the same bake on the raw socket builds both" \
+		bash -c '[ "$0" = 0 ] && docker -H "unix://$1" image inspect bk/bake-b:1 >/dev/null 2>&1' "$RC" "$RAW"
 fi
 run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$TMP/g-b.sock" /usr/bin/docker build --network=none -t bk/own:2 "$TMP/b11-own"
 check "B11 docker 20.10 DOCKER_BUILDKIT=1: FROM the tenant's own local image builds" eq "$RC" "0"

@@ -1405,6 +1405,30 @@ test_argstore(void **state)
 	assert_null(gd_dfcache_get(&as, "big0", 4, &dl));
 	assert_non_null(gd_dfcache_get(&as, "big4", 4, &dl));
 	assert_true(as.dfc_bytes <= GD_DFCACHE_BYTES);
+	/* a build on a session that already sent a Dockerfile may reuse it without a transfer:
+	 * its Solve is checked against it with its own build-args */
+	gd_args_seen(&as, "s:bravo.s3", df, strlen(df));
+	dr_buf_reset(&m);
+	dr_buf_reset(&add);
+	pb_str(&m, 1, "r3");
+	pb_str(&m, 5, "s3");
+	pb_map(&m, 7, "build-arg:BASE", "alpha/app:1");
+	why = gd_grpc_check(&c, "/moby.buildkit.v1.Control/Solve", (const uint8_t *)m.data, m.len,
+	                    buf, sizeof(buf), &add);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "Solve: the Dockerfile this build's session already sent, with this build's build-args: Dockerfile line 2: FROM alpha/app:1"));
+	dr_buf_reset(&m);
+	dr_buf_reset(&add);
+	/* (the values a session was given stay with it until it ends: a refused build's too) */
+	gd_args_seen(&as, "s:bravo.s5", df, strlen(df));
+	pb_str(&m, 1, "r5");
+	pb_str(&m, 5, "s5");
+	pb_map(&m, 7, "build-arg:BASE", "tiny:1");
+	assert_null(gd_grpc_check(&c, "/moby.buildkit.v1.Control/Solve", (const uint8_t *)m.data,
+	                          m.len, buf, sizeof(buf), &add));
+	gd_args_forget(&as, "s:bravo.s5");
+	gd_args_forget(&as, "s:bravo.s3");
+	assert_int_equal(as.nseen, 0);
 	gd_args_forget(&as, "s:bravo.s1");
 	_cleanup_strv_ char **gone = gd_args_for(&as, "s:bravo.s1");
 	assert_null(gone[0]);
