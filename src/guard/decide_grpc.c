@@ -184,6 +184,7 @@ gd_args_forget(gd_argstore *s, const char *session_key)
 	}
 	for (size_t i = 0; i < s->nseen;) {
 		if (strcmp(s->seen[i].key, session_key) == 0) {
+			s->seen_bytes -= s->seen[i].len;
 			free(s->seen[i].key);
 			free(s->seen[i].data);
 			s->seen[i] = s->seen[--s->nseen];
@@ -248,15 +249,24 @@ gd_args_seen(gd_argstore *s, const char *session_key, const char *data, size_t l
 	size_t kl = strlen(session_key);
 	for (size_t i = 0; i < s->nseen; i++)
 		if (s->seen[i].klen == kl && memcmp(s->seen[i].key, session_key, kl) == 0 &&
-		    s->seen[i].len == len && memcmp(s->seen[i].data, data, len) == 0)
+		    s->seen[i].data && s->seen[i].len == len && memcmp(s->seen[i].data, data, len) == 0)
 			return;
+	bool over = s->seen_bytes + len > GD_DFCACHE_BYTES;
+	for (size_t i = 0; over && i < s->nseen; i++)
+		if (!s->seen[i].data && strcmp(s->seen[i].key, session_key) == 0)
+			return; /* already marked */
 	s->seen = dr_xrealloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
 	struct gd_dfcached *e = &s->seen[s->nseen++];
 	e->key = dr_xstrdup(session_key);
 	e->klen = kl;
+	e->data = NULL;
+	e->len = 0;
+	if (over) /* the session's later builds are refused rather than left unchecked */
+		return;
 	e->data = dr_xmalloc(len ? len : 1);
 	memcpy(e->data, data, len);
 	e->len = len;
+	s->seen_bytes += len;
 }
 
 static const char *
@@ -267,6 +277,11 @@ recheck_key(const gd_ctx *c, const char *skey, char *buf, size_t blen)
 	for (size_t i = 0; i < s->nseen; i++) {
 		if (s->seen[i].klen != kl || memcmp(s->seen[i].key, skey, kl) != 0)
 			continue;
+		if (!s->seen[i].data) {
+			snprintf(buf, blen, "this build's session sent more Dockerfiles than the guard keeps "
+			                    "(%u MiB): run the build in a new session", GD_DFCACHE_BYTES >> 20);
+			return buf;
+		}
 		char inner[400];
 		const char *why = gd_session_dockerfile_check(c, skey, s->seen[i].data, s->seen[i].len,
 		                                              inner, sizeof(inner));

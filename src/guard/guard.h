@@ -99,8 +99,8 @@ typedef struct gd_argstore {
 	/* The Dockerfiles a session's transfers carried (checked): a later build on the same
 	 * session may reuse the synced files without a transfer, so its Solve re-checks them
 	 * with its own build-args (gd_args_recheck). */
-	struct gd_dfcached *seen;
-	size_t nseen;
+	struct gd_dfcached *seen; /* data NULL: more than GD_DFCACHE_BYTES (fails closed) */
+	size_t nseen, seen_bytes;
 } gd_argstore;
 /* A Dockerfile the session (key "s:<id>") carried. */
 void gd_args_seen(gd_argstore *s, const char *session_key, const char *data, size_t len);

@@ -1427,7 +1427,26 @@ test_argstore(void **state)
 	assert_null(gd_grpc_check(&c, "/moby.buildkit.v1.Control/Solve", (const uint8_t *)m.data,
 	                          m.len, buf, sizeof(buf), &add));
 	gd_args_forget(&as, "s:bravo.s5");
+	/* past the cap a session's later builds are refused, not left unchecked */
+	static char cmt[200 * 1024]; /* a Dockerfile of comments */
+	memset(cmt, '#', sizeof(cmt));
+	for (size_t k = 0; k < sizeof(cmt); k += 80)
+		cmt[k] = '\n';
+	for (int k = 0; k < 45; k++) {
+		cmt[1] = (char)('a' + k % 26);
+		cmt[2] = (char)('a' + k / 26);
+		gd_args_seen(&as, "s:bravo.s6", cmt, sizeof(cmt));
+	}
+	assert_true(as.seen_bytes <= GD_DFCACHE_BYTES);
+	char s6id[] = "bravo.s6";
+	char *const s6[] = { s6id, NULL };
+	why = gd_args_recheck(&c, s6, NULL, buf, sizeof(buf));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "more Dockerfiles than the guard keeps"));
+	gd_args_forget(&as, "s:bravo.s6");
+	assert_int_equal(as.seen_bytes, strlen(df)); /* s3's */
 	gd_args_forget(&as, "s:bravo.s3");
+	assert_int_equal(as.seen_bytes, 0);
 	assert_int_equal(as.nseen, 0);
 	gd_args_forget(&as, "s:bravo.s1");
 	_cleanup_strv_ char **gone = gd_args_for(&as, "s:bravo.s1");
