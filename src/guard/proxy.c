@@ -1301,6 +1301,7 @@ sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	}
 	char buf[512];
 	size_t flen = sf->data.len;
+	c->sbytes -= flen; /* the bound is on files held at once */
 	char *kept = dr_xmalloc(flen ? flen : 1);
 	memcpy(kept, sf->data.data ? sf->data.data : "", flen);
 	const char *bad = gd_session_dockerfile_check(&c->srv->ctx, c->sess_key, kept, flen, buf,
