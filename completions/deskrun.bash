@@ -46,7 +46,7 @@ _deskrun() {
 		COMPREPLY=($(compgen -W "table json yaml" -- "$cur"))
 		return 0 ;;
 	--provider)
-		COMPREPLY=($(compgen -W "kind k3s existing" -- "$cur"))
+		COMPREPLY=($(compgen -W "kind k3s existing local" -- "$cur"))
 		return 0 ;;
 	--auth-type)
 		COMPREPLY=($(compgen -W "pat github-app" -- "$cur"))
@@ -56,6 +56,9 @@ _deskrun() {
 		return 0 ;;
 	--config | --auth-value-file | --private-key-file | --kubeconfig | --pool | --host-cache-dir | --context-dir | --ready-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0 ;;
+	--unit-dir | --state-dir)
+		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0 ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -49,9 +49,8 @@ run_down(dr_cli *cli, int argc, char **argv, dr_err **err)
 	_cleanup_config_ dr_config *c = NULL;
 	if (dr_cli_load_config(cli, &path, &c, err) < 0)
 		return -1;
-	if (!c->cluster)
-		return dr_fail(err, DR_EXIT_FAIL,
-		               "no cluster recorded in %s: nothing is deployed", path);
+	if (dr_local_default(path, c, err) < 0)
+		return -1;
 	if (c->cluster->provider == DR_PROVIDER_LOCAL)
 		return dr_local_down(path, c, names, timeout_ms > 0 ? timeout_ms : 360000, err);
 	dr_progress prog;
@@ -101,7 +100,8 @@ const dr_cmd dr_cmd_down = {
 		"set that does not go within --timeout is named in the error (exit 4).\n\n"
 		"On the local provider: the agent stops serving the named runners (all without NAME): "
 		"it deletes its sessions, removes idle runners and waits for busy ones (up to "
-		"--timeout), then starts again for the others.",
+		"--timeout), then starts again for the others. With no cluster recorded, the local "
+		"provider is the default (said in one line on stderr).",
 	.opts = down_opts,
 	.run = run_down,
 };

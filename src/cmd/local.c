@@ -12,15 +12,22 @@
 #include "sys/spawn.h"
 #include "cmd/cmd.h"
 #include "cmd/local.h"
+#include "buildinfo.h"
+#include "lib/buf.h"
 #include "lib/mode.h"
 #include "pod/http.h"
+#include "sys/config_store.h"
 #include "sys/fsutil.h"
+#include "sys/kube.h"
 #include "sys/log.h"
 #include "sys/progress.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -92,6 +99,43 @@ dr_local_create(const char *engine, const char *dir, const char *network, dr_clu
 	return 0;
 }
 
+static int
+record_default(dr_config *c, void *arg, dr_err **err)
+{
+	(void)err;
+	if (!c->cluster) /* a cluster recorded meanwhile by another deskrun wins */
+		c->cluster = dr_cluster_copy(arg);
+	return 0;
+}
+
+int
+dr_local_default(const char *path, dr_config *c, dr_err **err)
+{
+	(void)err;
+	if (c->cluster)
+		return 0;
+	const char *engine = getenv("DOCKER_HOST");
+	dr_cluster *cl = dr_cluster_new(DR_PROVIDER_LOCAL, "local", "local");
+	cl->engine = dr_xstrdup(engine && *engine ? engine : DR_POD_DEFAULT_DOCKER_HOST);
+	c->cluster = cl;
+	if (!dr_quiet())
+		dr_note("no cluster recorded in %s: the local provider (the default), 'deskrun agent' "
+		        "on %s; 'deskrun cluster create' records a Kubernetes cluster instead",
+		        path, cl->engine);
+	return 0;
+}
+
+/* up on the default: the engine checked (as cluster create --provider local) and recorded. */
+static int
+record_default_cluster(const char *path, dr_err **err)
+{
+	_cleanup_cluster_ dr_cluster *cl = NULL;
+	if (dr_local_create(NULL, NULL, NULL, &cl, err) < 0)
+		return dr_err_prefix(err, "the local provider (the default; 'deskrun cluster create' "
+		                     "for Kubernetes)");
+	return dr_config_edit(path, record_default, cl, err);
+}
+
 /* ---- the agent's files ---- */
 
 static char *
@@ -100,14 +144,26 @@ state_file(const dr_cluster *cl, const char *name)
 	return dr_xasprintf("%s/%s", state_dir(cl), name);
 }
 
-/* The running agent's pid, or 0: the pid file, checked against the process's argv. */
+/* The pid the agent reports in status.json (an agent under systemd has no agent.pid), or 0. */
+static long
+status_pid(const dr_cluster *cl)
+{
+	_cleanup_free_ char *p = state_file(cl, "status.json");
+	_cleanup_json_ json_t *st = json_load_file(p, 0, NULL);
+	return (long)json_integer_value(json_object_get(st, "pid"));
+}
+
+/* The running agent's pid, or 0: the pid file written by up (else the one in status.json),
+ * checked against the process's argv. */
 static pid_t
 agent_pid(const dr_cluster *cl)
 {
 	_cleanup_free_ char *pf = state_file(cl, "agent.pid");
 	_cleanup_fclose_ FILE *f = fopen(pf, "r");
 	long pid = 0;
-	if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+	if (!f || fscanf(f, "%ld", &pid) != 1)
+		pid = status_pid(cl);
+	if (pid <= 1)
 		return 0;
 	_cleanup_free_ char *cp = dr_xasprintf("/proc/%ld/cmdline", pid);
 	_cleanup_fclose_ FILE *c = fopen(cp, "r");
@@ -205,6 +261,10 @@ start_agent(const char *config_path, const dr_cluster *cl, char **names, pid_t *
 		dr_strv_push(&argv, "--network");
 		dr_strv_push(&argv, cl->network);
 	}
+	if (cl->metrics_addr) {
+		dr_strv_push(&argv, "--metrics-addr");
+		dr_strv_push(&argv, cl->metrics_addr);
+	}
 	for (char **n = names; n && *n; n++) {
 		dr_strv_push(&argv, "--set");
 		dr_strv_push(&argv, *n);
@@ -237,7 +297,7 @@ wait_sessions(const dr_cluster *cl, pid_t child, size_t n, long wait_ms, dr_err 
 	long end = now_ms() + wait_ms;
 	for (;;) {
 		int ws;
-		if (waitpid(child, &ws, WNOHANG) == child) {
+		if (child > 0 && waitpid(child, &ws, WNOHANG) == child) {
 			_cleanup_free_ char *pf = state_file(cl, "agent.pid");
 			unlink(pf);
 			return dr_fail(err, DR_EXIT_FAIL, "the agent exited at start: see %s/agent.log",
@@ -267,10 +327,204 @@ wait_sessions(const dr_cluster *cl, pid_t child, size_t n, long wait_ms, dr_err 
 }
 
 int
-dr_local_up(const char *config_path, const dr_config *c, char **names, long wait_ms,
+dr_local_metrics_check(const char *flag, const char *addr, dr_err **err)
+{
+	const char *colon = strrchr(addr, ':');
+	_cleanup_free_ char *host = colon ? dr_xstrndup(addr, (size_t)(colon - addr)) : NULL;
+	char *end = NULL;
+	long port = colon && colon[1] ? strtol(colon + 1, &end, 10) : -1;
+	struct in_addr in;
+	if (!host || !end || *end || port < 0 || port > 65535 ||
+	    inet_pton(AF_INET, dr_streq(host, "localhost") ? "127.0.0.1" : host, &in) != 1)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s \"%s\": give 127.0.0.1:PORT (a loopback address and a port), or off",
+		               flag, addr);
+	if ((ntohl(in.s_addr) >> 24) != 127)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s \"%s\": metrics are served on loopback only (127.0.0.0/8); put a "
+		               "proxy in front to publish them",
+		               flag, addr);
+	return 0;
+}
+
+static int
+record_metrics(dr_config *c, void *arg, dr_err **err)
+{
+	if (!c->cluster || c->cluster->provider != DR_PROVIDER_LOCAL)
+		return dr_fail(err, DR_EXIT_FAIL, "the config no longer records the local provider");
+	free(c->cluster->metrics_addr);
+	c->cluster->metrics_addr = arg ? dr_xstrdup(arg) : NULL;
+	return 0;
+}
+
+/* ---- the systemd unit ---- */
+
+/* One ExecStart word: quoted when it holds what systemd would split or expand. */
+static void
+unit_word(dr_buf *b, const char *w)
+{
+	bool plain = *w != '\0';
+	for (const char *p = w; *p; p++)
+		plain &= !strchr(" \t\"'\\%$;", *p);
+	if (b->len)
+		dr_buf_puts(b, " ");
+	if (plain) {
+		dr_buf_puts(b, w);
+		return;
+	}
+	dr_buf_puts(b, "\"");
+	for (const char *p = w; *p; p++) {
+		if (*p == '%')
+			dr_buf_puts(b, "%%");
+		else if (*p == '$')
+			dr_buf_puts(b, "$$");
+		else if (*p == '"' || *p == '\\')
+			dr_buf_printf(b, "\\%c", *p);
+		else
+			dr_buf_printf(b, "%c", *p);
+	}
+	dr_buf_puts(b, "\"");
+}
+
+/* The unit: the agent serving every runner of the config, drained on stop. No secret: the
+ * agent reads the runners' credentials from the config file (0600). */
+static char *
+unit_text(const char *exe, const char *config_path, const dr_cluster *cl)
+{
+	_cleanup_free_ char *drain = dr_xasprintf("%lds", DR_AGENT_DRAIN_MS / 1000);
+	const char *words[] = { exe, "--config", config_path, "agent", "--state-dir", state_dir(cl),
+		                "--host", cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST,
+		                "--drain", drain, NULL };
+	_cleanup_buf_ dr_buf cmd = { 0 };
+	for (size_t i = 0; words[i]; i++)
+		unit_word(&cmd, words[i]);
+	if (cl->network)
+		unit_word(&cmd, "--network"), unit_word(&cmd, cl->network);
+	if (cl->metrics_addr)
+		unit_word(&cmd, "--metrics-addr"), unit_word(&cmd, cl->metrics_addr);
+	_cleanup_buf_ dr_buf rw = { 0 };
+	unit_word(&rw, state_dir(cl));
+	char *t = dr_xasprintf(
+		"# " DR_AGENT_UNIT ": written by 'deskrun up --install-unit' (deskrun " DESKRUN_VERSION
+		"),\n"
+		"# and again by the next one. No secret here: the agent reads the runners' credentials\n"
+		"# from the config file (mode 0600).\n"
+		"[Unit]\n"
+		"Description=deskrun agent: self-hosted GitHub Actions runners on this host's engine\n"
+		"Documentation=man:deskrun-agent(1) man:deskrun-up(1)\n"
+		"After=network-online.target docker.service podman.socket\n"
+		"Wants=network-online.target\n"
+		"\n"
+		"[Service]\n"
+		"Type=simple\n"
+		"ExecStart=%s\n"
+		"Restart=on-failure\n"
+		"RestartSec=5s\n"
+		"# SIGTERM drains: the sessions are deleted, idle runners removed, busy ones waited for\n"
+		"# up to --drain (%lds), then %ds to close. Only the agent is signalled (KillMode=process):\n"
+		"# the guards of runners still busy keep serving them until the next agent adopts them.\n"
+		"KillSignal=SIGTERM\n"
+		"KillMode=process\n"
+		"TimeoutStopSec=%ld\n"
+		"UMask=0077\n"
+		"# Hardening that keeps the engine's socket (connect needs no write access to its\n"
+		"# file system) and the agent's folder (the guards' sockets) usable.\n"
+		"NoNewPrivileges=yes\n"
+		"ProtectSystem=strict\n"
+		"ProtectHome=read-only\n"
+		"ReadWritePaths=%s -/tmp -/var/tmp\n"
+		"ProtectKernelTunables=yes\n"
+		"ProtectKernelModules=yes\n"
+		"ProtectKernelLogs=yes\n"
+		"ProtectControlGroups=yes\n"
+		"RestrictSUIDSGID=yes\n"
+		"RestrictRealtime=yes\n"
+		"RestrictNamespaces=yes\n"
+		"LockPersonality=yes\n"
+		"MemoryDenyWriteExecute=yes\n"
+		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n"
+		"SystemCallArchitectures=native\n"
+		"\n"
+		"[Install]\n"
+		"WantedBy=multi-user.target\n",
+		dr_buf_str(&cmd), DR_AGENT_DRAIN_MS / 1000, 30, DR_AGENT_DRAIN_MS / 1000 + 30,
+		dr_buf_str(&rw));
+	return t;
+}
+
+static bool
+systemd_running(void)
+{
+	struct stat st;
+	return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Write the unit into dir (atomically, under a lock in the agent's folder); *changed says
+ * whether its content changed. Refused, before anything is touched, when dir is not writable. */
+static int
+unit_dir_check(const char *dir, dr_err **err)
+{
+	bool given = dir != NULL;
+	if (!dir)
+		dir = DR_UNIT_DIR;
+	if (!given && geteuid() != 0)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "--install-unit writes %s/" DR_AGENT_UNIT ": run it as root (sudo "
+		               "deskrun up --install-unit), or give --unit-dir DIR",
+		               dir);
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return dr_fail(err, DR_EXIT_USAGE, "--unit-dir %s: no such directory (systemd reads "
+		               "units from " DR_UNIT_DIR ")", dir);
+	if (access(dir, W_OK) < 0)
+		return dr_fail_errno(err, DR_EXIT_USAGE, errno,
+		                     "--install-unit: %s is not writable (run as root, or give a "
+		                     "writable --unit-dir)",
+		                     dir);
+	return 0;
+}
+
+static int
+install_unit(const char *config_path, const dr_cluster *cl, const char *dir, bool *changed,
+             dr_err **err)
+{
+	if (!dir)
+		dir = DR_UNIT_DIR;
+	char cfg[PATH_MAX];
+	if (!realpath(config_path, cfg))
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "the config %s", config_path);
+	_cleanup_free_ char *exe = dr_self_exe();
+	_cleanup_free_ char *text = unit_text(exe, cfg, cl);
+	_cleanup_free_ char *path = dr_xasprintf("%s/" DR_AGENT_UNIT, dir);
+	_cleanup_free_ char *lockp = state_file(cl, "unit.lock");
+	_cleanup_close_ int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "lock %s", lockp);
+	_cleanup_free_ char *old = NULL;
+	size_t old_len = 0;
+	_cleanup_err_ dr_err *rerr = NULL;
+	*changed = dr_read_file(path, 1 << 20, &old, &old_len, &rerr) < 0 || !dr_streq(old, text);
+	if (*changed && dr_write_atomic(path, text, strlen(text), 0644, err) < 0)
+		return dr_err_prefix(err, "--install-unit");
+	return 0;
+}
+
+/* systemctl ARGS... with a deadline; its output in the error. */
+static int
+systemctl(const char *a1, const char *a2, const char *a3, dr_err **err)
+{
+	_cleanup_strv_ char **argv = dr_argv("systemctl", a1, a2, a3, NULL);
+	_cleanup_spawn_ dr_spawn_result res = { 0 };
+	dr_call call = { .timeout_ms = 120000 };
+	return dr_run_tool(argv, "install systemd", &call, &res, err);
+}
+
+int
+dr_local_up(const char *config_path, const dr_config *c, const dr_local_up_opts *o,
             dr_err **err)
 {
-	const dr_cluster *cl = c->cluster;
+	_cleanup_cluster_ dr_cluster *cl = dr_cluster_copy(c->cluster);
+	char **names = o->names;
 	bool unix_engine = !cl->engine || dr_startswith(cl->engine, "unix://");
 	_cleanup_strv_ char **serve = NULL;
 	for (size_t i = 0; i < c->n_runners; i++) {
@@ -285,27 +539,75 @@ dr_local_up(const char *config_path, const dr_config *c, char **names, long wait
 		if (!dr_config_find(c, *n))
 			return dr_fail(err, DR_EXIT_USAGE, "no runner named \"%s\" in %s (see 'deskrun list')",
 			               *n, config_path);
+	if (o->metrics_addr && !dr_streq(o->metrics_addr, "off") &&
+	    dr_local_metrics_check("--metrics-addr", o->metrics_addr, err) < 0)
+		return -1;
+	if (o->install_unit && unit_dir_check(o->unit_dir, err) < 0)
+		return -1;
 	/* NAMEs add to what is served; without, everything. */
 	_cleanup_strv_ char **old = read_served(cl);
-	for (char **o = names ? old : NULL; o && *o; o++)
-		if (dr_config_find(c, *o) && !dr_strv_contains(serve, *o))
-			dr_strv_push(&serve, *o);
+	for (char **p = names ? old : NULL; p && *p; p++)
+		if (dr_config_find(c, *p) && !dr_strv_contains(serve, *p))
+			dr_strv_push(&serve, *p);
 	if (!serve)
 		return dr_fail(err, DR_EXIT_USAGE, "no runners to serve: add one with 'deskrun add'");
+	if (o->record && record_default_cluster(config_path, err) < 0)
+		return -1;
+	if (o->metrics_addr) {
+		const char *m = dr_streq(o->metrics_addr, "off") ? NULL : o->metrics_addr;
+		if (dr_config_edit(config_path, record_metrics, (void *)m, err) < 0)
+			return -1;
+		free(cl->metrics_addr);
+		cl->metrics_addr = m ? dr_xstrdup(m) : NULL;
+	}
 	if (dr_mkdir_p(state_dir(cl), 0700, err) < 0)
 		return dr_err_prefix(err, "the agent's folder");
+	bool under_systemd = false;
+	if (o->install_unit) {
+		bool changed = false;
+		const char *dir = o->unit_dir ? o->unit_dir : DR_UNIT_DIR;
+		if (install_unit(config_path, cl, o->unit_dir, &changed, err) < 0)
+			return -1;
+		if (!dr_quiet())
+			printf("unit %s/" DR_AGENT_UNIT " %s\n", dir, changed ? "written" : "unchanged");
+		under_systemd = systemd_running() && !o->unit_dir;
+		if (!under_systemd && !dr_quiet())
+			dr_note("%s: the agent starts as a daemon now; where systemd runs, 'systemctl "
+			        "daemon-reload && systemctl enable --now " DR_AGENT_UNIT "' starts it "
+			        "at boot",
+			        o->unit_dir ? "--unit-dir is not systemd's (" DR_UNIT_DIR ")"
+			                    : "systemd is not running here (no /run/systemd/system)");
+	}
 	pid_t was = agent_pid(cl);
 	if (stop_agent(cl, SIGUSR1, 60000, err) < 0)
 		return -1;
 	pid_t child = 0;
-	if (write_served(cl, serve, err) < 0 || start_agent(config_path, cl, serve, &child, err) < 0)
+	if (under_systemd) {
+		/* The unit's agent serves every runner of the config. */
+		_cleanup_strv_ char **all = NULL;
+		for (size_t i = 0; i < c->n_runners; i++)
+			dr_strv_push(&all, c->runners[i]->name);
+		if (write_served(cl, all, err) < 0 || systemctl("daemon-reload", NULL, NULL, err) < 0 ||
+		    systemctl("enable", DR_AGENT_UNIT, NULL, err) < 0 ||
+		    systemctl("restart", DR_AGENT_UNIT, NULL, err) < 0)
+			return -1;
+		dr_strv_free(serve);
+		serve = TAKE_PTR(all);
+		child = -1;
+	} else if (write_served(cl, serve, err) < 0 ||
+	           start_agent(config_path, cl, serve, &child, err) < 0) {
 		return -1;
+	}
 	if (!dr_quiet())
-		printf("agent %s: serving %zu runner(s) on %s (log: %s/agent.log)\n",
-		       was ? "restarted" : "started", dr_strv_len(serve),
-		       cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST, state_dir(cl));
+		printf("agent %s%s: serving %zu runner(s) on %s (log: %s%s)\n",
+		       was ? "restarted" : "started", under_systemd ? " by systemd" : "",
+		       dr_strv_len(serve), cl->engine ? cl->engine : DR_POD_DEFAULT_DOCKER_HOST,
+		       under_systemd ? "journalctl -u " DR_AGENT_UNIT : state_dir(cl),
+		       under_systemd ? "" : "/agent.log");
+	if (!dr_quiet() && cl->metrics_addr)
+		printf("metrics: http://%s/metrics\n", cl->metrics_addr);
 	fflush(stdout);
-	if (wait_sessions(cl, child, dr_strv_len(serve), wait_ms > 0 ? wait_ms : 30000, err) < 0)
+	if (wait_sessions(cl, child, dr_strv_len(serve), o->wait_ms > 0 ? o->wait_ms : 30000, err) < 0)
 		return -1;
 	if (!dr_quiet())
 		printf("every scale set has a session: jobs are picked up\n");

@@ -250,10 +250,8 @@ run_status(dr_cli *cli, int argc, char **argv, dr_err **err)
 	_cleanup_config_ dr_config *c = NULL;
 	if (dr_cli_load_config(cli, &path, &c, err) < 0)
 		return -1;
-	if (!c->cluster)
-		return dr_fail(err, DR_EXIT_FAIL,
-		               "no cluster recorded in %s: create one with 'deskrun cluster create'",
-		               path);
+	if (dr_local_default(path, c, err) < 0)
+		return -1;
 	if (watch) {
 		signal(SIGINT, on_interrupt);
 		signal(SIGTERM, on_interrupt);
@@ -312,7 +310,8 @@ const dr_cmd dr_cmd_status = {
 		"scripts.\n\n"
 		"On the local provider: whether the agent runs, and per scale set min/max, assigned "
 		"jobs, idle and busy runners, the session's state and the last error, as the agent "
-		"reports them every second.",
+		"reports them. With no cluster recorded, the local provider is the default (said in "
+		"one line on stderr).",
 	.opts = status_opts,
 	.run = run_status,
 };

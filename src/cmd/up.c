@@ -17,7 +17,7 @@
 
 #include <time.h>
 
-enum { OPT_DRY_RUN = 1, OPT_WAIT, OPT_TIMEOUT };
+enum { OPT_DRY_RUN = 1, OPT_WAIT, OPT_TIMEOUT, OPT_INSTALL_UNIT, OPT_UNIT_DIR, OPT_METRICS };
 
 static const dr_opt up_opts[] = {
 	{ "dry-run", 0, NULL,
@@ -29,6 +29,16 @@ static const dr_opt up_opts[] = {
 	{ "timeout", 0, "DURATION",
 	  "how long a pruned scale set may take to clear ARC's finalizers (default 2m)",
 	  OPT_TIMEOUT },
+	{ "install-unit", 0, NULL,
+	  "local provider: also write the systemd unit " DR_AGENT_UNIT " (the agent at boot, "
+	  "serving every runner) and, where systemd runs, start the agent under it",
+	  OPT_INSTALL_UNIT },
+	{ "unit-dir", 0, "DIR", "where --install-unit writes (default " DR_UNIT_DIR ")",
+	  OPT_UNIT_DIR },
+	{ "metrics-addr", 0, "127.0.0.1:PORT",
+	  "local provider: the agent serves Prometheus metrics (ARC's listener's names) at "
+	  "http://ADDR/metrics; recorded for later ups and the unit ('off' stops them)",
+	  OPT_METRICS },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -178,7 +188,8 @@ load_helper_images(const dr_deploy *d, const dr_runner *const *sel, size_t n, dr
 static int
 run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
-	bool dry_run = false;
+	bool dry_run = false, timeout_set = false;
+	dr_local_up_opts lo = { 0 };
 	long wait_ms = 0, timeout_ms = 120000;
 	_cleanup_strv_ char **names = NULL;
 	dr_optparse p;
@@ -205,7 +216,17 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 			return -1;
 		else if (id == OPT_TIMEOUT && dr_duration_parse("--timeout", v, &timeout_ms, err) < 0)
 			return -1;
+		timeout_set |= id == OPT_TIMEOUT;
+		if (id == OPT_INSTALL_UNIT)
+			lo.install_unit = true;
+		else if (id == OPT_UNIT_DIR)
+			lo.unit_dir = v;
+		else if (id == OPT_METRICS)
+			lo.metrics_addr = v;
 	}
+	if (lo.unit_dir && !lo.install_unit)
+		return dr_fail(err, DR_EXIT_USAGE, "--unit-dir is for --install-unit: add it, or leave "
+		               "--unit-dir out");
 	_cleanup_free_ char *path = NULL;
 	_cleanup_config_ dr_config *c = NULL;
 	if (dr_cli_load_config(cli, &path, &c, err) < 0)
@@ -214,7 +235,23 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 	size_t n = 0;
 	if (dr_cli_select(c, path, names, dr_strv_len(names), &sel, &n, err) < 0)
 		return -1;
-	if (c->cluster && c->cluster->provider == DR_PROVIDER_LOCAL) {
+	bool by_default = !c->cluster;
+	if (dr_local_default(path, c, err) < 0)
+		return -1;
+	if (c->cluster->provider != DR_PROVIDER_LOCAL && (lo.install_unit || lo.metrics_addr))
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s is for the local provider: on %s the ARC controller and listeners "
+		               "run in the cluster (their metrics are enabled by up)",
+		               lo.install_unit ? "--install-unit" : "--metrics-addr",
+		               dr_provider_name(c->cluster->provider));
+	if (c->cluster->provider == DR_PROVIDER_LOCAL) {
+		if (timeout_set)
+			return dr_fail(err, DR_EXIT_USAGE,
+			               "--timeout has no meaning on the local provider (no finalizers to "
+			               "wait for): leave it out");
+		if (lo.metrics_addr && !dr_streq(lo.metrics_addr, "off") &&
+		    dr_local_metrics_check("--metrics-addr", lo.metrics_addr, err) < 0)
+			return -1;
 		if (dry_run) {
 			bool unix_engine =
 				!c->cluster->engine || dr_startswith(c->cluster->engine, "unix://");
@@ -227,13 +264,11 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 			printf("(dry run: nothing was changed)\n");
 			return 0;
 		}
-		return dr_local_up(path, c, names, wait_ms, err);
+		lo.names = names;
+		lo.wait_ms = wait_ms;
+		lo.record = by_default;
+		return dr_local_up(path, c, &lo, err);
 	}
-	if (!c->cluster && !dry_run)
-		return dr_fail(err, DR_EXIT_FAIL,
-		               "no cluster recorded in %s: run 'deskrun cluster create' (kind), or "
-		               "'deskrun cluster create --provider existing --context CTX'",
-		               path);
 
 	dr_render_opts ro = { .include_secrets = true };
 	_cleanup_json_ json_t *objects = dr_render(sel, n, &c->settings, &ro);
@@ -246,18 +281,14 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 	if (dry_run) {
 		_cleanup_err_ dr_err *lerr = NULL;
 		_cleanup_free_ char *version = NULL;
-		if (!c->cluster) {
-			printf("no cluster recorded: planning against an empty cluster\n");
-			printf("  install   ARC controller %s (helm release %s) from %s\n", DR_ARC_VERSION,
-			       DR_CONTROLLER_RELEASE, dr_controller_chart(&c->settings));
-		} else if (dr_controller_version(&d, &version, err) < 0) {
+		if (dr_controller_version(&d, &version, err) < 0) {
 			return -1;
 		} else if (!version || strcmp(version, DR_ARC_VERSION) != 0) {
 			printf("  %-9s ARC controller %s%s%s from %s\n", version ? "upgrade" : "install",
 			       version ? version : "", version ? " -> " : "", DR_ARC_VERSION,
 			       dr_controller_chart(&c->settings));
 		}
-		if (c->cluster && dr_live_objects(&d, NULL, &live, err) < 0)
+		if (dr_live_objects(&d, NULL, &live, err) < 0)
 			return -1;
 	} else {
 		bool changed = false;
@@ -317,7 +348,8 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 const dr_cmd dr_cmd_up = {
 	.name = "up",
 	.summary = "deploy the runners to the recorded cluster (only what changed)",
-	.synopsis = "[NAME...] [--dry-run] [--wait DURATION] [--timeout DURATION]",
+	.synopsis = "[NAME...] [--dry-run] [--wait DURATION] [--timeout DURATION] "
+	            "[--install-unit [--unit-dir DIR]] [--metrics-addr 127.0.0.1:PORT|off]",
 	.description =
 		"Install the ARC controller " DR_ARC_VERSION " once (helm upgrade --install, with its "
 		"Prometheus metrics enabled; upgraded, CRDs first, when deskrun's pinned version "
@@ -337,7 +369,15 @@ const dr_cmd dr_cmd_up = {
 		"On the local provider (cluster create --provider local) there is no Kubernetes: up "
 		"starts (or restarts, handing running jobs over) 'deskrun agent' as a daemon serving "
 		"the runners (NAMEs add to those served), and waits up to --wait (default 30s) until "
-		"each scale set has its session.",
+		"each scale set has its session; --timeout is refused there. --metrics-addr "
+		"127.0.0.1:PORT has the agent serve Prometheus metrics (recorded; 'off' stops them). "
+		"--install-unit also writes the systemd unit " DR_AGENT_UNIT " (" DR_UNIT_DIR
+		", root only, or --unit-dir; rewritten only when it changed, no secret in it) and, "
+		"where systemd runs, starts the agent under it; elsewhere the agent starts as a daemon "
+		"and up says how to start the unit.\n\n"
+		"With no cluster recorded, the local provider is the default (on $DOCKER_HOST, else "
+		"the default socket), said in one line on stderr; the first up records it. A recorded "
+		"kind, k3s or existing cluster keeps Kubernetes.",
 	.opts = up_opts,
 	.run = run_up,
 };

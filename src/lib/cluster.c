@@ -49,6 +49,7 @@ dr_cluster_free(dr_cluster *c)
 	free(c->engine);
 	free(c->state_dir);
 	free(c->network);
+	free(c->metrics_addr);
 	free(c);
 }
 
@@ -63,6 +64,7 @@ dr_cluster_copy(const dr_cluster *c)
 	d->engine = c->engine ? dr_xstrdup(c->engine) : NULL;
 	d->state_dir = c->state_dir ? dr_xstrdup(c->state_dir) : NULL;
 	d->network = c->network ? dr_xstrdup(c->network) : NULL;
+	d->metrics_addr = c->metrics_addr ? dr_xstrdup(c->metrics_addr) : NULL;
 	return d;
 }
 
@@ -87,6 +89,8 @@ dr_cluster_to_json(const dr_cluster *c)
 		json_object_set_new(o, "state_dir", json_string(c->state_dir));
 	if (c->network)
 		json_object_set_new(o, "network", json_string(c->network));
+	if (c->metrics_addr)
+		json_object_set_new(o, "metrics_addr", json_string(c->metrics_addr));
 	return o;
 }
 
@@ -112,7 +116,7 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 	}
 	static const char *const keys[] = { "provider", "name", "context", "kubeconfig",
 		                            "host_cache_dir", "docker_socket", "registry_mirror",
-		                            "engine", "state_dir", "network", NULL };
+		                            "engine", "state_dir", "network", "metrics_addr", NULL };
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v) {
@@ -145,8 +149,12 @@ dr_cluster_from_json(json_t *j, dr_err **err)
 	const char *en = json_object_get(j, "engine") ? opt_str(j, "engine", true, err) : "";
 	const char *sd = json_object_get(j, "state_dir") ? opt_str(j, "state_dir", true, err) : "";
 	const char *nw = json_object_get(j, "network") ? opt_str(j, "network", true, err) : "";
-	if (!kc || !hc || !en || !sd || !nw)
+	const char *ma =
+		json_object_get(j, "metrics_addr") ? opt_str(j, "metrics_addr", true, err) : "";
+	if (!kc || !hc || !en || !sd || !nw || !ma)
 		return NULL;
+	if (*ma)
+		c->metrics_addr = dr_xstrdup(ma);
 	if (*nw)
 		c->network = dr_xstrdup(nw);
 	if (*en)

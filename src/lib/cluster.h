@@ -30,6 +30,7 @@ typedef struct dr_cluster {
 	char *engine;         /* owned or NULL (local): the engine's URL, unix:///PATH */
 	char *state_dir;      /* owned or NULL (local): the agent's folder (DR_LOCAL_STATE_DIR) */
 	char *network;        /* owned or NULL (local): the runner containers' network */
+	char *metrics_addr;   /* owned or NULL (local): the agent's metrics, 127.0.0.1:PORT */
 } dr_cluster;
 
 const char *dr_provider_name(dr_provider p);

@@ -58,11 +58,11 @@ run dk -q render web
 check "-q render: the YAML still prints" contains "$OUT" "kind: AutoscalingRunnerSet"
 
 # ---- cluster create, up, down ----
-run dk -q up --dry-run
-check "-q up --dry-run: the plan (what was asked for) still prints" contains "$OUT" "create    AutoscalingRunnerSet   arc-runners/web"
 run dk -q cluster create
 check "-q cluster create: exit 0, silent" eq "$RC:$OUT:$ERR" "0::"
 check "but it did create the kind cluster" contains "$(cat "$STUB/calls.jsonl")" '"create", "cluster"'
+run dk -q up --dry-run
+check "-q up --dry-run: the plan (what was asked for) still prints" contains "$OUT" "create    AutoscalingRunnerSet   arc-runners/web"
 run dk up -q
 check "-q up: exit 0" eq "$RC" 0
 check "no plan, no progress lines, no spinner" eq "$OUT:$ERR" ":"

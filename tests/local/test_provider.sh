@@ -23,6 +23,8 @@ cleanup() {
 	local pid
 	pid=$(cat "$STATE/agent.pid" 2>/dev/null)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	pid=$(cat "$TMP/d.pid" 2>/dev/null)
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	pkill -9 -f "guard --tenant (web|api) --session .* --listen $STATE/" 2>/dev/null
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	_dockerd_stop_all
@@ -86,9 +88,20 @@ check "up refuses a definition the local agent cannot serve, naming it (exit 2)"
 echo 6 >"$D/job-seconds" # each job takes 6 s (read when a runner starts)
 run "$DESKRUN" up --dry-run
 check "up --dry-run lists what the agent would serve" eq "$RC $(grep -c '^  serve ' <<<"$OUT")" "0 2"
-run "$DESKRUN" up
+run "$DESKRUN" up --metrics-addr 0.0.0.0:9100
+check "up --metrics-addr off loopback is refused before anything starts (exit 2)" \
+	eq "$RC $(grep -c 'metrics are served on loopback only' <<<"$ERR") $(cat "$STATE/agent.pid" 2>/dev/null | wc -l)" "2 1 0"
+MPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run "$DESKRUN" up --metrics-addr "127.0.0.1:$MPORT"
 check "up starts the agent and waits until both sets have a session" \
 	eq "$RC $(tail -1 <<<"$OUT")" "0 every scale set has a session: jobs are picked up"
+check "up says where the metrics are" eq "$(grep '^metrics:' <<<"$OUT")" "metrics: http://127.0.0.1:$MPORT/metrics"
+check "the metrics address is recorded for later ups and the unit" "$PY" -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["cluster"]["metrics_addr"] == sys.argv[2]' "$DESKRUN_CONFIG" "127.0.0.1:$MPORT"
+M=$(curl -sS "http://127.0.0.1:$MPORT/metrics")
+check "the agent started by up serves ARC's metric names for both sets" eval \
+	'grep -q "^gha_max_runners{name=\"web\",.*} 2$" <<<"$M" && grep -q "^gha_min_runners{name=\"api\",.*} 0$" <<<"$M" && grep -q "^# TYPE gha_idle_runners gauge$" <<<"$M"'
 APID=$(cat "$STATE/agent.pid")
 check "the agent runs in its own session (a daemon), logging to the folder" \
 	eval '[ "$(ps -o sid= -p "$APID" | tr -d " ")" = "$APID" ] && grep -q "serving 2 scale set" "$STATE/agent.log"'
@@ -117,6 +130,52 @@ check "the busy runner was handed over and adopted" eval 'grep -q "handing busy 
 check "its job completes" eval 'G wait-job "$R" completed --timeout 40 >/dev/null'
 rm -f "$D/job-seconds"
 
+# ---------------------------------------------------------------- the systemd unit
+# No systemd is PID 1 here: the unit is written (and checked with systemd-analyze verify), the
+# agent started as a daemon as by a plain up. The refusals run as nobody, on a copy of the
+# config that nobody can read.
+NB=$(mktemp -d /tmp/deskrun-unit.XXXXXX)
+cp "$DESKRUN_CONFIG" "$NB/config.json"
+mkdir -p "$NB/units" "$TMP/units"
+chown -R 65534:65534 "$NB/config.json"
+chmod 755 "$NB"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+run as_nobody "$DESKRUN" --config "$NB/config.json" up --install-unit
+check "up --install-unit as non-root is refused with the fix (exit 2)" \
+	eq "$RC ${ERR#deskrun: error: }" "2 --install-unit writes /etc/systemd/system/deskrun-agent.service: run it as root (sudo deskrun up --install-unit), or give --unit-dir DIR"
+run as_nobody "$DESKRUN" --config "$NB/config.json" up --install-unit --unit-dir "$NB/units"
+check "an unwritable --unit-dir is refused, naming it (exit 2)" \
+	eq "$RC $(grep -c "$NB/units is not writable" <<<"$ERR") $(ls "$NB/units" | wc -l)" "2 1 0"
+rm -rf "$NB"
+run "$DESKRUN" up --unit-dir "$TMP/units"
+check "--unit-dir without --install-unit is refused (exit 2)" eq "$RC $(grep -c 'is for --install-unit' <<<"$ERR")" "2 1"
+APID=$(cat "$STATE/agent.pid")
+run "$DESKRUN" up --install-unit --unit-dir "$TMP/units"
+U1="$TMP/units/deskrun-agent.service"
+check "up --install-unit writes the unit and (re)starts the agent" \
+	eq "$RC $(head -1 <<<"$OUT")|$(sed -n 2p <<<"$OUT" | cut -d' ' -f1-5)" "0 unit $TMP/units/deskrun-agent.service written|agent restarted: serving 2 runner(s)"
+check "and says how to start it where systemd runs" contains "$ERR" "systemctl daemon-reload && systemctl enable --now deskrun-agent.service"
+check "the unit runs the agent with the recorded engine, folder, network and metrics" \
+	eq "$(grep '^ExecStart=' "$U1")" "ExecStart=$(readlink -f "$DESKRUN") --config $(readlink -f "$DESKRUN_CONFIG") agent --state-dir $STATE --host $DOCKER_HOST --drain 300s --network host --metrics-addr 127.0.0.1:$MPORT"
+check "restarts on failure, drains on SIGTERM within TimeoutStopSec (drain 300 s + 30 s)" \
+	eq "$(grep -E '^(Restart|KillSignal|KillMode|TimeoutStopSec|ReadWritePaths)=' "$U1" | tr '\n' ' ')" \
+	"Restart=on-failure KillSignal=SIGTERM KillMode=process TimeoutStopSec=330 ReadWritePaths=$STATE -/tmp -/var/tmp "
+check "hardened (NoNewPrivileges, ProtectSystem=strict), installed for multi-user.target" \
+	eval 'grep -qx NoNewPrivileges=yes "$U1" && grep -qx ProtectSystem=strict "$U1" && grep -qx WantedBy=multi-user.target "$U1"'
+check "no secret in the unit, and it is 0644" eq "$(grep -c "$PAT" "$U1") $(stat -c %a "$U1")" "0 644"
+if command -v systemd-analyze >/dev/null; then
+	run systemd-analyze verify --man=no "$U1"
+	check "systemd-analyze verify accepts the unit, without a warning" eq "$RC:$ERR" "0:"
+else
+	skip "systemd-analyze verify" "systemd-analyze is not installed"
+fi
+M1=$(stat -c %Y.%i "$U1")
+sleep 1
+run "$DESKRUN" up --install-unit --unit-dir "$TMP/units"
+check "a second up --install-unit leaves the unit as it is (same mtime and inode)" \
+	eq "$RC $(head -1 <<<"$OUT") $(stat -c %Y.%i "$U1")" "0 unit $TMP/units/deskrun-agent.service unchanged $M1"
+check "the agent serves after the unit is installed" eq "$(tail -1 <<<"$OUT")" "every scale set has a session: jobs are picked up"
+
 # ---------------------------------------------------------------- down
 run "$DESKRUN" down api
 check "down api: the agent keeps serving web" eq "$RC $(tail -1 <<<"$OUT" | cut -c1-30)" "0 agent restarted, serving 1 run"
@@ -132,5 +191,36 @@ run "$DESKRUN" down
 check "down again: nothing to stop" eq "$RC $OUT" "0 nothing to stop: the agent is not running"
 run "$DESKRUN" cluster delete
 check "cluster delete forgets the local provider" eq "$RC $OUT" "0 forgot the local provider"
+
+# ---------------------------------------------------------------- no cluster recorded: local
+# The default folder /var/lib/deskrun/agent is on a tmpfs private to these commands (a mount
+# namespace): the host's is not touched. api (min 0) starts no runner container, whose guard
+# folder the engine (outside the namespace) would bind.
+cat >"$TMP/default.sh" <<'SH'
+set -u
+mount -t tmpfs tmpfs /var/lib || exit 99
+"$DESKRUN" up api >"$TMP/d.up.out" 2>"$TMP/d.up.err"; echo $? >"$TMP/d.up.rc"
+cat /var/lib/deskrun/agent/agent.pid >"$TMP/d.pid" 2>/dev/null
+"$DESKRUN" status -o json >"$TMP/d.status.out" 2>"$TMP/d.status.err"
+"$DESKRUN" down >"$TMP/d.down.out" 2>"$TMP/d.down.err"; echo $? >"$TMP/d.down.rc"
+SH
+DESKRUN=$DESKRUN TMP=$TMP unshare -m --propagation private bash "$TMP/default.sh"
+DPID=$(cat "$TMP/d.pid" 2>/dev/null)
+check "up with no cluster recorded: the local provider serves api on \$DOCKER_HOST" \
+	eq "$(cat "$TMP/d.up.rc") $(tail -1 "$TMP/d.up.out")" "0 every scale set has a session: jobs are picked up"
+check "said in one line on stderr" eq "$(cat "$TMP/d.up.err")" \
+	"deskrun: no cluster recorded in $DESKRUN_CONFIG: the local provider (the default), 'deskrun agent' on $DOCKER_HOST; 'deskrun cluster create' records a Kubernetes cluster instead"
+check "and recorded, so it is said once: status says nothing on stderr" \
+	eq "$(cat "$TMP/d.status.err")" ""
+OUT=$(cat "$TMP/d.status.out")
+check "status: the agent in the default folder, api's session open" \
+	eq "$(js 'd["provider"], d["engine"], d["agentRunning"]') $(set_of api 's["session"]')" "local $DOCKER_HOST True open"
+check "the config records the local provider with the engine, no folder (the default)" "$PY" -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["cluster"]
+assert c["provider"] == "local" and c["engine"] == sys.argv[2] and "state_dir" not in c, c' \
+	"$DESKRUN_CONFIG" "$DOCKER_HOST"
+check "down stops it" eq "$(cat "$TMP/d.down.rc") $(cat "$TMP/d.down.out")" "0 agent stopped: sessions deleted, idle runners removed"
+check "the agent is gone" eval '[ -n "$DPID" ] && ! kill -0 "$DPID" 2>/dev/null'
 
 done_testing
