@@ -4,9 +4,12 @@
 #   cold   --min-runners 0: a job queued -> its runner container running (JIT config, guard,
 #          create, start), and -> the job taken by that runner
 #   warm   --min-runners 1: a job queued -> taken by the idle runner kept warm
-#   idle   the agent's resident memory (RSS, anonymous, PSS) and CPU over 10 s, one set, the
-#          stand-in holding long polls 50 s as GitHub does
-# N jobs each (BENCH_LOCAL_JOBS, default 5), one after the other; p50 and max. Root only.
+#   idle   the agent's resident memory (RSS, anonymous, PSS) and CPU over 10 s, two sets,
+#          after the jobs and 15 s quiet, the stand-in holding long polls 50 s as GitHub does
+# N jobs each (BENCH_LOCAL_JOBS, default 5), one after the other; p50 and max. All of it twice
+# in the same run: the baseline agent keeps the pages its start-up touched
+# (DESKRUN_AGENT_NO_TRIM=1), the agent as shipped drops them once quiet; ratios agent/baseline.
+# Root only.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
@@ -36,10 +39,6 @@ for s in cold:0 warm:1; do
 		--max-runners 1 --runner-image deskrun-bench-runner:1 --mount "$TMP/gh:/standin" \
 		--auth-value-file "$TMP/token" >/dev/null || exit 1
 done
-"$DESKRUN" agent --host "$DOCKER_HOST" --network host --state-dir "$TMP/agent" --drain 5s \
-	2>"$TMP/agent.log" &
-APID=$!
-for _ in $(seq 1 300); do [ "$(grep -c "session open" "$TMP/agent.log")" = 2 ] && break; sleep 0.1; done
 ms() { date +%s%3N; }
 running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | head -1; }
 taken_ms() { # the stand-in's runnerAssignTime - queueTime of request $1, in ms
@@ -50,35 +49,62 @@ j = json.load(sys.stdin)
 t = lambda s: datetime.fromisoformat(s.rstrip("Z"))
 print(round((t(j["runnerAssignTime"]) - t(j["queueTime"])).total_seconds() * 1000))'
 }
-stats() { sort -n | awk '{a[NR] = $1} END {printf "%6d %6d", a[int((NR + 1) / 2)], a[NR]}'; }
-: >"$TMP/cold.run" && : >"$TMP/cold.taken" && : >"$TMP/warm.taken"
-for i in $(seq 1 "$N"); do
-	# cold: nothing runs for the set until the job comes
-	for _ in $(seq 1 300); do [ -z "$(docker ps -aq --filter label=deskrun.io/set=cold)" ] && break; sleep 0.05; done
-	t0=$(ms)
-	R=$(G queue-job --scale-set cold | python3 -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
-	while [ -z "$(running cold)" ]; do sleep 0.01; done
-	echo $(($(ms) - t0)) >>"$TMP/cold.run"
-	G wait-job "$R" completed --timeout 60 >/dev/null
-	taken_ms "$R" >>"$TMP/cold.taken"
-	# warm: the idle runner is up before the job comes
-	for _ in $(seq 1 300); do [ -n "$(running warm)" ] && break; sleep 0.05; done
-	sleep 0.5
-	R=$(G queue-job --scale-set warm | python3 -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
-	G wait-job "$R" completed --timeout 60 >/dev/null
-	taken_ms "$R" >>"$TMP/warm.taken"
-done
-# idle: both sets' runners settled, polls held 50 s
-sleep 3
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$APID/status")
-anon=$(awk '/RssAnon/ {print $2}' "/proc/$APID/status")
-pss=$(awk '/^Pss:/ {print $2}' "/proc/$APID/smaps_rollup")
-c0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
-sleep 10
-c1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
-printf '%-58s %6s %6s\n' "local agent ($N jobs each, ms)" p50 max
-printf '%-58s %s\n' "cold: job queued -> runner container running" "$(stats <"$TMP/cold.run")"
-printf '%-58s %s\n' "cold: job queued -> taken by its runner" "$(stats <"$TMP/cold.taken")"
-printf '%-58s %s\n' "warm (--min-runners 1): job queued -> taken by the runner" "$(stats <"$TMP/warm.taken")"
-printf '%-58s %s\n' "idle agent (2 sets): RSS / anonymous / PSS (kB)" "$rss / $anon / $pss"
-printf '%-58s %s\n' "idle agent: CPU over 10 s (ms)" "$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))"
+p50() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+pmax() { sort -n | tail -1; }
+# serve LABEL [ENV...]: an agent serving both sets through N cold and N warm jobs, then its
+# idle resident memory once it has been quiet 15 s (it trims its start-up pages after 10 s
+# quiet; DESKRUN_AGENT_NO_TRIM=1 keeps them: the baseline), then stopped.
+serve() {
+	local l=$1 i t0 R
+	shift
+	env "$@" "$DESKRUN" agent --host "$DOCKER_HOST" --network host --state-dir "$TMP/agent-$l" \
+		--drain 5s 2>"$TMP/agent-$l.log" &
+	APID=$!
+	for _ in $(seq 1 300); do [ "$(grep -c "session open" "$TMP/agent-$l.log")" = 2 ] && break; sleep 0.1; done
+	: >"$TMP/$l.cold.run" && : >"$TMP/$l.cold.taken" && : >"$TMP/$l.warm.taken"
+	for i in $(seq 1 "$N"); do
+		# cold: nothing runs for the set until the job comes
+		for _ in $(seq 1 300); do [ -z "$(docker ps -aq --filter label=deskrun.io/set=cold)" ] && break; sleep 0.05; done
+		t0=$(ms)
+		R=$(G queue-job --scale-set cold | python3 -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
+		while [ -z "$(running cold)" ]; do sleep 0.01; done
+		echo $(($(ms) - t0)) >>"$TMP/$l.cold.run"
+		G wait-job "$R" completed --timeout 60 >/dev/null
+		taken_ms "$R" >>"$TMP/$l.cold.taken"
+		# warm: the idle runner is up before the job comes
+		for _ in $(seq 1 300); do [ -n "$(running warm)" ] && break; sleep 0.05; done
+		sleep 0.5
+		R=$(G queue-job --scale-set warm | python3 -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
+		G wait-job "$R" completed --timeout 60 >/dev/null
+		taken_ms "$R" >>"$TMP/$l.warm.taken"
+	done
+	# idle: both sets' runners settled, polls held 50 s
+	sleep 15
+	awk '/VmRSS/ {print $2}' "/proc/$APID/status" >"$TMP/$l.rss"
+	awk '/RssAnon/ {print $2}' "/proc/$APID/status" >"$TMP/$l.anon"
+	awk '/^Pss:/ {print $2}' "/proc/$APID/smaps_rollup" >"$TMP/$l.pss"
+	local c0 c1
+	c0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+	sleep 10
+	c1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+	echo $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) )) >"$TMP/$l.cpu"
+	kill "$APID" && wait "$APID" 2>/dev/null
+	APID=
+}
+serve base DESKRUN_AGENT_NO_TRIM=1
+serve trim
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf (b > 0 ? "%.2f" : "-"), a / b}'; }
+row() { # row TEXT FILE-SUFFIX
+	local b t
+	b=$(p50 <"$TMP/base.$2") t=$(p50 <"$TMP/trim.$2")
+	printf '%-52s %8s %8s %6s %8s\n' "$1" "$b" "$t" "$(ratio "$t" "$b")" "$(pmax <"$TMP/trim.$2")"
+}
+printf '%-52s %8s %8s %6s %8s\n' "local agent ($N jobs each; p50 ms)" baseline agent ratio "max"
+row "cold: job queued -> runner container running" cold.run
+row "cold: job queued -> taken by its runner" cold.taken
+row "warm (--min-runners 1): job queued -> taken" warm.taken
+printf '%-52s %8s %8s %6s\n' "idle agent (2 sets, quiet 15 s): RSS (kB)" "$(cat "$TMP/base.rss")" "$(cat "$TMP/trim.rss")" "$(ratio "$(cat "$TMP/trim.rss")" "$(cat "$TMP/base.rss")")"
+printf '%-52s %8s %8s %6s\n' "idle agent: anonymous (kB)" "$(cat "$TMP/base.anon")" "$(cat "$TMP/trim.anon")" "$(ratio "$(cat "$TMP/trim.anon")" "$(cat "$TMP/base.anon")")"
+printf '%-52s %8s %8s %6s\n' "idle agent: PSS (kB)" "$(cat "$TMP/base.pss")" "$(cat "$TMP/trim.pss")" "$(ratio "$(cat "$TMP/trim.pss")" "$(cat "$TMP/base.pss")")"
+printf '%-52s %8s %8s\n' "idle agent: CPU over 10 s (ms)" "$(cat "$TMP/base.cpu")" "$(cat "$TMP/trim.cpu")"
+printf '(baseline: the same agent with DESKRUN_AGENT_NO_TRIM=1, keeping its start-up pages; target RSS < 8192 kB)\n'

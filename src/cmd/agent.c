@@ -33,7 +33,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -75,6 +77,7 @@ static const dr_opt agent_opts[] = {
 #define LABEL_RUNNER_ID "deskrun.io/runner-id"
 #define POLL_TIMEOUT_MS (2L * 60 * 1000)
 #define ENGINE_TIMEOUT_MS 30000L
+#define QUIET_TRIM_MS 10000L /* quiet this long: the start-up's pages leave the RSS */
 
 /* Set by the signal handler, read by every thread: atomics (lock-free, so signal-safe). */
 static atomic_int stopping;
@@ -1103,9 +1106,10 @@ on_stop(int sig)
 	atomic_store_explicit(&stopping, 1, memory_order_relaxed);
 }
 
-/* status.json in the state dir, for `deskrun status`: written atomically every second. */
-static void
-write_status(agent *a)
+/* status.json in the state dir, for `deskrun status`: written atomically when what it says
+ * changed (*last holds what was written last; owned). True when it changed. */
+static bool
+write_status(agent *a, char **last)
 {
 	json_t *sets = json_array();
 	for (size_t i = 0; i < a->n_sets; i++) {
@@ -1131,13 +1135,68 @@ write_status(agent *a)
 		pthread_mutex_unlock(&s->mu);
 		json_array_append_new(sets, o);
 	}
-	_cleanup_json_ json_t *st = json_pack("{s:I, s:s, s:I, s:o}", "pid", (json_int_t)getpid(),
-	                                      "engine", a->ep.url, "updated",
-	                                      (json_int_t)time(NULL), "sets", sets);
+	_cleanup_json_ json_t *st = json_pack("{s:I, s:s, s:o}", "pid", (json_int_t)getpid(),
+	                                      "engine", a->ep.url, "sets", sets);
+	char *text = json_dumps(st, JSON_INDENT(2));
+	if (!text || (*last && strcmp(text, *last) == 0)) {
+		free(text);
+		return false;
+	}
 	_cleanup_free_ char *path = dr_xasprintf("%s/status.json", a->state_dir);
 	_cleanup_free_ char *tmp = dr_xasprintf("%s/.status.json.tmp", a->state_dir);
-	if (json_dump_file(st, tmp, JSON_INDENT(2)) == 0)
-		rename(tmp, path);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && dr_write_all(fd, text, strlen(text)) == 0 && dr_write_all(fd, "\n", 1) == 0 &&
+	    rename(tmp, path) == 0) {
+		free(*last);
+		*last = text;
+		return true;
+	}
+	free(text); /* tried again next second */
+	return true;
+}
+
+/* Start-up touches code and read-only data the idle agent never uses again (OpenSSL's
+ * initialisation and CA loading, the config's parsing, the engine's first answers), and the
+ * kernel maps neighbouring file pages around every fault: those pages stay in the agent's
+ * resident set. Once every session is open, drop them from its page tables: read-only
+ * file-backed mappings none of whose pages were copied (no anonymous page: no relocation or
+ * RELRO write) read the same from the page cache when used again, so MADV_DONTNEED loses
+ * nothing; then give free heap back. The working set of the idle loop faults back in. Done
+ * each time the agent turns quiet (every session open, its report unchanged for 10 s). With
+ * DESKRUN_AGENT_NO_TRIM=1 nothing is dropped (bench/local's baseline). */
+static void
+trim_resident(void)
+{
+	const char *no = getenv("DESKRUN_AGENT_NO_TRIM");
+	if (no && dr_streq(no, "1"))
+		return;
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return;
+	uintptr_t ranges[256][2];
+	size_t n = 0;
+	uintptr_t lo = 0, hi = 0;
+	bool candidate = false;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a = 0, b = 0;
+		char perms[8] = "", path[256] = "";
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &a, &b, perms, path) >= 3 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			lo = a, hi = b;
+			candidate = perms[1] != 'w' && perms[0] == 'r' && path[0] == '/';
+			continue;
+		}
+		long kb = 0;
+		if (candidate && sscanf(line, "Anonymous: %ld kB", &kb) == 1 && kb == 0 &&
+		    n < DR_ARRAY_LEN(ranges)) {
+			ranges[n][0] = lo, ranges[n][1] = hi;
+			n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		madvise((void *)ranges[i][0], ranges[i][1] - ranges[i][0], MADV_DONTNEED);
+	malloc_trim(0);
 }
 
 static int
@@ -1145,7 +1204,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
 	const char *host = NULL, *network = NULL, *state_dir = "/var/lib/deskrun/agent",
 		   *owner = NULL, *metrics = NULL;
-	long drain = 5L * 60 * 1000;
+	long drain = DR_AGENT_DRAIN_MS;
 	_cleanup_strv_ char **only = NULL;
 	dr_optparse p;
 	dr_optparse_init(&p, &dr_cmd_agent, cli, argc, argv);
@@ -1234,11 +1293,11 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 			dr_err_prefix(err, "is the engine running? (wait-docker --host %s)", a.ep.url);
 			goto out;
 		}
+		const char *pname = json_string_value(
+			json_object_get(json_object_get(ver, "Platform"), "Name"));
+		const char *version = json_string_value(json_object_get(ver, "Version"));
 		alog(NULL, "serving %zu scale set(s) on %s (%s %s), pid %ld", a.n_sets, a.ep.url,
-		     json_string_value(json_object_get(ver, "Platform")) ? "engine" : "engine",
-		     json_string_value(json_object_get(ver, "Version")) ?
-		             json_string_value(json_object_get(ver, "Version")) : "?",
-		     (long)getpid());
+		     pname && *pname ? pname : "engine", version ? version : "?", (long)getpid());
 	}
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigemptyset(&sa.sa_mask);
@@ -1254,10 +1313,14 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		pthread_create(&metrics_thread, NULL, serve_metrics, &a);
 	for (size_t i = 0; i < a.n_sets; i++)
 		pthread_create(&a.sets[i].thread, NULL, listen_set, &a.sets[i]);
+	char *last_status = NULL;
+	bool trimmed = false;
+	long quiet_since = now_ms();
 	while (!STOPPING()) {
 		nap_ms(1000);
 		if (STOPPING())
 			break;
+		bool all_open = true;
 		for (size_t i = 0; i < a.n_sets; i++) {
 			set *s = &a.sets[i];
 			pthread_mutex_lock(&s->mu);
@@ -1278,9 +1341,17 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 				}
 			}
 			reconcile(s);
+			all_open &= s->registered;
 			pthread_mutex_unlock(&s->mu);
 		}
-		write_status(&a);
+		if (write_status(&a, &last_status)) {
+			quiet_since = now_ms();
+			trimmed = false;
+		}
+		if (all_open && !trimmed && now_ms() - quiet_since >= QUIET_TRIM_MS) {
+			trim_resident();
+			trimmed = true;
+		}
 	}
 	if (atomic_load_explicit(&handover, memory_order_relaxed))
 		a.drain_ms = 0; /* busy runners go to the next agent, which adopts them */
@@ -1292,6 +1363,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		pthread_join(a.sets[i].thread, NULL);
 	if (a.metrics_fd >= 0)
 		pthread_join(metrics_thread, NULL);
+	free(last_status);
 	shutdown_sets(&a);
 	{
 		_cleanup_free_ char *st = dr_xasprintf("%s/status.json", a.state_dir);
@@ -1341,8 +1413,8 @@ const dr_cmd dr_cmd_agent = {
 		"On SIGTERM the sessions are deleted (no new jobs), idle runners removed, and busy "
 		"ones waited for up to --drain (SIGUSR1: not waited for, as 'up' restarts it); a "
 		"later agent adopts runner containers still running and removes exited ones. Log "
-		"lines go to stderr, one per event; status.json in --state-dir says, every second, "
-		"what 'deskrun status' shows. With --metrics-addr, Prometheus metrics with the names of "
+		"lines go to stderr, one per event; status.json in --state-dir (rewritten when it "
+		"changes) says what 'deskrun status' shows. With --metrics-addr, Prometheus metrics with the names of "
 		"ARC's listener (gha_assigned_jobs, gha_idle_runners, gha_desired_runners, ...) on "
 		"loopback.",
 	.opts = agent_opts,
