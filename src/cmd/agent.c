@@ -323,21 +323,28 @@ find_old_guard(const char *dir, const char *name)
 	return 0;
 }
 
-/* Start `deskrun guard` for runner r of set s, listening in r->dir; wait for its socket. */
+/* Start `deskrun guard` for runner r of set s; wait for its socket. r->dir is the runner's
+ * pod folder as in Kubernetes (docs/guard.md, src/guard/podfs.h), on this host, where the
+ * engine sees the same paths: run/docker.sock the guard's socket (bound read-only at
+ * /run/deskrun in the runner), work/ the runner's /home/runner/_work (bound there), and
+ * externals/, pins/, .lock the guard's. With --pod-dir the guard maps the binds of a
+ * container job (/home/runner/_work, /home/runner/externals, /var/run/docker.sock) to them. */
 static int
 start_guard(set *s, runner *r, dr_err **err)
 {
 	agent *a = s->a;
 	r->dir = dr_xasprintf("%s/%s", a->state_dir, r->name);
-	if (mkdir(r->dir, 0700) < 0 && errno != EEXIST)
+	/* 0755 root, never bound anywhere (the guard's pins below must not be reachable). */
+	if (mkdir(r->dir, 0755) < 0 && errno != EEXIST)
 		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", r->dir);
-	_cleanup_free_ char *sock = dr_xasprintf("%s/docker.sock", r->dir);
+	_cleanup_free_ char *sock = dr_xasprintf("%s/run/docker.sock", r->dir);
 	_cleanup_free_ char *state = dr_xasprintf("%s/state", r->dir);
 	_cleanup_free_ char *logp = dr_xasprintf("%s/guard.log", r->dir);
 	unlink(sock); /* a stale one from a guard that died */
 	const char *args[] = { a->self_exe, "guard", "--tenant", s->name, "--session", r->name,
 		               "--upstream", a->ep.url, "--listen", sock, "--state-dir", state,
-		               "--socket-mode", "0666", "--cleanup-on-exit", NULL };
+		               "--socket-mode", "0666", "--cleanup-on-exit", "--pod-dir", r->dir,
+		               NULL };
 	_cleanup_strv_ char **argv = NULL;
 	for (size_t i = 0; args[i]; i++)
 		dr_strv_push(&argv, args[i]);
@@ -446,8 +453,12 @@ container_spec(set *s, runner *r, const char *jit)
 			json_array_append_new(binds, json_string(b));
 			json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
 		} else if (r->dir) {
-			_cleanup_free_ char *b = dr_xasprintf("%s:/run/deskrun", r->dir);
+			/* The guard's socket (read-only: job containers get it as docker.sock) and the
+			 * work folder the guard maps job containers' binds to. */
+			_cleanup_free_ char *b = dr_xasprintf("%s/run:/run/deskrun:ro", r->dir);
+			_cleanup_free_ char *w = dr_xasprintf("%s/work:/home/runner/_work", r->dir);
 			json_array_append_new(binds, json_string(b));
+			json_array_append_new(binds, json_string(w));
 			json_array_append_new(env, json_string("DOCKER_HOST=" DR_GUARD_SOCKET));
 		}
 	}

@@ -117,6 +117,48 @@ check "status --watch: a table every 2 s until interrupted (exit 0)" \
 run "$DESKRUN" status
 check "status: a table row per set" eq "$RC $(grep -cE '^(web|api) ' <<<"$OUT") $(head -1 <<<"$OUT")" "0 2 agent: running on $DOCKER_HOST"
 
+# ---------------------------------------------------------------- a container job's binds
+# The runner's `docker create` of a job container (runner-docker.md §1.1: its own paths, the
+# docker.sock bind), replayed through web's guard as the runner sends it: the guard maps them
+# to the runner's pod folder on this host, so the job container and the runner share the work
+# folder, and nested docker reaches the same guard.
+RN=$(docker ps --filter label=deskrun.io/set=web --filter status=running --format '{{.Names}}' | head -1)
+PD=$STATE/$RN
+check "the runner's pod folder: run/ (the guard's socket), work/, externals/, pins/" \
+	eval '[ -S "$PD/run/docker.sock" ] && [ -d "$PD/work" ] && [ -d "$PD/externals" ] && [ -d "$PD/pins" ]'
+check "the runner binds the guard's run/ read-only at /run/deskrun and work/ at its _work" \
+	eq "$(docker inspect --format '{{range .HostConfig.Binds}}{{println .}}{{end}}' "$RN" | grep -v -e /standin -e '^$' | sort | tr '\n' ' ')" \
+	"$PD/run:/run/deskrun:ro $PD/work:/home/runner/_work "
+RPY() { docker exec "$RN" /usr/bin/python3 -c "$1"; }
+RPY 'import os; os.makedirs("/home/runner/_work/repo/repo", exist_ok=True); open("/home/runner/_work/repo/repo/marker", "w").write("from-runner")'
+GS=unix://$PD/run/docker.sock
+# shellcheck disable=SC2016
+JOB='import os, socket
+print(open("/__w/repo/repo/marker").read())
+open("/__w/repo/repo/back", "w").write("from-job")
+s = socket.socket(socket.AF_UNIX); s.connect("/var/run/docker.sock")
+s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n"); print(s.recv(4096).split(b"\r\n")[0].decode())
+print(os.path.isdir("/__e"), os.path.isdir("/github/workflow"))'
+run env DOCKER_HOST="$GS" docker create --name "job-$RN" --network none \
+	-v "/var/run/docker.sock":"/var/run/docker.sock" -v "/home/runner/_work":"/__w" \
+	-v "/home/runner/externals":"/__e":ro -v "/home/runner/_work/_temp":"/__w/_temp" \
+	-v "/home/runner/_work/_actions":"/__w/_actions" -v "/home/runner/_work/_tool":"/__w/_tool" \
+	-v "/home/runner/_work/_temp/_github_home":"/github/home" \
+	-v "/home/runner/_work/_temp/_github_workflow":"/github/workflow" \
+	--entrypoint /usr/bin/python3 "$IMG" -c "$JOB"
+check "the runner's docker create of a container job is accepted by its guard" eq "$RC" 0
+JC=$OUT
+run env DOCKER_HOST="$GS" docker start -a "$JC"
+check "the job container reads the runner's file, reaches the guard through its docker.sock, has /__e" \
+	eq "$RC $(tr '\n' ' ' <<<"$OUT")" "0 from-runner HTTP/1.0 200 OK True True "
+check "and the runner reads what the job wrote in /__w" \
+	eq "$(RPY 'print(open("/home/runner/_work/repo/repo/back").read())')" "from-job"
+check "the job container's work bind is the runner's work folder on this host" \
+	eq "$(docker inspect --format '{{range .Mounts}}{{if eq .Destination "/__w"}}{{.Source}}{{end}}{{end}}' "$JC")" "$PD/work"
+run env DOCKER_HOST="$GS" docker create --network none -v /etc:/host-etc "$IMG"
+check "a host path outside the runner's folders is still refused (403)" eq "$RC $(grep -c 'Error response from daemon' <<<"$ERR")" "1 1"
+env DOCKER_HOST="$GS" docker rm -f "$JC" >/dev/null 2>&1
+
 # ---------------------------------------------------------------- a job, and up while one runs
 R=$(G queue-job --scale-set api | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
 check "a job on api completes" eval 'G wait-job "$R" completed --timeout 40 >/dev/null'
@@ -185,6 +227,8 @@ run "$DESKRUN" down
 check "down: the agent stops" eq "$RC $OUT" "0 agent stopped: sessions deleted, idle runners removed"
 check "no runner container, no guard, no agent left" \
 	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant (web|api) ") $(cat "$STATE/agent.pid" 2>/dev/null | wc -l)" "0 0 0"
+check "the runners' pod folders are gone, no pin or mount of them left" \
+	eq "$(find "$STATE" -mindepth 1 -maxdepth 1 -type d | wc -l) $(grep -c " $STATE/" /proc/self/mountinfo)" "0 0"
 run "$DESKRUN" status
 check "status: the agent is not running" eq "$RC $(head -1 <<<"$OUT")" "0 agent: not running ('deskrun up' starts it) on $DOCKER_HOST"
 run "$DESKRUN" down
