@@ -542,7 +542,11 @@ dr_local_up(const char *config_path, const dr_config *c, const dr_local_up_opts 
 	if (o->metrics_addr && !dr_streq(o->metrics_addr, "off") &&
 	    dr_local_metrics_check("--metrics-addr", o->metrics_addr, err) < 0)
 		return -1;
-	if (o->install_unit && unit_dir_check(o->unit_dir, err) < 0)
+	/* A unit installed earlier in systemd's folder, with systemd running: up goes through it
+	 * (the unit rewritten if the recorded settings changed), not a second, daemon agent. */
+	bool unit_here = !o->unit_dir && access(DR_UNIT_DIR "/" DR_AGENT_UNIT, F_OK) == 0 &&
+	                 systemd_running();
+	if ((o->install_unit || unit_here) && unit_dir_check(o->unit_dir, err) < 0)
 		return -1;
 	/* NAMEs add to what is served; without, everything. */
 	_cleanup_strv_ char **old = read_served(cl);
@@ -563,7 +567,7 @@ dr_local_up(const char *config_path, const dr_config *c, const dr_local_up_opts 
 	if (dr_mkdir_p(state_dir(cl), 0700, err) < 0)
 		return dr_err_prefix(err, "the agent's folder");
 	bool under_systemd = false;
-	if (o->install_unit) {
+	if (o->install_unit || unit_here) {
 		bool changed = false;
 		const char *dir = o->unit_dir ? o->unit_dir : DR_UNIT_DIR;
 		if (install_unit(config_path, cl, o->unit_dir, &changed, err) < 0)
