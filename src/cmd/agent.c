@@ -1175,12 +1175,24 @@ write_status(agent *a, char **last)
  * nothing; then give free heap back. The working set of the idle loop faults back in. Done
  * each time the agent turns quiet (every session open, its report unchanged for 10 s). With
  * DESKRUN_AGENT_NO_TRIM=1 nothing is dropped (bench/local's baseline). */
+/* This process's resident set in kB (/proc/self/statm), or -1. */
+static long
+rss_kb(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/statm", "re");
+	long size = 0, res = 0;
+	if (!f || fscanf(f, "%ld %ld", &size, &res) != 2)
+		return -1;
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 static void
 trim_resident(void)
 {
 	const char *no = getenv("DESKRUN_AGENT_NO_TRIM");
 	if (no && dr_streq(no, "1"))
 		return;
+	long before = rss_kb();
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
 	if (!f)
 		return;
@@ -1208,6 +1220,7 @@ trim_resident(void)
 	for (size_t i = 0; i < n; i++)
 		madvise((void *)ranges[i][0], ranges[i][1] - ranges[i][0], MADV_DONTNEED);
 	malloc_trim(0);
+	alog(NULL, "quiet: start-up pages released, RSS %ld -> %ld kB", before, rss_kb());
 }
 
 static int

@@ -19,13 +19,22 @@ PAT=ghp_localProviderToken00000000000000000
 D=$TMP/gh
 SPID=
 STATE=$TMP/state
+# ours: the pids of the guards and agents this test started (their argv names $STATE/), read
+# from /proc: never a match on other engineers' processes.
+ours() {
+	local f c
+	for f in /proc/[0-9]*/cmdline; do
+		c=$(tr '\0' ' ' <"$f" 2>/dev/null)
+		[[ $c == *" $STATE/"* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
+	done
+}
 cleanup() {
 	local pid
 	pid=$(cat "$STATE/agent.pid" 2>/dev/null)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	pid=$(cat "$TMP/d.pid" 2>/dev/null)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	pkill -9 -f "guard --tenant (web|api) --session .* --listen $STATE/" 2>/dev/null
+	for pid in $(ours); do kill -9 "$pid" 2>/dev/null; done
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	_dockerd_stop_all
 }
@@ -116,6 +125,9 @@ check "status --watch: a table every 2 s until interrupted (exit 0)" \
 	eq "$? $(grep -c '^agent: running' "$TMP/watch.out")" "0 2"
 run "$DESKRUN" status
 check "status: a table row per set" eq "$RC $(grep -cE '^(web|api) ' <<<"$OUT") $(head -1 <<<"$OUT")" "0 2 agent: running on $DOCKER_HOST"
+
+check "once quiet 10 s, the agent releases its start-up pages (logged); the jobs below run after" \
+	wait_for 40 grep -q "quiet: start-up pages released, RSS [0-9]* -> [0-9]* kB" "$STATE/agent.log"
 
 # ---------------------------------------------------------------- a container job's binds
 # The runner's `docker create` of a job container (runner-docker.md §1.1: its own paths, the
@@ -226,7 +238,7 @@ check "status: api is not up, web still has its session" eq "$(set_of api 's["se
 run "$DESKRUN" down
 check "down: the agent stops" eq "$RC $OUT" "0 agent stopped: sessions deleted, idle runners removed"
 check "no runner container, no guard, no agent left" \
-	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant (web|api) ") $(cat "$STATE/agent.pid" 2>/dev/null | wc -l)" "0 0 0"
+	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(ours | wc -l) $(cat "$STATE/agent.pid" 2>/dev/null | wc -l)" "0 0 0"
 check "the runners' pod folders are gone, no pin or mount of them left" \
 	eq "$(find "$STATE" -mindepth 1 -maxdepth 1 -type d | wc -l) $(grep -c " $STATE/" /proc/self/mountinfo)" "0 0"
 run "$DESKRUN" status
