@@ -83,6 +83,11 @@ check "the kind config mounts the host cache dir at the cache root" eq "$("$PY" 
 	"    containerPath: /var/lib/deskrun/cache")"
 check "the host cache directory exists" test -d "$XDG_CACHE_HOME/deskrun/cache"
 check "the cluster is recorded in the config" contains "$(cat "$CFG")" '"context": "kind-deskrun"'
+run dk up --install-unit
+check "up --install-unit on kind: refused, it is for the local provider (exit 2)" \
+	eq "$RC $(grep -c -- '--install-unit is for the local provider' <<<"$ERR")" "2 1"
+run dk up --metrics-addr 127.0.0.1:9102
+check "up --metrics-addr on kind: refused (exit 2)" eq "$RC $(grep -c -- '--metrics-addr is for the local provider' <<<"$ERR")" "2 1"
 dk add api --repository https://github.com/acme/api --auth-value-file "$DATA/token" >/dev/null
 reset_calls
 run dk up

@@ -97,6 +97,9 @@ check "up refuses a definition the local agent cannot serve, naming it (exit 2)"
 echo 6 >"$D/job-seconds" # each job takes 6 s (read when a runner starts)
 run "$DESKRUN" up --dry-run
 check "up --dry-run lists what the agent would serve" eq "$RC $(grep -c '^  serve ' <<<"$OUT")" "0 2"
+run "$DESKRUN" up --timeout 1m
+check "up --timeout has no meaning locally: refused with the reason (exit 2)" \
+	eq "$RC ${ERR#deskrun: error: }" "2 --timeout has no meaning on the local provider (no finalizers to wait for): leave it out"
 run "$DESKRUN" up --metrics-addr 0.0.0.0:9100
 check "up --metrics-addr off loopback is refused before anything starts (exit 2)" \
 	eq "$RC $(grep -c 'metrics are served on loopback only' <<<"$ERR") $(cat "$STATE/agent.pid" 2>/dev/null | wc -l)" "2 1 0"
