@@ -402,8 +402,6 @@ unit_text(const char *exe, const char *config_path, const dr_cluster *cl)
 		unit_word(&cmd, "--network"), unit_word(&cmd, cl->network);
 	if (cl->metrics_addr)
 		unit_word(&cmd, "--metrics-addr"), unit_word(&cmd, cl->metrics_addr);
-	_cleanup_buf_ dr_buf rw = { 0 };
-	unit_word(&rw, state_dir(cl));
 	char *t = dr_xasprintf(
 		"# " DR_AGENT_UNIT ": written by 'deskrun up --install-unit' (deskrun " DESKRUN_VERSION
 		"),\n"
@@ -427,16 +425,10 @@ unit_text(const char *exe, const char *config_path, const dr_cluster *cl)
 		"KillMode=process\n"
 		"TimeoutStopSec=%ld\n"
 		"UMask=0077\n"
-		"# Hardening that keeps the engine's socket (connect needs no write access to its\n"
-		"# file system) and the agent's folder (the guards' sockets) usable.\n"
+		"# Hardening without a mount namespace of its own (no ProtectSystem=, ProtectHome=,\n"
+		"# PrivateTmp=, ReadWritePaths=): the guards bind-mount job folders into their pins\n"
+		"# and the engine must see those mounts, which a private namespace would hide.\n"
 		"NoNewPrivileges=yes\n"
-		"ProtectSystem=strict\n"
-		"ProtectHome=read-only\n"
-		"ReadWritePaths=%s -/tmp -/var/tmp\n"
-		"ProtectKernelTunables=yes\n"
-		"ProtectKernelModules=yes\n"
-		"ProtectKernelLogs=yes\n"
-		"ProtectControlGroups=yes\n"
 		"RestrictSUIDSGID=yes\n"
 		"RestrictRealtime=yes\n"
 		"RestrictNamespaces=yes\n"
@@ -447,8 +439,7 @@ unit_text(const char *exe, const char *config_path, const dr_cluster *cl)
 		"\n"
 		"[Install]\n"
 		"WantedBy=multi-user.target\n",
-		dr_buf_str(&cmd), DR_AGENT_DRAIN_MS / 1000, 30, DR_AGENT_DRAIN_MS / 1000 + 30,
-		dr_buf_str(&rw));
+		dr_buf_str(&cmd), DR_AGENT_DRAIN_MS / 1000, 30, DR_AGENT_DRAIN_MS / 1000 + 30);
 	return t;
 }
 
