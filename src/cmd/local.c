@@ -443,6 +443,18 @@ unit_text(const char *exe, const char *config_path, const dr_cluster *cl)
 	return t;
 }
 
+char *
+dr_local_unit_text(const char *config_path, const dr_cluster *cl, dr_err **err)
+{
+	char cfg[PATH_MAX];
+	if (!realpath(config_path, cfg)) {
+		dr_fail_errno(err, DR_EXIT_FAIL, errno, "the config %s", config_path);
+		return NULL;
+	}
+	_cleanup_free_ char *exe = dr_self_exe();
+	return unit_text(exe, cfg, cl);
+}
+
 static bool
 systemd_running(void)
 {
@@ -481,11 +493,9 @@ install_unit(const char *config_path, const dr_cluster *cl, const char *dir, boo
 {
 	if (!dir)
 		dir = DR_UNIT_DIR;
-	char cfg[PATH_MAX];
-	if (!realpath(config_path, cfg))
-		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "the config %s", config_path);
-	_cleanup_free_ char *exe = dr_self_exe();
-	_cleanup_free_ char *text = unit_text(exe, cfg, cl);
+	_cleanup_free_ char *text = dr_local_unit_text(config_path, cl, err);
+	if (!text)
+		return -1;
 	_cleanup_free_ char *path = dr_xasprintf("%s/" DR_AGENT_UNIT, dir);
 	_cleanup_free_ char *lockp = state_file(cl, "unit.lock");
 	_cleanup_close_ int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

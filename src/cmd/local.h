@@ -28,6 +28,9 @@ typedef struct dr_local_up_opts {
 int dr_local_metrics_check(const char *flag, const char *addr, dr_err **err);
 int dr_local_up(const char *config_path, const dr_config *c, const dr_local_up_opts *o,
                 dr_err **err);
+/* The text of deskrun-agent.service for this config (its absolute path) and cluster (owned),
+ * or NULL with *err. */
+char *dr_local_unit_text(const char *config_path, const dr_cluster *cl, dr_err **err);
 int dr_local_down(const char *config_path, const dr_config *c, char **names, long timeout_ms,
                   dr_err **err);
 int dr_local_status(const dr_config *c, const char *name, bool json, dr_err **err);

@@ -261,6 +261,13 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 				printf("  serve     %s (min %d, max %d) with the local agent\n",
 				       sel[i]->name, sel[i]->min_runners, sel[i]->max_runners);
 			}
+			if (lo.install_unit) {
+				_cleanup_free_ char *unit = dr_local_unit_text(path, c->cluster, err);
+				if (!unit)
+					return -1;
+				printf("  write     %s/" DR_AGENT_UNIT ":\n%s",
+				       lo.unit_dir ? lo.unit_dir : DR_UNIT_DIR, unit);
+			}
 			printf("(dry run: nothing was changed)\n");
 			return 0;
 		}

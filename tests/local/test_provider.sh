@@ -206,9 +206,14 @@ check "an unwritable --unit-dir is refused, naming it (exit 2)" \
 rm -rf "$NB"
 run "$DESKRUN" up --unit-dir "$TMP/units"
 check "--unit-dir without --install-unit is refused (exit 2)" eq "$RC $(grep -c 'is for --install-unit' <<<"$ERR")" "2 1"
+run "$DESKRUN" up --dry-run --install-unit --unit-dir "$TMP/units"
+check "up --dry-run --install-unit prints the unit and writes nothing" \
+	eq "$RC $(grep -c '^ExecStart=' <<<"$OUT") $(grep -c "^  write     $TMP/units/deskrun-agent.service:$" <<<"$OUT") $(ls "$TMP/units" | wc -l)" "0 1 1 0"
+DRY=$OUT
 APID=$(cat "$STATE/agent.pid")
 run "$DESKRUN" up --install-unit --unit-dir "$TMP/units"
 U1="$TMP/units/deskrun-agent.service"
+check "the unit is the one --dry-run printed" eq "$(cat "$U1")" "$(sed -n '/^# deskrun-agent.service/,/^WantedBy=/p' <<<"$DRY")"
 check "up --install-unit writes the unit and (re)starts the agent" \
 	eq "$RC $(head -1 <<<"$OUT")|$(sed -n 2p <<<"$OUT" | cut -d' ' -f1-5)" "0 unit $TMP/units/deskrun-agent.service written|agent restarted: serving 2 runner(s)"
 check "and says how to start it where systemd runs" contains "$ERR" "systemctl daemon-reload && systemctl enable --now deskrun-agent.service"
