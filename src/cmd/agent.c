@@ -18,8 +18,10 @@
 #include "lib/config.h"
 #include "lib/docker.h"
 #include "lib/duration.h"
+#include "lib/k8s.h"
 #include "lib/mode.h"
 #include "pod/http.h"
+#include "pod/fsops.h"
 #include "sys/config_store.h"
 #include "sys/fsutil.h"
 #include "sys/log.h"
@@ -30,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <elf.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -75,6 +78,9 @@ static const dr_opt agent_opts[] = {
 #define LABEL_SET "deskrun.io/set"
 #define LABEL_RUNNER "deskrun.io/runner-name"
 #define LABEL_RUNNER_ID "deskrun.io/runner-id"
+#define LABEL_ROLE "deskrun.io/role" /* the agent's other containers: dind, dind-daemonset */
+#define ROLE_DIND "dind"
+#define ROLE_DAEMONSET "dind-daemonset"
 #define POLL_TIMEOUT_MS (2L * 60 * 1000)
 #define ENGINE_TIMEOUT_MS 30000L
 #define QUIET_TRIM_MS 10000L /* quiet this long: the start-up's pages leave the RSS */
@@ -93,7 +99,9 @@ typedef struct runner {
 	pid_t guard;   /* the guard, 0 if none */
 	bool foreign_guard; /* started by an earlier agent: not our child */
 	bool adopted;  /* its container was started by an earlier agent */
-	char *dir;     /* its folder under the state dir (the guard's socket), or NULL */
+	char *dir;     /* its folder under the state dir (the guard's socket; dind: the
+	                * daemon's socket folder, the work folder, daemon.json), or NULL */
+	char *dind_cid; /* dind: its daemon's container, or NULL */
 	long started_ms;
 } runner;
 
@@ -128,6 +136,11 @@ struct agent {
 	char *self_exe;
 	long drain_ms;
 	int metrics_fd;     /* the listening socket, or -1 */
+	const dr_settings *settings; /* the cache root */
+	char *dind_exe;     /* the static deskrun bind-mounted into dind containers, or NULL */
+	pthread_mutex_t ds_mu; /* the shared daemon of dind-daemonset: */
+	char *ds_cid;       /* its container, or NULL */
+	char *ds_url;       /* unix://<cache-root>/daemonset/sock/docker.sock */
 	set *sets;
 	size_t n_sets;
 };
@@ -221,7 +234,8 @@ engine_expect(const agent *a, const char *method, const char *target, json_t *bo
 		const char *m = json_string_value(json_object_get(j, "message"));
 		dr_fail(err, DR_EXIT_FAIL, "the engine answered %s %s with HTTP %d%s%s", method,
 		        target, st, m ? ": " : "", m ? m : "");
-		(*err)->errnum = st == 404 ? ENOENT : EPROTO;
+		if (err && *err) /* callers that only want success pass NULL */
+			(*err)->errnum = st == 404 ? ENOENT : EPROTO;
 		return -1;
 	}
 	if (out)
@@ -323,16 +337,24 @@ find_old_guard(const char *dir, const char *name)
 	return 0;
 }
 
-/* Start `deskrun guard` for runner r of set s; wait for its socket. r->dir is the runner's
- * pod folder as in Kubernetes (docs/guard.md, src/guard/podfs.h), on this host, where the
- * engine sees the same paths: run/docker.sock the guard's socket (bound read-only at
- * /run/deskrun in the runner), work/ the runner's /home/runner/_work (bound there), and
- * externals/, pins/, .lock the guard's. With --pod-dir the guard maps the binds of a
- * container job (/home/runner/_work, /home/runner/externals, /var/run/docker.sock) to them. */
+static bool uses_shared_daemon(const set *s);
+static int ensure_shared_daemon(set *s, dr_err **err);
+
+/* Start `deskrun guard` for runner r of set s, in front of the engine (docker-socket) or the
+ * shared daemon (dind-daemonset); wait for its socket. r->dir is the runner's pod folder as in
+ * Kubernetes (docs/guard.md, src/guard/podfs.h), on this host, where the daemon sees the same
+ * paths (the shared daemon has the state dir bound at the same path): run/docker.sock the
+ * guard's socket (bound read-only at /run/deskrun in the runner), work/ the runner's
+ * /home/runner/_work (bound there), and externals/, pins/, .lock the guard's. With --pod-dir
+ * the guard maps the binds of a container job (/home/runner/_work, /home/runner/externals,
+ * /var/run/docker.sock) to them. */
 static int
 start_guard(set *s, runner *r, dr_err **err)
 {
 	agent *a = s->a;
+	if (uses_shared_daemon(s) && ensure_shared_daemon(s, err) < 0)
+		return dr_err_prefix(err, "the guard of %s", r->name);
+	const char *upstream = uses_shared_daemon(s) ? a->ds_url : a->ep.url;
 	r->dir = dr_xasprintf("%s/%s", a->state_dir, r->name);
 	/* 0755 root, never bound anywhere (the guard's pins below must not be reachable). */
 	if (mkdir(r->dir, 0755) < 0 && errno != EEXIST)
@@ -342,7 +364,7 @@ start_guard(set *s, runner *r, dr_err **err)
 	_cleanup_free_ char *logp = dr_xasprintf("%s/guard.log", r->dir);
 	unlink(sock); /* a stale one from a guard that died */
 	const char *args[] = { a->self_exe, "guard", "--tenant", s->name, "--session", r->name,
-		               "--upstream", a->ep.url, "--listen", sock, "--state-dir", state,
+		               "--upstream", upstream, "--listen", sock, "--state-dir", state,
 		               "--socket-mode", "0666", "--cleanup-on-exit", "--pod-dir", r->dir,
 		               NULL };
 	_cleanup_strv_ char **argv = NULL;
@@ -382,6 +404,7 @@ runner_free(runner *r)
 	free(r->name);
 	free(r->cid);
 	free(r->dir);
+	free(r->dind_cid);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -409,14 +432,465 @@ rm_rf_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* Forget runner i of s: its guard stopped, its folder removed, the slot compacted. */
+/* ---- the job's Docker: dind (a daemon container per runner), dind-daemonset (one shared) ---- */
+
+static bool
+uses_dind(const set *s)
+{
+	return s->def->mode == &dr_mode_dind;
+}
+
+static bool
+uses_shared_daemon(const set *s)
+{
+	return s->def->mode == &dr_mode_dind_daemonset;
+}
+
+/* A guard per runner: docker-socket (unless --no-guard) and dind-daemonset. */
+static bool
+uses_guard(const set *s)
+{
+	return (s->def->mode == &dr_mode_docker_socket && !s->def->no_guard) ||
+	       uses_shared_daemon(s);
+}
+
+/* True when the ELF file at path has no program interpreter (statically linked). */
+static bool
+is_static_elf(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	Elf64_Ehdr eh;
+	if (!f || fread(&eh, sizeof(eh), 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr))
+		return false;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (fseek(f, (long)(eh.e_phoff + (Elf64_Off)i * sizeof(ph)), SEEK_SET) != 0 ||
+		    fread(&ph, sizeof(ph), 1, f) != 1)
+			return false;
+		if (ph.p_type == PT_INTERP)
+			return false;
+	}
+	return true;
+}
+
+/* The deskrun a dind container runs `dind-entrypoint` from: the agent's own binary when it is
+ * static, else deskrun-static next to it (the build makes both); NULL if neither. */
+static char *
+find_dind_exe(const char *self)
+{
+	if (is_static_elf(self))
+		return dr_xstrdup(self);
+	_cleanup_free_ char *dir = dr_dirname(self);
+	char *st = dr_xasprintf("%s/deskrun-static", dir);
+	if (access(st, X_OK) == 0 && is_static_elf(st))
+		return st;
+	free(st);
+	return NULL;
+}
+
+/* HTTP(S)_PROXY and NO_PROXY, both cases, of the definition into env. */
+static void
+proxy_env(const dr_runner *d, json_t *env)
+{
+	if (!d->proxy)
+		return;
+	const char *names[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" };
+	for (size_t i = 0; i < DR_ARRAY_LEN(names); i++) {
+		_cleanup_free_ char *v = dr_xasprintf("%s=%s", names[i], d->proxy);
+		json_array_append_new(env, json_string(v));
+	}
+	if (d->no_proxy && *d->no_proxy) {
+		_cleanup_buf_ dr_buf lb = DR_BUF_INIT(0);
+		for (char *const *x = d->no_proxy; *x; x++)
+			dr_buf_printf(&lb, "%s%s", x == d->no_proxy ? "" : ",", *x);
+		_cleanup_free_ char *list = dr_buf_steal(&lb);
+		_cleanup_free_ char *a = dr_xasprintf("NO_PROXY=%s", list);
+		_cleanup_free_ char *b = dr_xasprintf("no_proxy=%s", list);
+		json_array_append_new(env, json_string(a));
+		json_array_append_new(env, json_string(b));
+	}
+}
+
+static void
+bind_add(json_t *binds, const char *src, const char *dst, bool ro)
+{
+	_cleanup_free_ char *b = dr_xasprintf("%s:%s%s", src, dst, ro ? ":ro" : "");
+	json_array_append_new(binds, json_string(b));
+}
+
+/* The network of a daemon container: the agent's --network, but never the host's (a dockerd
+ * on the host's network would make its bridge and rules there). NULL: the engine's default. */
+static const char *
+daemon_network(const agent *a)
+{
+	return a->network && !dr_streq(a->network, "host") ? a->network : NULL;
+}
+
+/* The dind container of runner r, as mode dind's pod has it (src/lib/mode_dind.c): privileged,
+ * /var/run (the socket) and /home/runner/_work shared with the runner, daemon.json at
+ * DR_DOCKERD_CONFIG_DIR; /var/lib/docker from a --cache, the pool (deskrun dind-entrypoint,
+ * bind-mounted from the agent's static binary), <cache-root>/<set>/docker (hostpath), or the
+ * runner's folder (ephemeral). */
+static json_t *
+dind_spec(set *s, runner *r)
+{
+	agent *a = s->a;
+	const dr_runner *d = s->def;
+	const char *cache_root = a->settings->cache_root;
+	json_t *env = json_array();
+	json_array_append_new(env, json_string("DOCKER_TLS_CERTDIR="));
+	proxy_env(d, env);
+	json_t *binds = json_array();
+	_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
+	_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
+	_cleanup_free_ char *conf = dr_xasprintf("%s/dockerd", r->dir);
+	bind_add(binds, run, "/var/run", false);
+	bind_add(binds, work, "/home/runner/_work", false);
+	bind_add(binds, conf, DR_DOCKERD_CONFIG_DIR, true);
+	for (size_t i = 0; i < d->n_caches; i++) {
+		_cleanup_free_ char *src =
+			d->caches[i].source ? dr_xstrdup(d->caches[i].source)
+			                    : dr_xasprintf("%s/%s/cache-%zu", cache_root, s->name, i);
+		bind_add(binds, src, d->caches[i].target, false);
+	}
+	json_t *cmd = json_array();
+	json_t *entry = NULL;
+	if (d->cache_pool) {
+		_cleanup_free_ char *pool = dr_xasprintf("%s/pool/%s", cache_root, s->name);
+		bind_add(binds, pool, pool, false);
+		bind_add(binds, a->dind_exe, DR_BIN_DIR "/deskrun", true);
+		char slots[16];
+		snprintf(slots, sizeof(slots), "%d", d->cache_pool);
+		entry = dr_json_strs(DR_BIN_DIR "/deskrun", "dind-entrypoint", "--pool", pool,
+		                     "--slots", slots, "--owner", s->name, "--wait-slot", "60s",
+		                     "--fallback", "ephemeral", NULL);
+		if (d->cache_max_size) {
+			json_array_append_new(entry, json_string("--max-size"));
+			json_array_append_new(entry, json_string(d->cache_max_size));
+		}
+		json_t *tail = dr_json_strs("--ready-file", DR_POOL_READY, "--", "dind", NULL);
+		json_array_extend(entry, tail);
+		json_decref(tail);
+	} else if (dr_runner_docker_cache(d) < 0) {
+		_cleanup_free_ char *data =
+			dr_runner_docker_storage(d) == DR_STORAGE_HOSTPATH
+				? dr_xasprintf("%s/%s/docker", cache_root, s->name)
+				: dr_xasprintf("%s/docker", r->dir);
+		bind_add(binds, data, "/var/lib/docker", false);
+	}
+	json_t *daemon = dr_json_strs("dockerd", "--host=unix:///var/run/docker.sock",
+	                              "--group=123", DR_DOCKERD_CONFIG_FLAG, NULL);
+	json_array_extend(cmd, daemon);
+	json_decref(daemon);
+	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
+	json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Privileged", 1);
+	if (daemon_network(a))
+		json_object_set_new(hc, "NetworkMode", json_string(daemon_network(a)));
+	json_t *spec = json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "Image",
+	                         dr_runner_dind_image(d), "Cmd", cmd, "Env", env, "Labels",
+	                         LABEL_AGENT, a->owner, LABEL_SET, s->name, LABEL_RUNNER, r->name,
+	                         LABEL_RUNNER_ID, rid, LABEL_ROLE, ROLE_DIND, "HostConfig", hc);
+	if (entry)
+		json_object_set_new(spec, "Entrypoint", entry);
+	return spec;
+}
+
+/* State of container cid ("running", "exited", ...) and its exit code; NULL state if gone. */
+static char *
+container_state(const agent *a, const char *cid, long *code)
+{
+	_cleanup_free_ char *target = dr_xasprintf("/containers/%s/json", cid);
+	_cleanup_json_ json_t *j = NULL;
+	if (engine_expect(a, "GET", target, NULL, 200, 200, &j, NULL) < 0)
+		return NULL;
+	json_t *st = json_object_get(j, "State");
+	if (code)
+		*code = (long)json_integer_value(json_object_get(st, "ExitCode"));
+	const char *s = json_string_value(json_object_get(st, "Status"));
+	return s ? dr_xstrdup(s) : NULL;
+}
+
+/* Create and start container `name` from spec; its id in *cid. */
+static int
+run_container(const agent *a, const char *name, json_t *spec, const char *what, char **cid,
+              dr_err **err)
+{
+	_cleanup_free_ char *target = dr_xasprintf("/containers/create?name=%s", name);
+	_cleanup_json_ json_t *made = NULL;
+	int st = 0;
+	if (engine(a, "POST", target, spec, &st, &made, err) < 0)
+		return -1;
+	const char *image = json_string_value(json_object_get(spec, "Image"));
+	if (st == 404)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "the %s image %s is not on the engine: pull or build it (docker pull "
+		               "%s)",
+		               what, image, image);
+	if (st != 201) {
+		const char *m = json_string_value(json_object_get(made, "message"));
+		return dr_fail(err, DR_EXIT_FAIL, "create the %s container %s: HTTP %d%s%s", what,
+		               name, st, m ? ": " : "", m ? m : "");
+	}
+	*cid = dr_xstrdup(json_string_value(json_object_get(made, "Id")));
+	_cleanup_free_ char *start = dr_xasprintf("/containers/%s/start", *cid);
+	if (engine_expect(a, "POST", start, NULL, 204, 304, NULL, err) < 0) {
+		remove_container(a, *cid, NULL);
+		free(*cid);
+		*cid = NULL;
+		return dr_err_prefix(err, "start the %s container %s", what, name);
+	}
+	return 0;
+}
+
+/* Stop a daemon container (its dockerd stops its containers and lets go of its data root or
+ * pool slot), then remove it with its anonymous volumes. */
+static int
+stop_daemon_container(const agent *a, const char *cid, dr_err **err)
+{
+	_cleanup_free_ char *stop = dr_xasprintf("/containers/%s/stop?t=20", cid);
+	int st = 0;
+	engine(a, "POST", stop, NULL, &st, NULL, NULL);
+	return remove_container(a, cid, err);
+}
+
+/* Wait until the daemon at unix://sock answers /_ping (or, with ready_file, until that file
+ * exists: the pool's entrypoint writes it once the quota is kept), while container cid runs;
+ * up to timeout_ms. */
+static int
+wait_daemon(const agent *a, const char *what, const char *cid, const char *sock,
+            const char *ready_file, long timeout_ms, dr_err **err)
+{
+	_cleanup_free_ char *url = dr_xasprintf("unix://%s", sock);
+	_cleanup_endpoint_ dr_pod_endpoint ep = { 0 };
+	if (dr_pod_endpoint_parse("the daemon's socket", url, &ep, err) < 0)
+		return -1;
+	long end = now_ms() + timeout_ms, next_check = 0;
+	while (now_ms() < end) {
+		if (STOPPING())
+			return dr_fail(err, DR_EXIT_FAIL, "%s: stopping", what);
+		struct stat sb;
+		if (ready_file ? stat(ready_file, &sb) == 0 : stat(sock, &sb) == 0) {
+			dr_pod_http_request req = { .method = "GET", .target = "/_ping",
+				                    .max_body = 4096, .timeout_ms = 2000 };
+			_cleanup_http_response_ dr_pod_http_response r = { 0 };
+			_cleanup_err_ dr_err *pe = NULL;
+			if (dr_pod_http_do(&ep, &req, &r, &pe) == 0 && r.status == 200)
+				return 0;
+		}
+		if (now_ms() >= next_check) {
+			long code = 0;
+			_cleanup_free_ char *state = container_state(a, cid, &code);
+			if (!state || (!dr_streq(state, "running") && !dr_streq(state, "created")))
+				return dr_fail(err, DR_EXIT_FAIL,
+				               "%s exited before its daemon answered (%s, code %ld): see "
+				               "docker logs %.12s",
+				               what, state ? state : "gone", code, cid);
+			next_check = now_ms() + 1000;
+		}
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return dr_fail(err, DR_EXIT_TIMEOUT, "%s: its daemon did not answer within %ld s: see "
+	               "docker logs %.12s", what, timeout_ms / 1000, cid);
+}
+
+static int
+mkdir_mode(const char *path, mode_t mode, dr_err **err)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", path);
+	if (chmod(path, mode) < 0) /* whatever the umask said */
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "chmod %s", path);
+	return 0;
+}
+
+/* dind: runner r's folder (run/ for the socket, work/ for the runner's work folder, which a
+ * runner running as uid 1001 writes, dockerd/daemon.json) and its daemon container, started
+ * and answering. */
+static int
+start_dind(set *s, runner *r, dr_err **err)
+{
+	agent *a = s->a;
+	const dr_runner *d = s->def;
+	if (d->cache_pool && !a->dind_exe)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "--cache-pool: the dind container runs 'deskrun dind-entrypoint' from "
+		               "the agent's binary, which must be statically linked: put "
+		               "deskrun-static (built next to deskrun) beside %s",
+		               a->self_exe);
+	r->dir = dr_xasprintf("%s/%s", a->state_dir, r->name);
+	_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
+	_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
+	_cleanup_free_ char *conf = dr_xasprintf("%s/dockerd", r->dir);
+	_cleanup_free_ char *dj = dr_xasprintf("%s/daemon.json", conf);
+	_cleanup_free_ char *text = dr_daemon_json(d);
+	if (mkdir_mode(r->dir, 0700, err) < 0 || mkdir_mode(run, 0755, err) < 0 ||
+	    mkdir_mode(work, 0777, err) < 0 || mkdir_mode(conf, 0755, err) < 0 ||
+	    dr_write_atomic(dj, text, strlen(text), 0644, err) < 0)
+		return -1;
+	for (size_t i = 0; i < d->n_caches; i++)
+		if (!d->caches[i].source) {
+			_cleanup_free_ char *c = dr_xasprintf("%s/%s/cache-%zu",
+			                                      a->settings->cache_root, s->name, i);
+			if (dr_mkdir_p(c, 0700, err) < 0)
+				return -1;
+		}
+	if (d->cache_pool || dr_runner_docker_storage(d) == DR_STORAGE_HOSTPATH) {
+		_cleanup_free_ char *p =
+			d->cache_pool ? dr_xasprintf("%s/pool/%s", a->settings->cache_root, s->name)
+				      : dr_xasprintf("%s/%s/docker", a->settings->cache_root, s->name);
+		if (dr_mkdir_p(p, 0700, err) < 0)
+			return -1;
+	}
+	_cleanup_json_ json_t *spec = dind_spec(s, r);
+	_cleanup_free_ char *name = dr_xasprintf("%s-dind", r->name);
+	if (run_container(a, name, spec, "dind", &r->dind_cid, err) < 0)
+		return -1;
+	_cleanup_free_ char *sock = dr_xasprintf("%s/docker.sock", run);
+	_cleanup_free_ char *ready = d->cache_pool ? dr_xasprintf("%s/run/%s", r->dir,
+	                                                          DR_POOL_READY + strlen("/var/run/"))
+	                                           : NULL;
+	_cleanup_free_ char *what = dr_xasprintf("the dind container of %s", r->name);
+	/* The pool's entrypoint may wait 60 s for a slot. */
+	return wait_daemon(a, what, r->dind_cid, sock, ready, d->cache_pool ? 120000 : 60000, err);
+}
+
+/* dind-daemonset: the shared daemon (started once for every set of the mode, its data root
+ * <cache-root>/daemonset/docker, its socket in <cache-root>/daemonset/sock), running and
+ * answering; an earlier agent's is adopted. Configured by the first set that starts it, as
+ * the DaemonSet is by the first such definition. */
+static int
+ensure_shared_daemon(set *s, dr_err **err)
+{
+	agent *a = s->a;
+	const char *root = a->settings->cache_root;
+	_cleanup_free_ char *dir = dr_xasprintf("%s/daemonset", root);
+	_cleanup_free_ char *data = dr_xasprintf("%s/docker", dir);
+	_cleanup_free_ char *sockdir = dr_xasprintf("%s/sock", dir);
+	_cleanup_free_ char *conf = dr_xasprintf("%s/dockerd", dir);
+	_cleanup_free_ char *sock = dr_xasprintf("%s/docker.sock", sockdir);
+	pthread_mutex_lock(&a->ds_mu);
+	int rc = -1;
+	if (!a->ds_cid) {
+		_cleanup_json_ json_t *j = NULL;
+		if (engine_expect(a, "GET", "/containers/" DR_DAEMONSET_NAME "/json", NULL, 200, 404,
+		                  &j, err) < 0)
+			goto out;
+		const char *id = json_string_value(json_object_get(j, "Id"));
+		const char *role = json_string_value(
+			json_object_get(dr_json_iget(json_object_get(j, "Config"), "Labels"), LABEL_ROLE));
+		const char *state = json_string_value(
+			json_object_get(json_object_get(j, "State"), "Status"));
+		if (id && !dr_streq(role, ROLE_DAEMONSET)) {
+			dr_fail(err, DR_EXIT_FAIL,
+			        "a container named %s that deskrun did not start is in the way of the "
+			        "shared daemon: remove or rename it",
+			        DR_DAEMONSET_NAME);
+			goto out;
+		}
+		if (id && dr_streq(state, "running")) {
+			a->ds_cid = dr_xstrdup(id);
+			alog(NULL, "the shared daemon (%s) adopted (container %.12s)",
+			     DR_DAEMONSET_NAME, a->ds_cid);
+		} else if (id) {
+			remove_container(a, id, NULL);
+		}
+	} else {
+		_cleanup_free_ char *state = container_state(a, a->ds_cid, NULL);
+		if (!state || !dr_streq(state, "running")) {
+			alog(NULL, "the shared daemon (%s) is %s: starting it again", DR_DAEMONSET_NAME,
+			     state ? state : "gone");
+			remove_container(a, a->ds_cid, NULL);
+			free(a->ds_cid);
+			a->ds_cid = NULL;
+		}
+	}
+	if (!a->ds_cid) {
+		_cleanup_free_ char *text = dr_daemon_json(s->def);
+		_cleanup_free_ char *dj = dr_xasprintf("%s/daemon.json", conf);
+		if (dr_mkdir_p(data, 0700, err) < 0 || dr_mkdir_p(sockdir, 0700, err) < 0 ||
+		    dr_mkdir_p(conf, 0755, err) < 0 ||
+		    dr_write_atomic(dj, text, strlen(text), 0644, err) < 0)
+			goto out;
+		unlink(sock);
+		json_t *env = json_array();
+		json_array_append_new(env, json_string("DOCKER_TLS_CERTDIR="));
+		proxy_env(s->def, env);
+		json_t *binds = json_array();
+		bind_add(binds, data, "/var/lib/docker", false);
+		bind_add(binds, sockdir, DR_DAEMONSET_SOCKET_DIR, false);
+		bind_add(binds, conf, DR_DOCKERD_CONFIG_DIR, true);
+		json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Privileged", 1);
+		if (daemon_network(a))
+			json_object_set_new(hc, "NetworkMode", json_string(daemon_network(a)));
+		_cleanup_json_ json_t *spec = json_pack(
+			"{s:s, s:[s,s,s], s:o, s:{s:s, s:s}, s:o}", "Image",
+			dr_runner_dind_image(s->def), "Cmd", "dockerd",
+			"--host=unix://" DR_DAEMONSET_SOCKET_DIR "/docker.sock", DR_DOCKERD_CONFIG_FLAG,
+			"Env", env, "Labels", LABEL_AGENT, a->owner, LABEL_ROLE, ROLE_DAEMONSET,
+			"HostConfig", hc);
+		if (run_container(a, DR_DAEMONSET_NAME, spec, "shared daemon", &a->ds_cid, err) < 0)
+			goto out;
+		alog(s, "the shared daemon (%s) started (container %.12s, data root %s)",
+		     DR_DAEMONSET_NAME, a->ds_cid, data);
+	}
+	free(a->ds_url);
+	a->ds_url = dr_xasprintf("unix://%s", sock);
+	rc = wait_daemon(a, "the shared daemon " DR_DAEMONSET_NAME, a->ds_cid, sock, NULL, 60000,
+	                 err);
+out:
+	pthread_mutex_unlock(&a->ds_mu);
+	return rc;
+}
+
+/* At the agent's stop: the shared daemon goes when no runner of any set is left on it (a
+ * runner handed over to the next agent keeps it). */
+static void
+stop_shared_daemon(agent *a)
+{
+	if (!a->ds_cid)
+		return;
+	for (size_t i = 0; i < a->n_sets; i++)
+		if (uses_shared_daemon(&a->sets[i]) && a->sets[i].n_runners)
+			return;
+	_cleanup_err_ dr_err *e = NULL;
+	if (stop_daemon_container(a, a->ds_cid, &e) < 0)
+		alog(NULL, "error: %s", e->msg);
+	else
+		alog(NULL, "the shared daemon (%s) stopped", DR_DAEMONSET_NAME);
+}
+
+/* What runner r has besides its container: the guard, the dind container, the folder. */
+static void
+discard_parts(set *s, runner *r)
+{
+	stop_guard(r, 5000);
+	if (r->dind_cid) {
+		_cleanup_err_ dr_err *e = NULL;
+		if (stop_daemon_container(s->a, r->dind_cid, &e) < 0)
+			set_error(s, e);
+		free(r->dind_cid);
+		r->dind_cid = NULL;
+	}
+	if (!r->dir)
+		return;
+	if (uses_dind(s)) {
+		_cleanup_err_ dr_err *e = NULL;
+		if (dr_pod_rm_rf(r->dir, &e) < 0)
+			set_error(s, e);
+	} else {
+		rm_rf_dir(r->dir);
+	}
+}
+
+/* Forget runner i of s: its guard stopped, its daemon container removed (a pool slot goes back
+ * with it), its folder removed, the slot compacted. */
 static void
 drop_runner(set *s, size_t i)
 {
 	runner *r = &s->runners[i];
-	stop_guard(r, 5000);
-	if (r->dir)
-		rm_rf_dir(r->dir);
+	discard_parts(s, r);
 	runner_free(r);
 	s->runners[i] = s->runners[--s->n_runners];
 }
@@ -447,49 +921,62 @@ container_spec(set *s, runner *r, const char *jit)
 	explicit_bzero(jv, strlen(jv));
 	json_array_append_new(env, json_string("GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT=deskrun/" DESKRUN_VERSION));
 	json_t *binds = json_array();
-	if (d->mode == &dr_mode_docker_socket) {
-		if (d->no_guard && a->ep.path) {
-			_cleanup_free_ char *b = dr_xasprintf("%s:/var/run/docker.sock", a->ep.path);
-			json_array_append_new(binds, json_string(b));
-			json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
-		} else if (r->dir) {
-			/* The guard's socket (read-only: job containers get it as docker.sock) and the
-			 * work folder the guard maps job containers' binds to. */
-			_cleanup_free_ char *b = dr_xasprintf("%s/run:/run/deskrun:ro", r->dir);
-			_cleanup_free_ char *w = dr_xasprintf("%s/work:/home/runner/_work", r->dir);
-			json_array_append_new(binds, json_string(b));
-			json_array_append_new(binds, json_string(w));
-			json_array_append_new(env, json_string("DOCKER_HOST=" DR_GUARD_SOCKET));
+	if (d->mode == &dr_mode_docker_socket && d->no_guard && a->ep.path) {
+		_cleanup_free_ char *b = dr_xasprintf("%s:/var/run/docker.sock", a->ep.path);
+		json_array_append_new(binds, json_string(b));
+		json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
+	} else if (uses_guard(s) && r->dir) {
+		/* The guard's socket (read-only: job containers get it as docker.sock) and the
+		 * work folder the guard maps job containers' binds to. */
+		_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
+		_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
+		bind_add(binds, run, "/run/deskrun", true);
+		bind_add(binds, work, "/home/runner/_work", false);
+		json_array_append_new(env, json_string("DOCKER_HOST=" DR_GUARD_SOCKET));
+	} else if (uses_dind(s) && r->dir) {
+		/* As in the pod: the daemon's /var/run and the work folder shared. */
+		_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
+		_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
+		bind_add(binds, run, "/var/run", false);
+		bind_add(binds, work, "/home/runner/_work", false);
+		json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
+	}
+	if (d->mode->docker_client) {
+		json_array_append_new(env, json_string("RUNNER_WAIT_FOR_DOCKER_IN_SECONDS=120"));
+		if (d->buildkit) {
+			json_array_append_new(env, json_string("DOCKER_BUILDKIT=1"));
+			json_array_append_new(env, json_string("BUILDKIT_PROGRESS=plain"));
 		}
 	}
-	if (d->proxy) {
-		const char *names[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" };
-		for (size_t i = 0; i < DR_ARRAY_LEN(names); i++) {
-			_cleanup_free_ char *v = dr_xasprintf("%s=%s", names[i], d->proxy);
-			json_array_append_new(env, json_string(v));
-		}
-	}
+	proxy_env(d, env);
 	for (size_t i = 0; i < d->n_mounts; i++) {
 		_cleanup_free_ char *b = dr_xasprintf("%s:%s", d->mounts[i].source, d->mounts[i].target);
 		json_array_append_new(binds, json_string(b));
 	}
 	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
 	json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Init", 1);
-	if (a->network)
+	if (r->dind_cid && !dr_streq(a->network, "host")) {
+		/* The pod's network namespace: what the job's daemon publishes is on localhost. */
+		_cleanup_free_ char *ns = dr_xasprintf("container:%s", r->dind_cid);
+		json_object_set_new(hc, "NetworkMode", json_string(ns));
+	} else if (a->network) {
 		json_object_set_new(hc, "NetworkMode", json_string(a->network));
+	}
 	return json_pack("{s:s, s:[s], s:o, s:{s:s, s:s, s:s, s:s}, s:o}", "Image",
 	                 dr_runner_image(d), "Cmd", "/home/runner/run.sh", "Env", env, "Labels",
 	                 LABEL_AGENT, a->owner, LABEL_SET, s->name, LABEL_RUNNER, r->name,
 	                 LABEL_RUNNER_ID, rid, "HostConfig", hc);
 }
 
-/* The guard (docker-socket) and the container of runner r. */
+/* The guard (docker-socket, dind-daemonset) or the daemon (dind), then the container of
+ * runner r. */
 static int
 launch(set *s, runner *r, const char *jit, dr_err **err)
 {
 	agent *a = s->a;
-	if (s->def->mode == &dr_mode_docker_socket && !s->def->no_guard &&
-	    start_guard(s, r, err) < 0)
+	if (uses_guard(s) && start_guard(s, r, err) < 0)
+		return -1;
+	if (uses_dind(s) && start_dind(s, r, err) < 0)
 		return -1;
 	_cleanup_json_ json_t *spec = container_spec(s, r, jit);
 	_cleanup_free_ char *target = dr_xasprintf("/containers/create?name=%s", r->name);
@@ -530,16 +1017,21 @@ start_runner(set *s, dr_err **err)
 	int rc = launch(s, &r, jit, err);
 	explicit_bzero(jit, strlen(jit));
 	if (rc < 0) {
-		stop_guard(&r, 5000);
-		if (r.dir)
-			rm_rf_dir(r.dir);
+		if (r.cid)
+			remove_container(s->a, r.cid, NULL);
+		discard_parts(s, &r);
 		dr_scaleset_remove_runner(s->ctl, r.id, NULL);
 		runner_free(&r);
 		return -1;
 	}
 	s->runners = dr_xrealloc(s->runners, (s->n_runners + 1) * sizeof(*s->runners));
 	s->runners[s->n_runners++] = r;
-	alog(s, "runner %s started (id %lld, container %.12s)", r.name, (long long)r.id, r.cid);
+	if (r.dind_cid)
+		alog(s, "runner %s started (id %lld, container %.12s, dind %.12s)", r.name,
+		     (long long)r.id, r.cid, r.dind_cid);
+	else
+		alog(s, "runner %s started (id %lld, container %.12s)", r.name, (long long)r.id,
+		     r.cid);
 	return 0;
 }
 
@@ -586,6 +1078,76 @@ code_of(json_t *c)
 	return -1;
 }
 
+static bool
+container_running(json_t *list, const char *cid)
+{
+	size_t k;
+	json_t *c;
+	json_array_foreach(list, k, c)
+		if (dr_streq(json_string_value(json_object_get(c, "Id")), cid))
+			return dr_streq(json_string_value(json_object_get(c, "State")), "running");
+	return false;
+}
+
+/* dind: each runner's daemon container found (adopted after a restart); a runner whose
+ * daemon is not running is failed (its container removed, deregistered if idle); a daemon
+ * container without its runner is removed, with the runner's folder. */
+static void
+reap_dind(set *s, json_t *list)
+{
+	size_t k;
+	json_t *c;
+	json_array_foreach(list, k, c) {
+		const char *cid = json_string_value(json_object_get(c, "Id"));
+		json_t *labels = json_object_get(c, "Labels");
+		const char *rname = json_string_value(json_object_get(labels, LABEL_RUNNER));
+		if (!cid || !dr_streq(json_string_value(json_object_get(labels, LABEL_ROLE)), ROLE_DIND))
+			continue;
+		runner *r = find_runner(s, rname);
+		if (r && !r->dind_cid && uses_dind(s)) {
+			r->dind_cid = dr_xstrdup(cid);
+			alog(s, "runner %s: its dind container %.12s adopted", r->name, cid);
+		}
+		if (r && dr_streq(r->dind_cid, cid))
+			continue;
+		_cleanup_free_ char *st = container_state(s->a, cid, NULL);
+		if (!st)
+			continue; /* removed with its runner in this round */
+		_cleanup_err_ dr_err *e = NULL;
+		if (stop_daemon_container(s->a, cid, &e) < 0) {
+			set_error(s, e);
+			continue;
+		}
+		if (rname && !strchr(rname, '/') && !r) {
+			_cleanup_free_ char *dir = dr_xasprintf("%s/%s", s->a->state_dir, rname);
+			_cleanup_err_ dr_err *fe = NULL;
+			if (dr_pod_rm_rf(dir, &fe) < 0)
+				set_error(s, fe);
+		}
+		alog(s, "dind container %.12s of %s removed: its runner is gone", cid,
+		     rname ? rname : "?");
+	}
+	for (size_t i = 0; uses_dind(s) && i < s->n_runners;) {
+		runner *r = &s->runners[i];
+		if (r->dind_cid && container_running(list, r->dind_cid)) {
+			i++;
+			continue;
+		}
+		alog(s, "runner %s: its Docker daemon (dind container) is not running: the runner "
+		     "is removed%s",
+		     r->name, r->busy || r->done ? ", its job fails" : "");
+		_cleanup_err_ dr_err *e = NULL;
+		if (r->cid && remove_container(s->a, r->cid, &e) < 0) {
+			set_error(s, e);
+			i++;
+			continue;
+		}
+		if (!r->busy && !r->done)
+			dr_scaleset_remove_runner(s->ctl, r->id, NULL);
+		drop_runner(s, i);
+	}
+}
+
 /* The engine's view of s: exited runners removed (deregistered when they never took a job),
  * running containers of an earlier agent adopted. Called with s->mu held. */
 static void
@@ -620,8 +1182,8 @@ reap(set *s)
 		json_t *labels = json_object_get(c, "Labels");
 		const char *rname = json_string_value(json_object_get(labels, LABEL_RUNNER));
 		const char *rid = json_string_value(json_object_get(labels, LABEL_RUNNER_ID));
-		if (!cid || !state)
-			continue;
+		if (!cid || !state || json_object_get(labels, LABEL_ROLE))
+			continue; /* a daemon container: reap_dind */
 		runner *r = NULL;
 		for (size_t i = 0; i < s->n_runners; i++)
 			if (dr_streq(s->runners[i].cid, cid))
@@ -682,6 +1244,7 @@ reap(set *s)
 		if (r)
 			drop_runner(s, (size_t)(r - s->runners));
 	}
+	reap_dind(s, list);
 }
 
 /* Scale s to the target (§6). Called with s->mu held. */
@@ -1282,6 +1845,9 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	gethostname(hn, sizeof(hn) - 1);
 	a.owner = dr_xstrdup(owner ? owner : hn);
 	a.self_exe = dr_self_exe();
+	a.dind_exe = find_dind_exe(a.self_exe);
+	a.settings = &cfg->settings;
+	pthread_mutex_init(&a.ds_mu, NULL);
 	a.state_dir = dr_xstrdup(state_dir);
 	int rc = -1;
 	for (char **o = only; o && *o; o++)
@@ -1356,7 +1922,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 					r->guard = 0;
 					r->foreign_guard = false;
 				}
-				if (r->dir && r->guard == 0 && s->def->mode == &dr_mode_docker_socket) {
+				if (r->dir && r->guard == 0 && uses_guard(s)) {
 					_cleanup_err_ dr_err *ge = NULL;
 					free(r->dir);
 					r->dir = NULL;
@@ -1389,6 +1955,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 		pthread_join(metrics_thread, NULL);
 	free(last_status);
 	shutdown_sets(&a);
+	stop_shared_daemon(&a);
 	{
 		_cleanup_free_ char *st = dr_xasprintf("%s/status.json", a.state_dir);
 		unlink(st);
@@ -1413,6 +1980,10 @@ out:
 		close(a.metrics_fd);
 	free(a.owner);
 	free(a.self_exe);
+	free(a.dind_exe);
+	free(a.ds_cid);
+	free(a.ds_url);
+	pthread_mutex_destroy(&a.ds_mu);
 	free(a.state_dir);
 	dr_pod_endpoint_clear(&a.ep);
 	return rc;

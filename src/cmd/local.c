@@ -39,13 +39,24 @@ int
 dr_local_check(const dr_runner *d, bool unix_engine, dr_err **err)
 {
 	const dr_mode *m = d->mode;
-	if (m != &dr_mode_docker_socket)
+	if (m != &dr_mode_docker_socket && m != &dr_mode_dind && m != &dr_mode_dind_daemonset)
 		return dr_fail(err, DR_EXIT_USAGE,
-		               "%s: mode %s is not served by the local agent yet (%s): use "
-		               "--mode docker-socket, or a Kubernetes cluster",
+		               "%s: mode %s needs Kubernetes (%s): locally use --mode docker-socket, "
+		               "dind or dind-daemonset, or a Kubernetes cluster",
 		               d->name, m->name,
-		               m->kube_mode ? "it runs jobs as Kubernetes pods"
-		                            : "its Docker daemon sidecar is not started locally yet");
+		               m->kube_mode ? "it runs each job as a pod through ARC's container hooks"
+		                            : "it hands jobs the node's containerd socket, which a "
+		                              "Docker or podman engine does not serve");
+	if (dr_runner_docker_storage(d) == DR_STORAGE_PVC)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: --docker-storage pvc needs Kubernetes: locally use hostpath (or "
+		               "--cache /var/lib/docker, or --cache-pool N)",
+		               d->name);
+	if (m == &dr_mode_dind_daemonset && d->cache_pool)
+		return dr_fail(err, DR_EXIT_USAGE,
+		               "%s: --cache-pool with dind-daemonset is not served locally: the local "
+		               "shared daemon keeps <cache-root>/daemonset/docker; drop --cache-pool",
+		               d->name);
 	if (d->instances > 1)
 		return dr_fail(err, DR_EXIT_USAGE,
 		               "%s: --instances %d has no meaning locally: one agent serves the set "

@@ -25,7 +25,7 @@ runner that was given a JIT config. Standard library only.
                                           session_ttl, bom (0/1), flow ...
   reset                                   forget everything
   decode-jit [BLOB]                       the files inside a JIT config (default: the env var)
-  run-runner [--jitconfig BLOB] [--root DIR] [--result R] [--wait S] [--job-seconds S]
+  run-runner [--jitconfig BLOB] [--root DIR] [--result R] [--wait S] [--job-seconds S] [--step PROG]
              [--exit-code N]              the runner stand-in: decode ACTIONS_RUNNER_INPUT_JITCONFIG,
                                           report online, take a job, finish it, exit
 """
@@ -115,8 +115,16 @@ def run_runner(a, cacert):
         return 1
     log("running job %s (request %s)" % (job["jobId"], job["runnerRequestId"]))
     time.sleep(a.job_seconds)
-    ctl.call("POST", "/runners/%d/finish" % rid, {"result": a.result}, ok=(200,))
-    log("finished: %s" % a.result)
+    result = a.result
+    if a.step:  # the job's one step: a program run with the job's id in JOB_ID; fails the job
+        import subprocess
+        env = dict(os.environ, JOB_ID=str(job["jobId"]))
+        rc = subprocess.run([a.step], env=env).returncode
+        log("step %s exited %d" % (a.step, rc))
+        if rc != 0:
+            result = "failed"
+    ctl.call("POST", "/runners/%d/finish" % rid, {"result": result}, ok=(200,))
+    log("finished: %s" % result)
     return a.exit_code
 
 
@@ -194,6 +202,7 @@ def main():
     p.add_argument("--wait", type=float, default=3600)
     p.add_argument("--job-seconds", type=float, default=0)
     p.add_argument("--exit-code", type=int, default=0)
+    p.add_argument("--step")
     a = ap.parse_args()
 
     cacert = a.cacert

@@ -13,6 +13,10 @@
 #                             each job's length (/standin/job-seconds, if present, overrides).
 #                             With DOCKER_HOST=unix://... it first prints
 #                             "docker-info: status=N root=..." from GET /info on that socket.
+#                             The image has the host's docker CLI (/usr/bin/docker) and
+#                             busybox (/bin/sh ...): when /standin/step exists, the stand-in
+#                             runs it as the job's step (JOB_ID set; non-zero fails the job),
+#                             so a test's job really calls its Docker.
 
 build_runner_image() {
 	local tag=$1 root=$TMP/runner-rootfs py
@@ -22,12 +26,17 @@ build_runner_image() {
 	mkdir -p "$root/home/runner" "$root/opt/standin" "$root/usr/bin" "$root/tmp" "$root/etc"
 	chmod 1777 "$root/tmp"
 	cp "$py" "$root/usr/bin/$ver"
+	mkdir -p "$root/bin"
+	cp /usr/bin/docker "$root/usr/bin/docker"
+	cp /bin/busybox "$root/bin/busybox"
+	local a
+	for a in sh cat echo grep ls mkdir sleep test true false tr wc head tail; do ln -s busybox "$root/bin/$a"; done
 	ln -s "$ver" "$root/usr/bin/python3"
 	tar -C / -cf - --exclude="usr/lib/$ver/test" --exclude="usr/lib/$ver/idlelib" \
 		--exclude="usr/lib/$ver/tkinter" --exclude="usr/lib/$ver/ensurepip" \
 		--exclude="usr/lib/$ver/lib2to3" "usr/lib/$ver" | tar -C "$root" -xf -
 	local lib
-	for lib in $( { ldd "$py"; ldd /usr/lib/"$ver"/lib-dynload/*.so; } 2>/dev/null |
+	for lib in $( { ldd "$py"; ldd /usr/bin/docker; ldd /usr/lib/"$ver"/lib-dynload/*.so; } 2>/dev/null |
 		awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}' | sort -u); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
@@ -61,13 +70,14 @@ try:  # a test may set each job's length at run time
     js = open("/standin/job-seconds").read().strip() or js
 except OSError:
     pass
+step = ["--step", "/standin/step"] if os.path.exists("/standin/step") else []
 os.execv("/usr/bin/python3", ["python3", "/opt/standin/ghctl.py", "run-runner",
          "--wait", os.environ.get("STANDIN_WAIT", "600"),
-         "--job-seconds", js])
+         "--job-seconds", js] + step)
 PY
 	chmod 755 "$root/home/runner/run.sh"
 	tar -C "$root" -cf - . | docker import --change 'ENV SSL_CERT_FILE=/standin/cert.pem' \
-		--change 'ENV PATH=/usr/bin' \
+		--change 'ENV PATH=/usr/bin:/bin' \
 		--change "ENV STANDIN_JOB_SECONDS=${2:-0}" --change 'CMD ["/home/runner/run.sh"]' - "$tag" >/dev/null
 	local rc=$?
 	rm -rf "$root"

@@ -96,7 +96,7 @@ printf '%s\n' "$PAT" | "$DESKRUN" add kube --repository "$U/acme/kube" --mode ku
 
 run "$DESKRUN" agent --host "$DOCKER_HOST"
 check "a mode that needs Kubernetes is refused, naming the set and the reason (exit 2)" \
-	eq "$RC ${ERR#deskrun: error: }" "2 kube: mode kubernetes is not served by the local agent yet (it runs jobs as Kubernetes pods): use --mode docker-socket, or a Kubernetes cluster"
+	eq "$RC ${ERR#deskrun: error: }" "2 kube: mode kubernetes needs Kubernetes (it runs each job as a pod through ARC's container hooks): locally use --mode docker-socket, dind or dind-daemonset, or a Kubernetes cluster"
 run "$DESKRUN" agent --set nope
 check "--set of an unknown definition: exit 2" eq "$RC" "2"
 run "$DESKRUN" agent --set web --host "$DOCKER_HOST" --state-dir "$TMP/agent-x" --metrics-addr 0.0.0.0:9100

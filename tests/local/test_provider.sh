@@ -89,10 +89,10 @@ printf '%s\n' "$PAT" | "$DESKRUN" add web --repository "$U/acme/web" --mode dock
 	--min-runners 1 --max-runners 2 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
 printf '%s\n' "$PAT" | "$DESKRUN" add api --repository "$U/acme/api" --mode docker-socket \
 	--min-runners 0 --max-runners 1 --auth-value - --runner-image "$IMG" --mount "$D:/standin" >/dev/null
-printf '%s\n' "$PAT" | "$DESKRUN" add kube --repository "$U/acme/kube" --mode dind --auth-value - >/dev/null
+printf '%s\n' "$PAT" | "$DESKRUN" add kube --repository "$U/acme/kube" --mode cached-privileged-kubernetes --auth-value - >/dev/null
 run "$DESKRUN" up
 check "up refuses a definition the local agent cannot serve, naming it (exit 2)" \
-	eq "$RC $(grep -c 'kube: mode dind is not served by the local agent' <<<"$ERR")" "2 1"
+	eq "$RC $(grep -c 'kube: mode cached-privileged-kubernetes needs Kubernetes' <<<"$ERR")" "2 1"
 "$DESKRUN" remove kube >/dev/null
 echo 6 >"$D/job-seconds" # each job takes 6 s (read when a runner starts)
 run "$DESKRUN" up --dry-run
