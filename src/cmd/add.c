@@ -518,7 +518,12 @@ const dr_cmd dr_cmd_add = {
 		"Modes: kubernetes (no daemon: jobs run as pods through ARC's container hooks), dind "
 		"(a privileged docker:dind sidecar; --cache mounts into the daemon, so --cache "
 		"/var/lib/docker keeps the layer cache per instance), cached-privileged-kubernetes "
-		"(privileged job pods through a hook extension, with hostPath caches).\n\n"
+		"(privileged job pods through a hook extension, with hostPath caches), docker-socket "
+		"(the node's daemon through deskrun's guard), dind-daemonset (one shared daemon per "
+		"node, through the guard), containerd-socket (the node's containerd). On the local "
+		"provider (cluster create --provider local) docker-socket, dind (--cache-pool "
+		"included) and dind-daemonset run on the host's engine; the others need Kubernetes "
+		"and are refused there.\n\n"
 		"The GitHub credentials are read from --auth-value-file, from stdin with "
 		"--auth-value -, or from --auth-value (with a warning); they are stored only in the "
 		"config file (mode 0600).",

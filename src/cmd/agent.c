@@ -61,7 +61,9 @@ static const dr_opt agent_opts[] = {
 	{ "network", 0, "NAME", "the runner containers' network (default: the engine's default)",
 	  OPT_NETWORK },
 	{ "state-dir", 0, "DIR",
-	  "the runners' guard sockets live here (default /var/lib/deskrun/agent)", OPT_STATE_DIR },
+	  "the runners' folders (guard sockets; dind: the daemon's socket and the work folder) "
+	  "live here (default /var/lib/deskrun/agent)",
+	  OPT_STATE_DIR },
 	{ "drain", 0, "DURATION",
 	  "on SIGTERM, wait this long for busy runners to finish (default 5m; they are adopted "
 	  "by the next agent otherwise)",
@@ -2004,7 +2006,15 @@ const dr_cmd dr_cmd_agent = {
 		"deskrun.io/runner-name and deskrun.io/runner-id, removed when it exits. A runner "
 		"that exits before taking a job is deregistered. Mode docker-socket gives each "
 		"runner its own deskrun guard on the engine's socket (mounted at /run/deskrun); "
-		"with --no-guard the raw socket. Other modes are refused with the reason.\n\n"
+		"with --no-guard the raw socket. Mode dind gives each runner a privileged dind "
+		"container (RUNNER-dind, labelled deskrun.io/role=dind) sharing /var/run and the "
+		"work folder, whose network namespace the runner joins; with --cache-pool it runs "
+		"'deskrun dind-entrypoint' on the pool under the cache root, from the agent's static "
+		"binary; it is removed with its runner, and a runner whose daemon died is removed. "
+		"Mode dind-daemonset runs one shared daemon container (deskrun-dind, data under "
+		"<cache-root>/daemonset) and a guard per runner in front of it. kubernetes, "
+		"cached-privileged-kubernetes and containerd-socket need Kubernetes and are refused "
+		"with the reason.\n\n"
 		"On SIGTERM the sessions are deleted (no new jobs), idle runners removed, and busy "
 		"ones waited for up to --drain (SIGUSR1: not waited for, as 'up' restarts it); a "
 		"later agent adopts runner containers still running and removes exited ones. Log "
