@@ -83,6 +83,7 @@ static const dr_opt agent_opts[] = {
 #define LABEL_ROLE "deskrun.io/role" /* the agent's other containers: dind, dind-daemonset */
 #define ROLE_DIND "dind"
 #define ROLE_DAEMONSET "dind-daemonset"
+#define ROLE_EXTERNALS "externals" /* dind: the short-lived copy of the runner's externals */
 #define POLL_TIMEOUT_MS (2L * 60 * 1000)
 #define ENGINE_TIMEOUT_MS 30000L
 #define QUIET_TRIM_MS 10000L /* quiet this long: the start-up's pages leave the RSS */
@@ -547,8 +548,10 @@ dind_spec(set *s, runner *r)
 	_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
 	_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
 	_cleanup_free_ char *conf = dr_xasprintf("%s/dockerd", r->dir);
+	_cleanup_free_ char *ext = dr_xasprintf("%s/externals", r->dir);
 	bind_add(binds, run, "/var/run", false);
 	bind_add(binds, work, "/home/runner/_work", false);
+	bind_add(binds, ext, "/home/runner/externals", false);
 	bind_add(binds, conf, DR_DOCKERD_CONFIG_DIR, true);
 	for (size_t i = 0; i < d->n_caches; i++) {
 		_cleanup_free_ char *src =
@@ -697,6 +700,42 @@ wait_daemon(const agent *a, const char *what, const char *cid, const char *sock,
 	               "docker logs %.12s", what, timeout_ms / 1000, cid);
 }
 
+/* dind: the runner image's /home/runner/externals copied into the runner's folder, for the
+ * daemon to mount at the same path (job containers bind it as /__e), as the pod's
+ * init-dind-externals does: a short-lived container of the runner image running cp. */
+static int
+copy_externals(set *s, runner *r, dr_err **err)
+{
+	agent *a = s->a;
+	_cleanup_free_ char *ext = dr_xasprintf("%s/externals", r->dir);
+	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
+	json_t *binds = json_array();
+	bind_add(binds, ext, "/home/runner/tmpDir", false);
+	_cleanup_json_ json_t *spec = json_pack(
+		"{s:s, s:[s], s:[s,s,s], s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:{s:o, s:s}}", "Image",
+		dr_runner_image(s->def), "Entrypoint", "cp", "Cmd", "-r", "/home/runner/externals/.",
+		"/home/runner/tmpDir/", "User", "0", "Labels", LABEL_AGENT, a->owner, LABEL_SET,
+		s->name, LABEL_RUNNER, r->name, LABEL_RUNNER_ID, rid, LABEL_ROLE, ROLE_EXTERNALS,
+		"HostConfig", "Binds", binds, "NetworkMode", "none");
+	_cleanup_free_ char *name = dr_xasprintf("%s-externals", r->name);
+	_cleanup_free_ char *cid = NULL;
+	if (run_container(a, name, spec, "runner", &cid, err) < 0)
+		return dr_err_prefix(err, "copy the runner's externals for its dind container");
+	_cleanup_free_ char *wait = dr_xasprintf("/containers/%s/wait", cid);
+	_cleanup_json_ json_t *res = NULL;
+	int rc = engine_expect(a, "POST", wait, NULL, 200, 200, &res, err);
+	long code = (long)json_integer_value(json_object_get(res, "StatusCode"));
+	remove_container(a, cid, NULL);
+	if (rc < 0)
+		return dr_err_prefix(err, "copy the runner's externals for its dind container");
+	if (code != 0)
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "copy the runner image's /home/runner/externals for the dind container "
+		               "of %s: cp exited %ld (does %s have it?)",
+		               r->name, code, dr_runner_image(s->def));
+	return 0;
+}
+
 static int
 mkdir_mode(const char *path, mode_t mode, dr_err **err)
 {
@@ -725,11 +764,13 @@ start_dind(set *s, runner *r, dr_err **err)
 	_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
 	_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
 	_cleanup_free_ char *conf = dr_xasprintf("%s/dockerd", r->dir);
+	_cleanup_free_ char *ext = dr_xasprintf("%s/externals", r->dir);
 	_cleanup_free_ char *dj = dr_xasprintf("%s/daemon.json", conf);
 	_cleanup_free_ char *text = dr_daemon_json(d);
 	if (mkdir_mode(r->dir, 0700, err) < 0 || mkdir_mode(run, 0755, err) < 0 ||
 	    mkdir_mode(work, 0777, err) < 0 || mkdir_mode(conf, 0755, err) < 0 ||
-	    dr_write_atomic(dj, text, strlen(text), 0644, err) < 0)
+	    mkdir_mode(ext, 0755, err) < 0 ||
+	    dr_write_atomic(dj, text, strlen(text), 0644, err) < 0 || copy_externals(s, r, err) < 0)
 		return -1;
 	for (size_t i = 0; i < d->n_caches; i++)
 		if (!d->caches[i].source) {
@@ -1103,7 +1144,14 @@ reap_dind(set *s, json_t *list)
 		const char *cid = json_string_value(json_object_get(c, "Id"));
 		json_t *labels = json_object_get(c, "Labels");
 		const char *rname = json_string_value(json_object_get(labels, LABEL_RUNNER));
-		if (!cid || !dr_streq(json_string_value(json_object_get(labels, LABEL_ROLE)), ROLE_DIND))
+		const char *role = json_string_value(json_object_get(labels, LABEL_ROLE));
+		if (cid && dr_streq(role, ROLE_EXTERNALS)) {
+			/* Never running between two reaps (made and removed under the lock): one
+			 * a killed agent left. */
+			remove_container(s->a, cid, NULL);
+			continue;
+		}
+		if (!cid || !dr_streq(role, ROLE_DIND))
 			continue;
 		runner *r = find_runner(s, rname);
 		if (r && !r->dind_cid && uses_dind(s)) {

@@ -30,7 +30,9 @@ build_runner_image() {
 	cp /usr/bin/docker "$root/usr/bin/docker"
 	cp /bin/busybox "$root/bin/busybox"
 	local a
-	for a in sh cat echo grep ls mkdir sleep test true false tr wc head tail; do ln -s busybox "$root/bin/$a"; done
+	for a in sh cat cp echo grep ls mkdir sleep test true false tr wc head tail; do ln -s busybox "$root/bin/$a"; done
+	mkdir -p "$root/home/runner/externals"
+	echo "the runner stand-in's externals" >"$root/home/runner/externals/README"
 	ln -s "$ver" "$root/usr/bin/python3"
 	tar -C / -cf - --exclude="usr/lib/$ver/test" --exclude="usr/lib/$ver/idlelib" \
 		--exclude="usr/lib/$ver/tkinter" --exclude="usr/lib/$ver/ensurepip" \

@@ -7,7 +7,8 @@
 #
 # dind (web: --cache-pool 2, max 2): a queued job -> a runner container and a privileged dind
 # container (labelled, the runner in its network namespace, sharing /var/run and the work
-# folder) -> the step loads an image into its daemon and runs a container there -> the job
+# folder; the runner image's externals copied for the daemon) -> the step loads an image into
+# its daemon and runs a container there, binding the externals as /__e -> the job
 # succeeds -> both containers and the runner's folder are gone, the slot released; a second job
 # leases the same slot and finds the image (warm); the dind container killed mid-job fails the
 # runner cleanly; the agent SIGKILLed mid-job and restarted adopts the pair, and removes a dind
@@ -101,7 +102,7 @@ cleanup() {
 	[ -n "${KEEP_LOGS:-}" ] && cp "$TMP"/agent*.log "$TMP/standin.err" "$D/steps.log" "$KEEP_LOGS/" 2>/dev/null
 	_dockerd_stop_all_but_rm
 	ip link del "$BR" 2>/dev/null
-	grep -o " $TMP[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
+	grep -o " ${TMP}[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$TMP" "$CACHE"
 }
 trap cleanup EXIT
@@ -161,6 +162,7 @@ if [ "$DOCKER_HOST" = unix:///var/run/docker.sock ]; then
 		echo "job $JOB_ID cold" >>$L
 	fi
 	echo "job $JOB_ID run $(docker run --rm --network none warm/app:1 echo ran-in-dind)" >>$L
+	echo "job $JOB_ID ext $(docker run --rm --network none -v /home/runner/externals:/__e warm/app:1 cat /__e/README)" >>$L
 	echo "job $JOB_ID work $(ls -ld /home/runner/_work >/dev/null && echo ok)" >>$L
 	i=0
 	while [ -e /standin/hold ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
@@ -222,6 +224,8 @@ check "the dind container runs deskrun dind-entrypoint on the pool, from the age
 check "job 1 succeeds" eval 'G wait-job "$Q1" completed --timeout 60 >/dev/null && [ "$(result "$Q1")" = "completed succeeded" ]'
 check "its step ran docker against its own daemon on a pool slot, cold, and ran a container there" \
 	eval 'grep -q "^job $J1 root $CACHE/pool/web/slot-[01]/docker$" "$D/steps.log" && grep -q "^job $J1 cold$" "$D/steps.log" && grep -q "^job $J1 run ran-in-dind$" "$D/steps.log" && grep -q "^job $J1 work ok$" "$D/steps.log"'
+check "a job container of its daemon binds the runner's externals (/__e), copied from the runner image" \
+	grep -q "^job $J1 ext the runner stand-in's externals$" "$D/steps.log"
 check "the runner and its dind container are gone" wait_for 40 eval '[ "$(cnt web)" = 0 ]'
 check "and the runner's folder" wait_for 10 eval '[ -z "$(ls "$TMP/agent" | grep "^web-")" ]'
 leased() { "$DESKRUN" cache ls --pool "$CACHE/pool/web" --output json | "$PY" -c 'import json,sys; print(sum(1 for x in json.load(sys.stdin) if x.get("state") == "leased"))'; }
