@@ -1121,6 +1121,16 @@ code_of(json_t *c)
 	return -1;
 }
 
+/* A runner name from a container's label names a folder under the state dir that is removed
+ * with the runner: only SET-<suffix>, one path component. */
+static bool
+runner_name_ok(const set *s, const char *rname)
+{
+	size_t n = strlen(s->name);
+	return rname && strncmp(rname, s->name, n) == 0 && rname[n] == '-' && rname[n + 1] &&
+	       !strchr(rname, '/');
+}
+
 static bool
 container_running(json_t *list, const char *cid)
 {
@@ -1168,7 +1178,7 @@ reap_dind(set *s, json_t *list)
 			set_error(s, e);
 			continue;
 		}
-		if (rname && !strchr(rname, '/') && !r) {
+		if (runner_name_ok(s, rname) && !r) {
 			_cleanup_free_ char *dir = dr_xasprintf("%s/%s", s->a->state_dir, rname);
 			_cleanup_err_ dr_err *fe = NULL;
 			if (dr_pod_rm_rf(dir, &fe) < 0)
@@ -1240,7 +1250,7 @@ reap(set *s)
 				r = &s->runners[i];
 		bool alive = dr_streq(state, "running") || dr_streq(state, "created") ||
 		             dr_streq(state, "restarting");
-		if (alive && !r && rname) {
+		if (alive && !r && runner_name_ok(s, rname)) {
 			runner n = { .name = dr_xstrdup(rname), .cid = dr_xstrdup(cid),
 				     .id = rid ? strtoll(rid, NULL, 10) : 0, .started_ms = now_ms() };
 			n.adopted = true;

@@ -13,6 +13,8 @@
 # leases the same slot and finds the image (warm); the dind container killed mid-job fails the
 # runner cleanly; the agent SIGKILLed mid-job and restarted adopts the pair, and removes a dind
 # container whose runner is gone; the JIT config is only in the runner's environment.
+# eph (dind, no cache): the image's own entrypoint runs dockerd on /var/lib/docker in the
+# runner's folder, removed with it.
 # dind-daemonset (d1, d2): two runners of two sets run at once on one shared daemon (a single
 # container, its data root under <cache-root>/daemonset), each through its own guard, and each
 # job sees only its own volumes; SIGTERM leaves nothing (the shared daemon stopped).
@@ -134,6 +136,9 @@ CACHE=$(mktemp -d /var/tmp/deskrun-dind-cache.XXXXXX)
 printf '%s\n' "$PAT" | "$DESKRUN" add web --repository "$U/acme/web" --mode dind --cache-pool 2 \
 	--min-runners 0 --max-runners 2 --auth-value - --runner-image "$IMG" --dind-image "$DIND" \
 	--mount "$D:/standin" >/dev/null
+printf '%s\n' "$PAT" | "$DESKRUN" add eph --repository "$U/acme/eph" --mode dind \
+	--min-runners 0 --max-runners 1 --auth-value - --runner-image "$IMG" --dind-image "$DIND" \
+	--mount "$D:/standin" >/dev/null
 for s in d1 d2; do
 	printf '%s\n' "$PAT" | "$DESKRUN" add $s --repository "$U/acme/$s" --mode dind-daemonset \
 		--min-runners 0 --max-runners 1 --auth-value - --runner-image "$IMG" \
@@ -202,8 +207,8 @@ qjob() { G queue-job --scale-set "$1" | "$PY" -c 'import json,sys; j=json.load(s
 result() { G job "$1" | "$PY" -c 'import json,sys; j=json.load(sys.stdin); print(j.get("state"), j.get("result"))'; }
 
 # ---------------------------------------------------------------- dind with a cache pool
-start_agent "$TMP/agent.log" --set web
-check "web: the session opens" wait_for 30 logged "web: session open"
+start_agent "$TMP/agent.log" --set web --set eph
+check "web and eph: the sessions open" wait_for 30 eval 'logged "web: session open" && logged "eph: session open"' 
 T0=$(date +%s%N)
 read -r Q1 J1 < <(qjob web)
 wait_for 60 eval '[ "$(running web)" = 2 ]'
@@ -236,6 +241,15 @@ R1=$(sed -n "s/^job $J1 root //p" "$D/steps.log")
 check "job 2 leased the same slot and found job 1's image there (warm)" \
 	eval 'grep -q "^job $J2 root $R1$" "$D/steps.log" && grep -q "^job $J2 warm$" "$D/steps.log"'
 check "all containers gone after job 2" wait_for 40 eval '[ "$(cnt web)" = 0 ]'
+
+# dind without a cache: the daemon keeps its data root in the runner's folder, gone with it.
+read -r Q5 J5 < <(qjob eph)
+check "eph (no cache): the job succeeds on the image's entrypoint (dockerd ARGS)" \
+	eval 'G wait-job "$Q5" completed --timeout 60 >/dev/null && [ "$(result "$Q5")" = "completed succeeded" ]'
+check "its daemon's data root was /var/lib/docker, cold, and ran a container" \
+	eval 'grep -q "^job $J5 root /var/lib/docker$" "$D/steps.log" && grep -q "^job $J5 cold$" "$D/steps.log" && grep -q "^job $J5 run ran-in-dind$" "$D/steps.log"'
+check "the pair and the runner's folder (with the data root) are gone" \
+	wait_for 40 eval '[ "$(cnt eph)" = 0 ] && [ -z "$(ls "$TMP/agent" | grep "^eph-")" ]'
 
 # The dind container dies mid-job: the runner is failed and removed with it.
 touch "$D/hold"
