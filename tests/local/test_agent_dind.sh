@@ -84,8 +84,7 @@ start_podman() {
 	P system service --time=0 "unix://$TMP/pm/podman.sock" >"$TMP/pm/service.log" 2>&1 &
 	PODMAN_PID=$!
 	export DOCKER_HOST=unix://$TMP/pm/podman.sock
-	local i
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		docker version >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -295,9 +294,14 @@ check "SIGTERM: exit 0, nothing left (containers, folders, leases)" \
 check "no secret in the agent's log" eval '! grep -q "$PAT" "$TMP/agent.log" "$TMP/agent2.log" && ! grep -qi "jitconfig=" "$TMP/agent.log" "$TMP/agent2.log"'
 
 # ---------------------------------------------------------------- dind-daemonset: one daemon, two sets
+# The user's path this time: cluster create --provider local, up, down.
 rm -f "$D"/created-* "$D"/vols-*
-start_agent "$TMP/agent3.log" --set d1 --set d2
-check "d1 and d2: sessions open" wait_for 30 eval 'logged "d1: session open" && logged "d2: session open"'
+STATE=$TMP/state
+"$DESKRUN" cluster create --provider local --engine "$DOCKER_HOST" --state-dir "$STATE" >/dev/null
+SSL_CERT_FILE=$D/cert.pem run "$DESKRUN" up d1 d2
+AGENT_LOG=$STATE/agent.log
+check "up serves d1 and d2 (dind-daemonset) with the local agent: sessions open" \
+	eval '[ "$RC" = 0 ] && logged "d1: session open" && logged "d2: session open"'
 touch "$D/hold"
 read -r P1 K1 < <(qjob d1)
 read -r P2 K2 < <(qjob d2)
@@ -313,11 +317,9 @@ check "whose data root is under the cache root" test -d "$CACHE/daemonset/docker
 check "each job sees only its own volume through its guard" \
 	eq "$(cat "$D/vols-$K1")|$(cat "$D/vols-$K2")" "vol-$K1 |vol-$K2 "
 check "the runners' containers are gone" wait_for 40 eval '[ "$(cnt d1) $(cnt d2)" = "0 0" ]'
-kill -TERM "$APID"
-wait "$APID"
-ARC=$?
-APID=
-check "SIGTERM: exit 0, the shared daemon stopped, nothing left" \
-	eq "$ARC $(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc 'guard --tenant d[12] ')" "0 0 0"
+run "$DESKRUN" down
+check "down: exit 0, the shared daemon stopped, nothing left" \
+	eq "$RC $(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc 'guard --tenant d[12] ')" "0 0 0"
+check "the agent logged the shared daemon's stop" logged "the shared daemon (deskrun-dind) stopped"
 
 done_testing
