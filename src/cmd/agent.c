@@ -5,9 +5,12 @@
  * config on the local Docker or podman engine (Engine API over its unix socket), labelled
  * deskrun.io/..., removed when it exits; a runner that exits before taking a job is
  * deregistered. In docker-socket mode each runner gets its own `deskrun guard` child in front of
- * the engine's socket. SIGTERM/SIGINT close the sessions (no new jobs), remove idle runners,
- * and wait up to --drain for busy ones; what is still running then is left for the next agent,
- * which adopts labelled containers and removes exited ones.
+ * the engine's socket; in dind mode its own privileged daemon container (labelled
+ * deskrun.io/role=dind, removed with it, a --cache-pool slot leased by deskrun dind-entrypoint
+ * bind-mounted from our static binary); in dind-daemonset mode a guard in front of one shared
+ * daemon container started on demand. SIGTERM/SIGINT close the sessions (no new jobs), remove
+ * idle runners, and wait up to --drain for busy ones; what is still running then is left for
+ * the next agent, which adopts labelled containers and removes exited ones.
  *
  * Threads: one long-poll thread per set; the main thread takes the signals and, every second,
  * reaps exited runners and guard children and reconciles each set under its lock. */
@@ -143,7 +146,7 @@ struct agent {
 	char *dind_exe;     /* the static deskrun bind-mounted into dind containers, or NULL */
 	pthread_mutex_t ds_mu; /* the shared daemon of dind-daemonset: */
 	char *ds_cid;       /* its container, or NULL */
-	char *ds_url;       /* unix://<cache-root>/daemonset/sock/docker.sock */
+	char *ds_url;       /* unix://<cache-root>/daemonset/sock/docker.sock (constant) */
 	set *sets;
 	size_t n_sets;
 };
@@ -878,8 +881,6 @@ ensure_shared_daemon(set *s, dr_err **err)
 		alog(s, "the shared daemon (%s) started (container %.12s, data root %s)",
 		     DR_DAEMONSET_NAME, a->ds_cid, data);
 	}
-	free(a->ds_url);
-	a->ds_url = dr_xasprintf("unix://%s", sock);
 	rc = wait_daemon(a, "the shared daemon " DR_DAEMONSET_NAME, a->ds_cid, sock, NULL, 60000,
 	                 err);
 out:
@@ -1907,6 +1908,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	a.self_exe = dr_self_exe();
 	a.dind_exe = find_dind_exe(a.self_exe);
 	a.settings = &cfg->settings;
+	a.ds_url = dr_xasprintf("unix://%s/daemonset/sock/docker.sock", cfg->settings.cache_root);
 	pthread_mutex_init(&a.ds_mu, NULL);
 	a.state_dir = dr_xstrdup(state_dir);
 	int rc = -1;

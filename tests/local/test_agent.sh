@@ -222,7 +222,7 @@ import json, sys
 L = [json.loads(l) for l in sys.stdin if l.strip()]
 print(sum(e["endpoint"] == "delete-runner" and e["status"] == 204 for e in L))')" "1"
 check "no runner container is left" eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l)" "0"
-check "no guard process is left" eval '! pgrep -f "guard --tenant (web|api) " >/dev/null'
+check "no guard process is left" eval '! pgrep -f "guard --tenant (web|api) .*--listen $TMP/" >/dev/null'
 check "the state directory is empty" eq "$(ls -A "$TMP/agent")" ""
 
 # ---------------------------------------------------------------- SIGKILL mid-job, restart
@@ -237,7 +237,7 @@ kill -KILL "$APID"
 wait "$APID" 2>/dev/null || true
 APID=
 check "SIGKILL: the runner container outlives the agent" eq "$(running web)" "1"
-check "and so does its guard (the job's Docker)" eval 'pgrep -f "guard --tenant web --session web-" >/dev/null'
+check "and so does its guard (the job's Docker)" eval 'pgrep -f "guard --tenant web --session web-.*--listen $TMP/" >/dev/null'
 S=$(G state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 start_agent "$TMP/agent3.log"
 check "the restarted agent adopts the running runners" wait_for 30 eval 'logged "web: runner web-.* adopted" && logged "api: runner api-.* adopted"'
@@ -278,6 +278,6 @@ check "SIGTERM again: exit 0" eq "$ARC" "0"
 check "a long poll in flight does not delay the stop (took $(( (T1 - T0) / 1000000 )) ms)" \
 	test $(( (T1 - T0) / 1000000 )) -lt 5000
 check "nothing left: containers, guards (its own and the adopted ones), folders" \
-	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant (web|api) ") $(ls -A "$TMP/agent" | wc -l)" "0 0 0"
+	eq "$(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant (web|api) .*--listen $TMP/") $(ls -A "$TMP/agent" | wc -l)" "0 0 0"
 
 done_testing

@@ -319,7 +319,7 @@ check "each job sees only its own volume through its guard" \
 check "the runners' containers are gone" wait_for 40 eval '[ "$(cnt d1) $(cnt d2)" = "0 0" ]'
 run "$DESKRUN" down
 check "down: exit 0, the shared daemon stopped, nothing left" \
-	eq "$RC $(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc 'guard --tenant d[12] ')" "0 0 0"
+	eq "$RC $(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant d[12] .*--listen $TMP/")" "0 0 0"
 check "the agent logged the shared daemon's stop" logged "the shared daemon (deskrun-dind) stopped"
 
 done_testing
