@@ -802,6 +802,34 @@ start_dind(set *s, runner *r, dr_err **err)
 	return wait_daemon(a, what, r->dind_cid, sock, ready, d->cache_pool ? 120000 : 60000, err);
 }
 
+/* The shared daemon an earlier agent started: adopted when it runs, removed when it does not.
+ * Called with a->ds_mu held, or before the threads start. */
+static int
+adopt_shared_daemon(agent *a, dr_err **err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	if (engine_expect(a, "GET", "/containers/" DR_DAEMONSET_NAME "/json", NULL, 200, 404, &j,
+	                  err) < 0)
+		return -1;
+	const char *id = json_string_value(json_object_get(j, "Id"));
+	const char *role = json_string_value(
+		json_object_get(dr_json_iget(json_object_get(j, "Config"), "Labels"), LABEL_ROLE));
+	const char *state = json_string_value(json_object_get(json_object_get(j, "State"), "Status"));
+	if (id && !dr_streq(role, ROLE_DAEMONSET))
+		return dr_fail(err, DR_EXIT_FAIL,
+		               "a container named %s that deskrun did not start is in the way of the "
+		               "shared daemon: remove or rename it",
+		               DR_DAEMONSET_NAME);
+	if (id && dr_streq(state, "running")) {
+		a->ds_cid = dr_xstrdup(id);
+		alog(NULL, "the shared daemon (%s) adopted (container %.12s)", DR_DAEMONSET_NAME,
+		     a->ds_cid);
+	} else if (id) {
+		remove_container(a, id, NULL);
+	}
+	return 0;
+}
+
 /* dind-daemonset: the shared daemon (started once for every set of the mode, its data root
  * <cache-root>/daemonset/docker, its socket in <cache-root>/daemonset/sock), running and
  * answering; an earlier agent's is adopted. Configured by the first set that starts it, as
@@ -819,29 +847,8 @@ ensure_shared_daemon(set *s, dr_err **err)
 	pthread_mutex_lock(&a->ds_mu);
 	int rc = -1;
 	if (!a->ds_cid) {
-		_cleanup_json_ json_t *j = NULL;
-		if (engine_expect(a, "GET", "/containers/" DR_DAEMONSET_NAME "/json", NULL, 200, 404,
-		                  &j, err) < 0)
+		if (adopt_shared_daemon(a, err) < 0)
 			goto out;
-		const char *id = json_string_value(json_object_get(j, "Id"));
-		const char *role = json_string_value(
-			json_object_get(dr_json_iget(json_object_get(j, "Config"), "Labels"), LABEL_ROLE));
-		const char *state = json_string_value(
-			json_object_get(json_object_get(j, "State"), "Status"));
-		if (id && !dr_streq(role, ROLE_DAEMONSET)) {
-			dr_fail(err, DR_EXIT_FAIL,
-			        "a container named %s that deskrun did not start is in the way of the "
-			        "shared daemon: remove or rename it",
-			        DR_DAEMONSET_NAME);
-			goto out;
-		}
-		if (id && dr_streq(state, "running")) {
-			a->ds_cid = dr_xstrdup(id);
-			alog(NULL, "the shared daemon (%s) adopted (container %.12s)",
-			     DR_DAEMONSET_NAME, a->ds_cid);
-		} else if (id) {
-			remove_container(a, id, NULL);
-		}
 	} else {
 		_cleanup_free_ char *state = container_state(a, a->ds_cid, NULL);
 		if (!state || !dr_streq(state, "running")) {
@@ -1957,9 +1964,14 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* Adopt what an earlier agent left, before any scaling. */
-	for (size_t i = 0; i < a.n_sets; i++)
+	/* Adopt what an earlier agent left, before any scaling: runners, and the shared daemon
+	 * (stopped with this agent when no runner is left on it). */
+	for (size_t i = 0; i < a.n_sets; i++) {
 		reap(&a.sets[i]);
+		_cleanup_err_ dr_err *de = NULL;
+		if (uses_shared_daemon(&a.sets[i]) && !a.ds_cid && adopt_shared_daemon(&a, &de) < 0)
+			set_error(&a.sets[i], de);
+	}
 	pthread_t metrics_thread;
 	if (a.metrics_fd >= 0)
 		pthread_create(&metrics_thread, NULL, serve_metrics, &a);

@@ -294,7 +294,8 @@ check "SIGTERM: exit 0, nothing left (containers, folders, leases)" \
 check "no secret in the agent's log" eval '! grep -q "$PAT" "$TMP/agent.log" "$TMP/agent2.log" && ! grep -qi "jitconfig=" "$TMP/agent.log" "$TMP/agent2.log"'
 
 # ---------------------------------------------------------------- dind-daemonset: one daemon, two sets
-# The user's path this time: cluster create --provider local, up, down.
+# The user's path this time: cluster create --provider local, up, up again mid-job (the busy
+# runners, their guards and the shared daemon handed over), down.
 rm -f "$D"/created-* "$D"/vols-*
 STATE=$TMP/state
 "$DESKRUN" cluster create --provider local --engine "$DOCKER_HOST" --state-dir "$STATE" >/dev/null
@@ -309,6 +310,9 @@ wait_for 90 eval '[ -s "$D/vols-$K1" ] && [ -s "$D/vols-$K2" ]'
 check "both volumes are on the one shared daemon, owned by their sets" \
 	eq "$(docker -H "unix://$CACHE/daemonset/sock/docker.sock" volume ls --filter name=vol- --format '{{.Name}} {{.Label "io.deskrun.tenant"}}' | sort | tr '\n' ' ')" \
 	"$(printf '%s\n' "vol-$K1 d1" "vol-$K2 d2" | sort | tr '\n' ' ')"
+SSL_CERT_FILE=$D/cert.pem run "$DESKRUN" up d1 d2
+check "up again mid-job: the new agent adopts both busy runners and the shared daemon" \
+	eval '[ "$RC" = 0 ] && logged "d1: runner d1-.* adopted" && logged "d2: runner d2-.* adopted" && logged "the shared daemon (deskrun-dind) adopted"'
 rm -f "$D/hold"
 check "both jobs succeed" eval 'G wait-job "$P1" completed --timeout 60 >/dev/null && G wait-job "$P2" completed --timeout 60 >/dev/null && [ "$(result "$P1") $(result "$P2")" = "completed succeeded completed succeeded" ]'
 check "they ran at once on one shared daemon container" \
