@@ -348,12 +348,12 @@ static int ensure_shared_daemon(set *s, dr_err **err);
 
 /* Start `deskrun guard` for runner r of set s, in front of the engine (docker-socket) or the
  * shared daemon (dind-daemonset); wait for its socket. r->dir is the runner's pod folder as in
- * Kubernetes (docs/guard.md, src/guard/podfs.h), on this host, where the daemon sees the same
- * paths (the shared daemon has the state dir bound at the same path): run/docker.sock the
+ * Kubernetes (docs/guard.md, src/guard/podfs.h), on this host, where the engine sees the same
+ * paths: run/docker.sock the
  * guard's socket (bound read-only at /run/deskrun in the runner), work/ the runner's
  * /home/runner/_work (bound there), and externals/, pins/, .lock the guard's. With --pod-dir
- * the guard maps the binds of a container job (/home/runner/_work, /home/runner/externals,
- * /var/run/docker.sock) to them. */
+ * (docker-socket) the guard maps the binds of a container job (/home/runner/_work,
+ * /home/runner/externals, /var/run/docker.sock) to them. */
 static int
 start_guard(set *s, runner *r, dr_err **err)
 {
@@ -371,11 +371,26 @@ start_guard(set *s, runner *r, dr_err **err)
 	unlink(sock); /* a stale one from a guard that died */
 	const char *args[] = { a->self_exe, "guard", "--tenant", s->name, "--session", r->name,
 		               "--upstream", upstream, "--listen", sock, "--state-dir", state,
-		               "--socket-mode", "0666", "--cleanup-on-exit", "--pod-dir", r->dir,
-		               NULL };
+		               "--socket-mode", "0666", "--cleanup-on-exit", NULL };
 	_cleanup_strv_ char **argv = NULL;
 	for (size_t i = 0; args[i]; i++)
 		dr_strv_push(&argv, args[i]);
+	/* The host's engine sees the pod folder at the same path; the shared daemon container
+	 * does not (it would need the state dir bound with slave propagation, which Docker
+	 * refuses on a private root): a container job there is not mapped yet, and the guard
+	 * refuses its binds as before. */
+	if (!uses_shared_daemon(s)) {
+		dr_strv_push(&argv, "--pod-dir");
+		dr_strv_push(&argv, r->dir);
+	} else {
+		/* What --pod-dir would lay out: the socket's folder, and the work folder the
+		 * runner (not root in its image) writes, as the dind sidecar's. */
+		_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
+		_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
+		if ((mkdir(run, 0755) < 0 && errno != EEXIST) ||
+		    (mkdir(work, 0777) < 0 && errno != EEXIST) || chmod(work, 0777) < 0)
+			return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s/{run,work}", r->dir);
+	}
 	_cleanup_strv_ char **envp = NULL; /* nothing of ours (no secret) reaches the guard */
 	dr_strv_push(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	pid_t pid = 0;
