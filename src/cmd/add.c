@@ -53,6 +53,7 @@ enum {
 	OPT_CLUSTER_BUILDS,
 	OPT_CACHE_POOL,
 	OPT_CACHE_MAX_SIZE,
+	OPT_DIND_IMAGE_HAS_DESKRUN,
 };
 
 static const dr_opt add_opts[] = {
@@ -151,6 +152,11 @@ static const dr_opt add_opts[] = {
 	{ "cache-max-size", 0, "Q", "the quota of each --cache-pool slot, e.g. 20Gi (pruned oldest "
 	  "first when a lease starts)",
 	  OPT_CACHE_MAX_SIZE },
+	{ "dind-image-has-deskrun", 0, NULL,
+	  "--cache-pool: the --dind-image holds deskrun at /usr/local/bin/deskrun (built by "
+	  "'deskrun image build' as a dind image), so the pods need no init container to copy it "
+	  "from the helper image (a faster start)",
+	  OPT_DIND_IMAGE_HAS_DESKRUN },
 	{ "force", 'f', NULL, "replace an existing runner of the same name", OPT_FORCE },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -320,6 +326,9 @@ handle_option(add_args *a, int id, const char *v, dr_err **err)
 		                           : 0;
 	case OPT_CACHE_MAX_SIZE:
 		return set_string(&r->cache_max_size, v);
+	case OPT_DIND_IMAGE_HAS_DESKRUN:
+		r->dind_image_has_deskrun = true;
+		return 0;
 	default:
 		DR_BUG("unhandled add option");
 	}

@@ -60,6 +60,8 @@ int dr_parse_int(const char *flag, const char *s, int *out, dr_err **err);
 /* Build the helper image (image.c): FROM scratch + a static deskrun, imported into `engine`
  * ("docker" or "podman"); binary NULL finds it. */
 int dr_helper_image_build(const char *tag, const char *engine, const char *binary, dr_err **err);
+int dr_dind_image_build(const char *tag, const char *from, const char *engine, const char *binary,
+                        dr_err **err);
 
 /* Usage error for an unexpected positional argument. */
 int dr_usage_extra_arg(const dr_cmd *cmd, const char *arg, dr_err **err);

@@ -1,11 +1,15 @@
 /* image.c: `deskrun image build`: the helper image, FROM scratch plus the static deskrun
  * binary (the guard sidecar runs it; init containers copy it into emptyDirs for the dind
  * entrypoint). Built offline: the image's tar stream is written in memory and fed to
- * `docker import` (or `podman import`) on stdin; no Dockerfile, no registry, no temp file. */
+ * `docker import` (or `podman import`) on stdin; no Dockerfile, no registry, no temp file.
+ * `image build --dind`: a dind image (--from, default docker:dind) with the same binary at
+ * DR_DIND_IMAGE_BINARY, for --dind-image-has-deskrun: a build context (a Dockerfile and the
+ * binary) as a tar stream on the engine's `build -` stdin. */
 #include "lib/common.h"
 #include "buildinfo.h"
 #include "cmd/cmd.h"
 #include "lib/buf.h"
+#include "lib/docker.h"
 #include "lib/runner.h"
 #include "lib/tar.h"
 #include "sys/fsutil.h"
@@ -19,7 +23,7 @@
 
 #define BINARY_MAX (64u << 20)
 
-enum { OPT_TAG = 1, OPT_ENGINE, OPT_BINARY };
+enum { OPT_TAG = 1, OPT_ENGINE, OPT_BINARY, OPT_DIND, OPT_FROM };
 
 static const dr_opt image_opts[] = {
 	{ "tag", 't', "TAG", "the image's name (default " DR_DEFAULT_HELPER_IMAGE_REPO ":" DESKRUN_VERSION ")",
@@ -30,6 +34,13 @@ static const dr_opt image_opts[] = {
 	  "the statically linked deskrun to put in the image (default: deskrun-static next to this "
 	  "deskrun, or this deskrun when it is static)",
 	  OPT_BINARY },
+	{ "dind", 0, NULL,
+	  "build a dind image with deskrun at " DR_DIND_IMAGE_BINARY " instead (for add "
+	  "--dind-image-has-deskrun; default tag deskrun-dind:VERSION)",
+	  OPT_DIND },
+	{ "from", 0, "IMAGE", "--dind: the dind image to add deskrun to (default " DR_DEFAULT_DIND_IMAGE
+	  "; the engine must have it)",
+	  OPT_FROM },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -122,10 +133,46 @@ dr_helper_image_build(const char *tag, const char *engine, const char *binary, d
 	return 0;
 }
 
+int
+dr_dind_image_build(const char *tag, const char *from, const char *engine, const char *binary,
+                    dr_err **err)
+{
+	_cleanup_free_ char *data = NULL, *path = NULL;
+	size_t len = 0;
+	if (find_binary(binary, &data, &len, &path, err) < 0)
+		return -1;
+	if (strchr(from, '\n') || strchr(from, ' '))
+		return dr_fail(err, DR_EXIT_USAGE, "--from \"%s\": not an image name", from);
+	_cleanup_free_ char *dockerfile =
+		dr_xasprintf("FROM %s\nCOPY deskrun " DR_DIND_IMAGE_BINARY "\n"
+		             "LABEL org.opencontainers.image.version=%s io.deskrun.binary=" DR_DIND_IMAGE_BINARY
+		             "\n",
+		             from, DESKRUN_VERSION);
+	_cleanup_buf_ dr_buf tar = DR_BUF_INIT(0);
+	if (dr_tar_file(&tar, "Dockerfile", 0644, dockerfile, strlen(dockerfile)) < 0 ||
+	    dr_tar_file(&tar, "deskrun", 0755, data, len) < 0 || dr_tar_end(&tar) < 0)
+		return dr_fail(err, DR_EXIT_FAIL, "cannot write the build context's tar stream");
+	_cleanup_strv_ char **args = strcmp(engine, "podman") == 0
+		? dr_argv(engine, "build", "--network", "none", "--pull=never", "-q", "-t", tag, "-", NULL)
+		: dr_argv(engine, "build", "-q", "-t", tag, "-", NULL);
+	_cleanup_spawn_ dr_spawn_result res = { 0 };
+	dr_call call = { .stdin_data = tar.data, .stdin_len = tar.len, .timeout_ms = 5 * 60000 };
+	const char *hint = strcmp(engine, "docker") == 0 ? "install docker.io (Debian) or Docker Engine"
+	                                                 : "install podman";
+	if (dr_run_tool(args, hint, &call, &res, err) < 0)
+		return dr_err_prefix(err, "build the dind image FROM %s (the engine needs that image: "
+		                          "pull or load it first)", from);
+	if (!dr_quiet())
+		printf("built %s (FROM %s, deskrun at %s from %s, %zu bytes) with %s\n", tag,
+		       from, DR_DIND_IMAGE_BINARY, path, len, engine);
+	return 0;
+}
+
 static int
 run_image(dr_cli *cli, int argc, char **argv, dr_err **err)
 {
-	const char *verb = NULL, *tag = NULL, *engine = "docker", *binary = NULL;
+	const char *verb = NULL, *tag = NULL, *engine = "docker", *binary = NULL, *from = NULL;
+	bool dind = false;
 	dr_optparse p;
 	dr_optparse_init(&p, &dr_cmd_image, cli, argc, argv);
 	for (;;) {
@@ -155,9 +202,18 @@ run_image(dr_cli *cli, int argc, char **argv, dr_err **err)
 			engine = v;
 		} else if (id == OPT_BINARY)
 			binary = v;
+		else if (id == OPT_DIND)
+			dind = true;
+		else if (id == OPT_FROM)
+			from = v;
 	}
 	if (!verb || strcmp(verb, "build") != 0)
 		return dr_fail(err, DR_EXIT_USAGE, "usage: deskrun image build [--tag TAG]");
+	if (from && !dind)
+		return dr_fail(err, DR_EXIT_USAGE, "--from is the base of a --dind image: add --dind");
+	if (dind)
+		return dr_dind_image_build(tag ? tag : "deskrun-dind:" DESKRUN_VERSION,
+		                           from ? from : DR_DEFAULT_DIND_IMAGE, engine, binary, err);
 	_cleanup_free_ char *default_tag = dr_xstrdup(DR_DEFAULT_HELPER_IMAGE_REPO ":" DESKRUN_VERSION);
 	if (!tag)
 		tag = default_tag;
@@ -166,14 +222,18 @@ run_image(dr_cli *cli, int argc, char **argv, dr_err **err)
 
 const dr_cmd dr_cmd_image = {
 	.name = "image",
-	.summary = "build deskrun's helper image (FROM scratch + the static binary)",
-	.synopsis = "build [--tag TAG] [--engine docker|podman] [--binary PATH]",
+	.summary = "build deskrun's helper image (FROM scratch + the static binary), or a dind image with it",
+	.synopsis = "build [--tag TAG] [--engine docker|podman] [--binary PATH] [--dind [--from IMAGE]]",
 	.description =
 		"Build the helper image the guard sidecar and the dind entrypoint come from: an image "
 		"with nothing but /deskrun, a statically linked deskrun, and ENTRYPOINT [\"/deskrun\"]. "
 		"It is written as a tar stream in memory and imported with 'docker import' (or "
 		"'podman import'), so it builds offline. 'deskrun up' loads it into kind nodes that "
-		"lack it; other clusters pull it from where you push it (--helper-image on add).",
+		"lack it; other clusters pull it from where you push it (--helper-image on add). "
+		"With --dind it builds a dind image instead: --from (default " DR_DEFAULT_DIND_IMAGE ") "
+		"plus deskrun at " DR_DIND_IMAGE_BINARY ", so a --cache-pool runner added with "
+		"--dind-image NAME --dind-image-has-deskrun starts its pods without the init container "
+		"that copies deskrun from the helper image.",
 	.opts = image_opts,
 	.run = run_image,
 };

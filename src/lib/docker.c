@@ -334,6 +334,8 @@ dr_guarded_runner(json_t *runner)
 void
 dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes)
 {
+	if (r->dind_image_has_deskrun)
+		return;
 	json_t *c = dr_k8s_container("deskrun-bin", dr_runner_helper_image(r));
 	json_object_set_new(c, "command", dr_json_strs(DR_HELPER_BINARY, "self-install",
 	                                               DR_BIN_DIR "/deskrun", NULL));
@@ -351,7 +353,8 @@ dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *
 	char slots[16];
 	snprintf(slots, sizeof(slots), "%d", r->cache_pool);
 	_cleanup_free_ char *host_flag = dr_xasprintf("--host=%s", host);
-	json_t *cmd = dr_json_strs(DR_BIN_DIR "/deskrun", "dind-entrypoint", "--pool", pool_dir,
+	const char *bin = r->dind_image_has_deskrun ? DR_DIND_IMAGE_BINARY : DR_BIN_DIR "/deskrun";
+	json_t *cmd = dr_json_strs(bin, "dind-entrypoint", "--pool", pool_dir,
 	                           "--slots", slots, "--owner", owner, "--wait-slot", "60s",
 	                           "--fallback", "ephemeral", NULL);
 	if (r->cache_max_size) {
@@ -368,7 +371,8 @@ dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *
 	                    json_pack("{s:{s:[s,s,s]}, s:i, s:i, s:i}", "exec", "command", "test",
 	                              "-f", DR_POOL_READY, "initialDelaySeconds", 0,
 	                              "failureThreshold", 300, "periodSeconds", 1));
-	dr_k8s_mount(mounts, "deskrun-bin", DR_BIN_DIR, true, NULL);
+	if (!r->dind_image_has_deskrun)
+		dr_k8s_mount(mounts, "deskrun-bin", DR_BIN_DIR, true, NULL);
 	dr_k8s_mount(mounts, "cache-pool", pool_dir, false, NULL);
 	dr_k8s_volume_host(volumes, "cache-pool", pool_dir, "DirectoryOrCreate");
 }
@@ -490,8 +494,10 @@ daemonset_objects(const dr_runner *r, const dr_settings *s, json_t *out)
 	dr_k8s_volume_configmap(volumes, "dockerd-config", cm);
 	json_t *pod = json_object();
 	json_object_set_new(pod, "automountServiceAccountToken", json_false());
-	if (init)
+	if (init && json_array_size(init))
 		json_object_set_new(pod, "initContainers", init);
+	else
+		json_decref(init);
 	json_t *containers = json_array();
 	json_array_append_new(containers, c);
 	json_object_set_new(pod, "containers", containers);

@@ -62,13 +62,17 @@ void dr_guard_sidecar(const dr_scale_set *ss, json_t *init, json_t *volumes, con
 void dr_guarded_runner(json_t *runner);
 
 /* --cache-pool: an init container that copies deskrun out of the helper image into the
- * emptyDir deskrun-bin (mounted at DR_BIN_DIR), so upstream images stay unchanged. */
+ * emptyDir deskrun-bin (mounted at DR_BIN_DIR), so upstream images stay unchanged; with
+ * --dind-image-has-deskrun the dind image holds it at DR_DIND_IMAGE_BINARY instead (`deskrun
+ * image build --dind`) and the pod has neither. */
 #define DR_BIN_DIR "/opt/deskrun"
+#define DR_DIND_IMAGE_BINARY "/usr/local/bin/deskrun"
 /* The daemon.json ConfigMap's mount point in a dind container, and the flag that points
  * dockerd at it. Not /etc/docker: dockerd writes there (key.json on older daemons). */
 #define DR_DOCKERD_CONFIG_DIR "/etc/deskrun-dockerd"
 #define DR_DOCKERD_CONFIG_FLAG "--config-file=" DR_DOCKERD_CONFIG_DIR "/daemon.json"
 #define DR_POOL_READY "/var/run/deskrun-dind-ready"
+/* The init container and its volume; nothing with --dind-image-has-deskrun. */
 void dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes);
 /* The dind container's command under the pool's entrypoint: lease a slot of the pool at
  * pool_dir (a hostPath mounted at the same path, added to volumes/mounts), then run

@@ -42,6 +42,7 @@ static const str_field runner_bools[] = {
 	{ "buildkit", RF(buildkit) },
 	{ "no_guard", RF(no_guard) },
 	{ "cluster_builds", RF(cluster_builds) },
+	{ "dind_image_has_deskrun", RF(dind_image_has_deskrun) },
 };
 
 static const int_field runner_ints[] = {
@@ -168,7 +169,8 @@ dr_runner_guard_image(const dr_runner *r)
 void
 dr_runner_helper_images(const dr_runner *r, char ***images)
 {
-	if (r->cache_pool && !dr_strv_contains(*images, dr_runner_helper_image(r)))
+	if (r->cache_pool && !r->dind_image_has_deskrun &&
+	    !dr_strv_contains(*images, dr_runner_helper_image(r)))
 		dr_strv_push(images, dr_runner_helper_image(r));
 	if (r->mode->guard && !dr_strv_contains(*images, dr_runner_guard_image(r)))
 		dr_strv_push(images, dr_runner_guard_image(r));
@@ -494,7 +496,8 @@ dr_runner_from_json(const char *name, json_t *o, dr_err **err)
 		                            "helper_image", "guard_image", "registry_mirrors",
 		                            "insecure_registries", "no_proxy", "buildkit", "no_guard",
 		                            "cluster_builds", "mtu", "docker_storage", "proxy",
-		                            "cache_pool", "cache_max_size", NULL };
+		                            "cache_pool", "cache_max_size", "dind_image_has_deskrun",
+		                            NULL };
 	if (check_keys(o, keys, what, err) < 0)
 		return NULL;
 	_cleanup_runner_ dr_runner *r = dr_runner_new(name);

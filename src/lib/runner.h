@@ -105,6 +105,9 @@ typedef struct dr_runner {
 	/* A per-node pool of N leased /var/lib/docker slots (deskrun dind-entrypoint). */
 	int cache_pool;       /* 0 = no pool */
 	char *cache_max_size; /* owned or NULL: each slot's quota */
+	/* The pool's daemon runs deskrun from the dind image (DR_DIND_IMAGE_BINARY, `deskrun image
+	 * build --dind`) instead of a copy an init container makes from the helper image. */
+	bool dind_image_has_deskrun;
 } dr_runner;
 
 /* Cluster-wide settings kept in the config file. */

@@ -740,6 +740,14 @@ validate_docker_options(const dr_runner *r, dr_err **err)
 	if (r->cache_max_size &&
 	    dr_validate_quantity("--cache-max-size", r->cache_max_size, "20Gi", err) < 0)
 		return -1;
+	if (r->dind_image_has_deskrun && !r->cache_pool)
+		return dr_fail(err, USAGE, "--dind-image-has-deskrun is how a --cache-pool daemon "
+		                           "gets deskrun: add --cache-pool N or drop it");
+	if (r->dind_image_has_deskrun && !r->dind_image)
+		return dr_fail(err, USAGE,
+		               "--dind-image-has-deskrun: the default %s has no deskrun: build one "
+		               "with 'deskrun image build --dind --tag NAME' and add --dind-image NAME",
+		               DR_DEFAULT_DIND_IMAGE);
 	if (r->proxy && dr_validate_proxy(r->proxy, err) < 0)
 		return -1;
 	if (r->no_proxy && !r->proxy)
@@ -904,11 +912,13 @@ dr_check_shared_daemon(const dr_config *c, const dr_runner *r, dr_err **err)
 		    !str_equal(o->dockerd_memory, r->dockerd_memory) ||
 		    !str_equal(o->dind_image, r->dind_image) || o->cache_pool != r->cache_pool ||
 		    !str_equal(o->cache_max_size, r->cache_max_size) ||
+		    o->dind_image_has_deskrun != r->dind_image_has_deskrun ||
 		    dr_runner_docker_storage(o) != dr_runner_docker_storage(r))
 			return dr_fail(err, USAGE,
 			               "runner %s uses dind-daemonset with other daemon settings "
 			               "(--registry-mirror, --insecure-registry, --mtu, --dockerd-cpu, "
-			               "--dockerd-memory, --dind-image, --docker-storage, --cache-pool): "
+			               "--dockerd-memory, --dind-image, --docker-storage, --cache-pool, "
+			               "--dind-image-has-deskrun): "
 			               "the node's "
 			               "shared daemon has one configuration; give the same ones",
 			               o->name);

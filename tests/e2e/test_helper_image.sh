@@ -28,6 +28,20 @@ if ldd "$DESKRUN" >/dev/null 2>&1; then
 	check "a dynamic binary is refused" eq "$RC" 2
 	check "with the reason" contains "$ERR" "dynamically linked"
 fi
+# --dind: deskrun added to a dind image (any base the engine has; here the helper image itself)
+# at /usr/local/bin/deskrun, through `docker build -` with the context on stdin.
+run "$DESKRUN" image build --dind --from deskrun-helper:test --tag deskrun-dind:test
+check "image build --dind exits 0" eq "$RC" 0
+check "  and says where deskrun is" contains "$OUT" "deskrun at /usr/local/bin/deskrun"
+run docker run --rm --network none --entrypoint /usr/local/bin/deskrun deskrun-dind:test version
+check "  the dind image runs its /usr/local/bin/deskrun" contains "$OUT" "deskrun 0."
+run docker image inspect --format '{{json .Config.Entrypoint}} {{len .RootFS.Layers}}' deskrun-dind:test
+check "  on top of the base, whose entrypoint it keeps" eq "$OUT" '["/deskrun"] 2'
+run "$DESKRUN" image build --dind --from nothing-here:1 --tag x
+check "a --from image the engine lacks: exit 1" eq "$RC" 1
+check "  and the fix is named" contains "$ERR" "pull or load it first"
+run "$DESKRUN" image build --from deskrun-helper:test
+check "--from without --dind is refused" eq "$RC:$ERR" "2:deskrun: error: --from is the base of a --dind image: add --dind"
 
 if command -v podman >/dev/null 2>&1; then
 	export CONTAINERS_CONF=$TMP/containers.conf
@@ -40,6 +54,11 @@ if command -v podman >/dev/null 2>&1; then
 	check "image build --engine podman exits 0" eq "$RC" 0
 	run "${P[@]}" run --rm --network none localhost/deskrun-helper:test version
 	check "the podman image runs deskrun" contains "$OUT" "deskrun 0."
+	run env PATH="$TMP/pbin:$PATH" "$DESKRUN" image build --dind --engine podman \
+		--from localhost/deskrun-helper:test --tag localhost/deskrun-dind:test
+	check "image build --dind --engine podman exits 0" eq "$RC" 0
+	run "${P[@]}" run --rm --network none --entrypoint /usr/local/bin/deskrun localhost/deskrun-dind:test version
+	check "  the podman dind image runs its /usr/local/bin/deskrun" contains "$OUT" "deskrun 0."
 	"${P[@]}" rmi -a -f >/dev/null 2>&1
 else
 	skip "helper image on podman" "podman is not installed"

@@ -84,4 +84,37 @@ else
 fi
 unplay e2e-pool-3
 check "the slots live on the node's disk" test -d "$pool/slot-0" -a -d "$pool/slot-1"
+
+# --dind-image-has-deskrun: the dind image holds deskrun (deskrun image build --dind, into this
+# test's podman store), so the pool's pod has no init container copying it from the helper.
+mkdir -p "$TMP/bin"
+printf '#!/bin/sh\nexec /usr/bin/podman --root %s --runroot %s --tmpdir %s "$@"\n' \
+	"$E2E_STORE/root" "$E2E_STORE/run" "$E2E_STORE/tmp" >"$TMP/bin/podman"
+chmod +x "$TMP/bin/podman"
+DIND_DESKRUN=localhost/deskrun-e2e/dind-deskrun:1
+run env PATH="$TMP/bin:$PATH" "$DESKRUN" image build --dind --engine podman --from "$DIND_IMAGE" \
+	--binary "$BUILDDIR/deskrun-static" --tag "$DIND_DESKRUN"
+check "image build --dind: $DIND_DESKRUN FROM $DIND_IMAGE" eq "$RC" 0
+P run --rm --network none --entrypoint /usr/local/bin/deskrun "$DIND_DESKRUN" version >"$TMP/v.out" 2>&1
+check "the dind image runs its deskrun" contains "$(cat "$TMP/v.out")" "deskrun"
+run dr add p2 --repository https://github.com/o/r --mode dind --cache-pool 1 \
+	--auth-value-file "$TMP/pat" --runner-image "$RUNNER_IMAGE" --dind-image "$DIND_DESKRUN" \
+	--dind-image-has-deskrun
+check "add a pool runner with --dind-image-has-deskrun" eq "$RC" 0
+pod_yaml "$TMP/r1.json" --name e2e-pool-img --sleep runner -- p2 --runner-pod
+inits=$(/usr/bin/python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(" ".join(c["name"] for c in p["spec"].get("initContainers", [])) or "none")' "$TMP/r1.json.render")
+check "its pod has no deskrun-bin init container (init containers: $inits)" lacks "$inits" deskrun-bin
+play "$TMP/r1.json" || not_ok "podman kube play the pool pod with deskrun in its dind image"
+if wait_docker e2e-pool-img runner; then
+	pexec e2e-pool-img runner docker info --format '{{.DockerRootDir}}'
+	check "its daemon runs on a leased slot ($OUT), deskrun from the dind image" contains "$OUT" \
+		"/pool/p2/slot-0"
+	load_base e2e-pool-img runner
+	workflow e2e-pool-img runner e2e/pool-img:1
+else
+	not_ok "e2e-pool-img: its daemon runs"
+	logs e2e-pool-img dind
+fi
+unplay e2e-pool-img
+P rmi -f "$DIND_DESKRUN" >/dev/null 2>&1
 done_testing

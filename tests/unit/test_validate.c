@@ -697,6 +697,20 @@ docker_options(void **state)
 	assert_fails(dr_validate_runner(k, &err_), DR_EXIT_USAGE,
 	             "--cache-pool is for modes dind and dind-daemonset; this runner's mode is "
 	             "kubernetes");
+	/* --dind-image-has-deskrun: only with a pool, and only with a --dind-image (the default
+	 * upstream image has no deskrun). */
+	free(p->cache_max_size);
+	p->cache_max_size = NULL;
+	p->dind_image_has_deskrun = true;
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--dind-image-has-deskrun: the default docker:dind has no deskrun: build one "
+	             "with 'deskrun image build --dind --tag NAME' and add --dind-image NAME");
+	p->dind_image = dr_xstrdup("registry.local/dind-deskrun:1");
+	assert_succeeds(dr_validate_runner(p, &err_));
+	p->cache_pool = 0;
+	assert_fails(dr_validate_runner(p, &err_), DR_EXIT_USAGE,
+	             "--dind-image-has-deskrun is how a --cache-pool daemon gets deskrun: add "
+	             "--cache-pool N or drop it");
 }
 
 static void
@@ -770,8 +784,8 @@ shared_daemon(void **state)
 	assert_fails(dr_check_shared_daemon(c, b, &err_), DR_EXIT_USAGE,
 	             "runner a uses dind-daemonset with other daemon settings (--registry-mirror, "
 	             "--insecure-registry, --mtu, --dockerd-cpu, --dockerd-memory, --dind-image, "
-	             "--docker-storage, --cache-pool): the node's shared daemon has one "
-	             "configuration; give the same ones");
+	             "--docker-storage, --cache-pool, --dind-image-has-deskrun): the node's shared "
+	             "daemon has one configuration; give the same ones");
 	/* A dind runner has its own daemon: no constraint. */
 	b->mode = &dr_mode_dind;
 	assert_succeeds(dr_check_shared_daemon(c, b, &err_));
