@@ -25,7 +25,7 @@ NAMES = {
     "host": ("(1) host daemon", "the node's dockerd, raw socket (a docker-socket --no-guard runner pod whose runner container gets the node's socket itself: --no-guard still puts an unrestricted guard in front of it)"),
     "guard": ("(2) guard", "the same dockerd through `deskrun guard` (docker-socket)"),
     "dind": ("(3) DinD, fresh", "dind sidecar, a new emptyDir data root per job (ARC's default dind)"),
-    "pool": ("(4) DinD, leased pool", "dind sidecar on a slot of deskrun's cache pool (--cache-pool 2)"),
+    "pool": ("(4) DinD, leased pool", "dind sidecar on a slot of deskrun's cache pool (--cache-pool 2), deskrun in its dind image (`deskrun image build --dind`, --dind-image-has-deskrun: no init container)"),
     "privileged": ("(5) privileged job", "cached-privileged-kubernetes: the job pod runs dockerd on a hostPath cache"),
 }
 ORDER = ["host", "guard", "dind", "pool", "privileged"]
@@ -235,6 +235,9 @@ def conditions(d):
             m["load_before"][0], m["load_after"][0], med(other) if other else 0, max(other) if other else 0,
             "" if not other or max(other) == 0 else " (the machine was shared: treat the spread accordingly)"),
     ]
+    if "pool" in d["results"] and m.get("pool_delivery") != "dind-image":
+        lines.append("- (4) in this run got deskrun from the helper image's init container (the run "
+                     "predates `--dind-image-has-deskrun`)")
     return "\n".join(lines)
 
 

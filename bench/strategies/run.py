@@ -9,7 +9,11 @@ network) runs BENCH_JOBS times in a row (the first cold, the others warm) under 
               the physical limit, every other strategy is a ratio to it
   guard       the same daemon through deskrun's guard (a docker-socket runner pod)
   dind        a dind runner pod per job with a fresh data root (ARC's default dind)
-  pool        a dind runner pod per job on deskrun's leased cache pool (--cache-pool 2)
+  pool        a dind runner pod per job on deskrun's leased cache pool (--cache-pool 2), its
+              dind image holding deskrun (`deskrun image build --dind`,
+              --dind-image-has-deskrun): no init container copies it from the helper image
+              (start.py also starts `pool-init`, the pool with that init container, deskrun's
+              default that keeps upstream images unchanged)
   privileged  a cached-privileged-kubernetes job pod per job, running its own dockerd on the
               node's hostPath cache
 
@@ -67,10 +71,11 @@ IMAGES = os.path.join(BENCH_DIR, "images")
 E2E = "localhost/deskrun-e2e"
 RUNNER_IMAGE, DIND_IMAGE, HELPER_IMAGE, BASE_IMAGE = (E2E + "/runner:1", E2E + "/dind:1",
                                                       E2E + "/helper:1", E2E + "/base:1")
+DIND_DESKRUN_IMAGE = "localhost/deskrun-bench/dind-deskrun:1"  # DIND_IMAGE + deskrun (setup)
 GCC_IMAGE = "localhost/deskrun-bench/gcc:1"
 PULLS = [(GCC_IMAGE, "gcc.tar.gz"), (BASE_IMAGE, "base.tar.gz")]
 SETS = {"host": "bench-host", "guard": "bench-guard", "dind": "bench-dind", "pool": "bench-pool",
-        "privileged": "bench-priv"}
+        "privileged": "bench-priv", "pool-init": "bench-pool-init"}
 DOCKERD_ARGS = ["--storage-driver=overlay2", "--log-driver=json-file"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -700,6 +705,16 @@ def setup():
     t = now()
     for i in ("runner", "dind", "helper"):
         podman("load", "-q", "-i", os.path.join(IMAGES, i + ".tar"))
+    # The pool's dind image with deskrun in it, built by deskrun into this store.
+    pbin = os.path.join(DATA, "bin")
+    os.makedirs(pbin, exist_ok=True)
+    with open(os.path.join(pbin, "podman"), "w") as f:
+        f.write('#!/bin/sh\nexec %s --root %s/root --runroot %s/run "$@"\n'
+                % (shutil.which("podman"), STORE, STORE))
+    os.chmod(os.path.join(pbin, "podman"), 0o755)
+    sh([DESKRUN, "image", "build", "--dind", "--engine", "podman", "--from", DIND_IMAGE,
+        "--binary", STATIC, "--tag", DIND_DESKRUN_IMAGE],
+       env=dict(os.environ, PATH=pbin + ":" + os.environ.get("PATH", "/usr/bin:/bin")))
     load_s = now() - t
     os.environ["DESKRUN_CONFIG"] = os.path.join(DATA, "config.json")
     pat = os.path.join(DATA, "pat")
@@ -712,10 +727,12 @@ def setup():
         "host": ["--mode", "docker-socket", "--no-guard"],
         "guard": ["--mode", "docker-socket", "--guard-image", HELPER_IMAGE],
         "dind": ["--mode", "dind", "--dind-image", DIND_IMAGE],
-        "pool": ["--mode", "dind", "--cache-pool", "2", "--dind-image", DIND_IMAGE],
+        "pool": ["--mode", "dind", "--cache-pool", "2", "--dind-image", DIND_DESKRUN_IMAGE,
+                 "--dind-image-has-deskrun"],
+        "pool-init": ["--mode", "dind", "--cache-pool", "2", "--dind-image", DIND_IMAGE],
         "privileged": ["--mode", "cached-privileged-kubernetes", "--cache", "/var/lib/docker"],
     }
-    for s in ALL:
+    for s in adds:
         sh([DESKRUN, "add", SETS[s]] + adds[s] + common)
     return images_s, load_s
 
@@ -765,7 +782,7 @@ def main():
         meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "runs": RUNS, "jobs": JOBS,
                 "disk": DISK, "disk_info": disk_info(), "machine": machine(),
                 "load_before": loadavg(), "images_s": images_s, "podman_load_s": load_s,
-                "strategies": STRATEGIES}
+                "strategies": STRATEGIES, "pool_delivery": "dind-image"}
         results = {s: {"jobs": [], "ready": [], "daemon_rss_kib": [], "guard_rss_kib": []} for s in STRATEGIES}
         log("bench/strategies: %d runs x %d jobs of %s on %s (%s)" % (
             RUNS, JOBS, ",".join(STRATEGIES), DATA, meta["disk_info"]["source"]))

@@ -2,7 +2,8 @@
 # bench/strategies/run.sh: the Docker strategies side by side (host daemon, guard, fresh DinD,
 # leased-pool DinD, privileged job pod) on a real engine (run.py), then where a dind pod's
 # start goes (start.py; BENCH_START=0 skips it) and a registry pull over a slow link with and
-# without the pull-through mirror (pull.py; BENCH_PULL=0 skips it). Needs root, podman,
+# without the pull-through mirror (pull.py; BENCH_PULL=0 skips it), then the seed's KPI table
+# from the three (kpi.py, docs/BENCHMARKS.md's bench-kpi section). Needs root, podman,
 # dockerd and debootstrap (pull.py: docker-registry); prints why and exits 0 where the
 # machine cannot run it.
 set -u
@@ -36,4 +37,6 @@ if [ "${BENCH_PULL:-1}" != 0 ]; then
 		echo "bench/strategies/pull.py: skipped: docker-registry is not installed"
 	fi
 fi
+echo "== bench/strategies/kpi.py"
+/usr/bin/python3 "$SRCDIR/bench/strategies/kpi.py" || status=1
 exit $status

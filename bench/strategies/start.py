@@ -15,11 +15,12 @@ to the daemon's first /_ping answer, split into its phases:
   dockerd   dockerd's process to its first /_ping answer, with dockerd's own log marks:
             containerd up, containers loaded (networks included), initialization done
 
-BENCH_START_STRATEGIES (default dind,pool,pool-nocopy): pool-nocopy is the pool's pod without the
-init container that copies deskrun from the helper image (the binary put into its volume
-beforehand), what it would cost if an image volume or the node provided the binary.
+BENCH_START_STRATEGIES (default dind,pool-init,pool): pool-init is the pool as deskrun renders
+it by default (an init container copies deskrun from the helper image into an emptyDir, so the
+upstream dind image runs unchanged); pool is the pool whose dind image holds deskrun (`deskrun
+image build --dind`, `add --dind-image-has-deskrun`: no init container), as run.py's pool.
 
-The pool's slot is warmed first by one whole job (run.py's job: images, a build, a run and a
+Each pool's slot is warmed first by one whole job (run.py's job: images, a build, a run and a
 service container), as a warm job finds it. Results go to BENCH_DIR/start.json and a table
 on stdout, which also replaces docs/BENCHMARKS.md's section between
 <!-- bench-start:begin/end --> (not with BENCH_DOC=0); the load average is recorded before
@@ -31,7 +32,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 import statistics
 import sys
 import time
@@ -40,7 +40,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as R  # noqa: E402  (run.py: its setup, pods and helpers)
 
 ROUNDS = int(os.environ.get("BENCH_START_ROUNDS", "5"))
-STRATS = [s for s in os.environ.get("BENCH_START_STRATEGIES", "dind,pool,pool-nocopy").split(",") if s]
+STRATS = [s for s in os.environ.get("BENCH_START_STRATEGIES", "dind,pool-init,pool").split(",") if s]
+HEADS = {"dind": "fresh DinD", "pool-init": "pool, init container copies deskrun (default)",
+         "pool": "pool, deskrun in the dind image"}
 DOCKERD_MARKS = [
     ("containerd", r"containerd successfully booted|Loading containers: start"),
     ("loaded", r"Loading containers: done"),
@@ -62,18 +64,7 @@ def rfc3339(s):
 
 def pod_start(strategy, name):
     rec = {"strategy": strategy}
-    path = R.render("pool" if strategy == "pool-nocopy" else strategy, name, [])
-    if strategy == "pool-nocopy":
-        # What the pool's pod would cost without the init container that copies deskrun from
-        # the helper image: the binary is put into its volume beforehand, as an image volume
-        # (Kubernetes' ImageVolume) or a binary installed on the node would provide it.
-        with open(path) as f:
-            spec = json.load(f)
-        inits = spec["spec"].get("initContainers", [])
-        spec["spec"]["initContainers"] = [c for c in inits if c["name"] != "deskrun-bin"]
-        with open(path, "w") as f:
-            json.dump(spec, f)
-        shutil.copy(R.STATIC, os.path.join(R.HOSTROOT, "emptydir", name, "deskrun-bin/deskrun"))
+    path = R.render(strategy, name, [])
     wall0, mono0, boot0 = time.time(), R.now(), R.boottime()
     R.play(path, name)
     rec["play"] = R.now() - mono0
@@ -124,10 +115,10 @@ def pod_start(strategy, name):
     return rec
 
 
-def warm_pool():
-    """One whole job on the pool, as the jobs before a warm one leave its slot."""
+def warm_pool(strategy):
+    """One whole job on a pool, as the jobs before a warm one leave its slot."""
     res = {"jobs": [], "ready": [], "daemon_rss_kib": [], "guard_rss_kib": []}
-    R.run_job("pool", 0, 0, res)
+    R.run_job(strategy, 0, 0, res)
 
 
 def med(xs):
@@ -147,7 +138,7 @@ def table(recs):
             ("entrypoint: exec (ms)", lambda r: r.get("entrypoint", {}).get("exec_ms")),
             ("entrypoint: lease (ms)", lambda r: r.get("entrypoint", {}).get("lease_ms")),
             ("entrypoint: cleanup (ms)", lambda r: r.get("entrypoint", {}).get("cleanup_ms"))]
-    out = ["| seconds after `kube play` (median) | " + " | ".join(STRATS) + " |",
+    out = ["| seconds after `kube play` (median) | " + " | ".join(HEADS.get(s, s) for s in STRATS) + " |",
            "|---|" + "---|" * len(STRATS)]
     for label, f in cols:
         vals = []
@@ -185,8 +176,9 @@ def main():
     try:
         R.setup()
         load_before = R.loadavg()
-        if "pool" in STRATS:
-            warm_pool()
+        for s in STRATS:
+            if s.startswith("pool"):
+                warm_pool(s)
         recs = []
         for k in range(ROUNDS):
             order = STRATS if k % 2 == 0 else STRATS[::-1]
