@@ -12,6 +12,7 @@
 #include "lib/docker.h"
 #include "lib/runner.h"
 #include "lib/tar.h"
+#include "lib/validate.h"
 #include "sys/fsutil.h"
 #include "sys/kube.h"
 #include "sys/log.h"
@@ -137,12 +138,12 @@ int
 dr_dind_image_build(const char *tag, const char *from, const char *engine, const char *binary,
                     dr_err **err)
 {
+	if (dr_validate_image("--from", from, err) < 0 || dr_validate_image("--tag", tag, err) < 0)
+		return -1;
 	_cleanup_free_ char *data = NULL, *path = NULL;
 	size_t len = 0;
 	if (find_binary(binary, &data, &len, &path, err) < 0)
 		return -1;
-	if (strchr(from, '\n') || strchr(from, ' '))
-		return dr_fail(err, DR_EXIT_USAGE, "--from \"%s\": not an image name", from);
 	_cleanup_free_ char *dockerfile =
 		dr_xasprintf("FROM %s\nCOPY deskrun " DR_DIND_IMAGE_BINARY "\n"
 		             "LABEL org.opencontainers.image.version=%s io.deskrun.binary=" DR_DIND_IMAGE_BINARY

@@ -42,6 +42,9 @@ check "a --from image the engine lacks: exit 1" eq "$RC" 1
 check "  and the fix is named" contains "$ERR" "pull or load it first"
 run "$DESKRUN" image build --from deskrun-helper:test
 check "--from without --dind is refused" eq "$RC:$ERR" "2:deskrun: error: --from is the base of a --dind image: add --dind"
+run "$DESKRUN" image build --dind --from 'docker:dind x'
+check "a --from that is no image reference is refused, named" eq "$RC:$ERR" \
+	'2:deskrun: error: --from "docker:dind x": an image reference has no spaces or control characters'
 
 if command -v podman >/dev/null 2>&1; then
 	export CONTAINERS_CONF=$TMP/containers.conf
