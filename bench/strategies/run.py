@@ -32,7 +32,7 @@ container. The socket strategies' runner pod starts before the jobs (one per run
 runner waits for its job) and is not counted. Each job also records its CPU seconds and peak
 memory from the cgroups, by side (see cgroup_dir).
 
-BENCH_RUNS (default 2, so that all of `make bench` stays near 20 minutes on a 2-core machine)
+BENCH_RUNS (default 2: all of `make bench` took 21 minutes on a 2-core machine, 2026-12-06)
 runs, each running every strategy once in an order rotated from run to run; BENCH_JOBS
 (default 5) jobs per strategy and run; BENCH_STRATEGIES (comma list) picks strategies.
 Results go to BENCH_DIR (default /var/tmp/deskrun-bench)/results-DISK.json; with BENCH_DOC=1
