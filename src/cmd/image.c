@@ -161,8 +161,10 @@ dr_dind_image_build(const char *tag, const char *from, const char *engine, const
 	const char *hint = strcmp(engine, "docker") == 0 ? "install docker.io (Debian) or Docker Engine"
 	                                                 : "install podman";
 	if (dr_run_tool(args, hint, &call, &res, err) < 0)
-		return dr_err_prefix(err, "build the dind image FROM %s (the engine needs that image: "
-		                          "pull or load it first)", from);
+		return (*err)->code == 127 /* no such engine: the hint says what to install */
+		               ? dr_err_prefix(err, "build the dind image")
+		               : dr_err_prefix(err, "build the dind image FROM %s (the engine needs that "
+		                                    "image: pull or load it first)", from);
 	if (!dr_quiet())
 		printf("built %s (FROM %s, deskrun at %s from %s, %zu bytes) with %s\n", tag,
 		       from, DR_DIND_IMAGE_BINARY, path, len, engine);
