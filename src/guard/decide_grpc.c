@@ -145,6 +145,23 @@ gd_args_for(const gd_argstore *s, const char *session_key)
 	return out;
 }
 
+/* Every build-arg stored under key (a session's or a build ref's) goes. */
+static void
+args_drop(gd_argstore *s, const char *key)
+{
+	for (size_t i = 0; i < s->n;) {
+		if (strcmp(s->key[i], key) == 0) {
+			free(s->key[i]);
+			free(s->kv[i]);
+			s->n--;
+			s->key[i] = s->key[s->n];
+			s->kv[i] = s->kv[s->n];
+		} else {
+			i++;
+		}
+	}
+}
+
 void
 gd_args_forget(gd_argstore *s, const char *session_key)
 {
@@ -159,29 +176,9 @@ gd_args_forget(gd_argstore *s, const char *session_key)
 			other = strcmp(s->lref[k], s->lref[j]) == 0 && strcmp(s->lses[k], session_key) != 0;
 		if (other)
 			continue;
-		for (size_t i = 0; i < s->n;) {
-			if (strcmp(s->key[i], s->lref[j]) == 0) {
-				free(s->key[i]);
-				free(s->kv[i]);
-				s->n--;
-				s->key[i] = s->key[s->n];
-				s->kv[i] = s->kv[s->n];
-			} else {
-				i++;
-			}
-		}
+		args_drop(s, s->lref[j]);
 	}
-	for (size_t i = 0; i < s->n;) {
-		if (strcmp(s->key[i], session_key) == 0) {
-			free(s->key[i]);
-			free(s->kv[i]);
-			s->n--;
-			s->key[i] = s->key[s->n];
-			s->kv[i] = s->kv[s->n];
-		} else {
-			i++;
-		}
-	}
+	args_drop(s, session_key);
 	for (size_t i = 0; i < s->nseen;) {
 		if (strcmp(s->seen[i].key, session_key) == 0) {
 			s->seen_bytes -= s->seen[i].len;
