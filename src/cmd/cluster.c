@@ -278,7 +278,8 @@ do_status(const dr_config *c, dr_err **err)
 	const dr_cluster *cl = c->cluster;
 	if (!cl)
 		return dr_fail(err, DR_EXIT_FAIL,
-		               "no cluster recorded: create one with 'deskrun cluster create'");
+		               "no cluster recorded: the local provider is the default ('deskrun "
+		               "status' shows its agent); 'deskrun cluster create' records one");
 	if (cl->provider == DR_PROVIDER_LOCAL)
 		return dr_local_cluster_status(c, err);
 	printf("cluster:     %s \"%s\" (context %s%s%s)\n", dr_provider_name(cl->provider), cl->name,

@@ -352,9 +352,11 @@ check_cluster(doctor *d)
 {
 	const dr_cluster *cl = d->c->cluster;
 	if (!cl) {
-		dr_check_add(d->checks, "cluster", "recorded", DR_CHECK_WARN,
-		             "no cluster recorded in the config",
-		             "'deskrun cluster create' (kind), or --provider k3s|existing|local");
+		dr_check_add(d->checks, "cluster", "recorded", DR_CHECK_OK,
+		             "none recorded: the local provider is the default ('deskrun up' runs "
+		             "'deskrun agent' on this host's engine and records it); 'deskrun cluster "
+		             "create' (kind, or --provider k3s|existing) for Kubernetes",
+		             NULL);
 		return false;
 	}
 	if (cl->provider == DR_PROVIDER_LOCAL) {

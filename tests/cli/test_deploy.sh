@@ -46,19 +46,23 @@ DEL="$K delete --ignore-not-found --wait=true --timeout=2m --namespace arc-runne
 # ---- up without a cluster ----
 dk add web --repository https://github.com/acme/web --mode dind --cache /var/lib/docker \
 	--auth-value-file "$DATA/token" >/dev/null
+dk add pods --repository https://github.com/acme/pods --mode kubernetes \
+	--auth-value-file "$DATA/token" >/dev/null
 # No cluster recorded means the local provider (tests/local/test_provider.sh serves one): the
-# dind runner is refused there with the reason, before any engine is asked, and nothing is
+# kubernetes-mode runner is refused there with the reason, before any engine is asked and
+# before the dind runner (which the local agent serves) starts anything, and nothing is
 # recorded; Kubernetes needs 'cluster create'.
 run dk up
-check "up without a recorded cluster: the local provider, which refuses dind (exit 2)" eq "$RC" 2
+check "up without a recorded cluster: the local provider, which refuses mode kubernetes (exit 2)" eq "$RC" 2
 check "the default said in one line on stderr, with how to choose Kubernetes" eq \
 	"$(grep -c "^deskrun: no cluster recorded in $CFG: the local provider (the default), .*'deskrun cluster create' records a Kubernetes cluster instead$" <<<"$ERR")" 1
 check "and the refusal names the runner, the mode and the way out" contains "$ERR" \
-	"web: mode dind is not served by the local agent yet"
+	"pods: mode kubernetes needs Kubernetes (it runs each job as a pod through ARC's container hooks): locally use --mode docker-socket, dind or dind-daemonset, or a Kubernetes cluster"
 check "nothing was recorded" "$PY" -c 'import json,sys; assert "cluster" not in json.load(open(sys.argv[1]))' "$CFG"
 run dk up --dry-run
 check "up --dry-run without a cluster plans for the local provider: the same refusal" eq \
-	"$RC $(grep -c 'mode dind is not served' <<<"$ERR")" "2 1"
+	"$RC $(grep -c 'mode kubernetes needs Kubernetes' <<<"$ERR")" "2 1"
+dk remove pods >/dev/null
 run dk status
 check "status without a cluster: the local provider's table, the agent not running" eq \
 	"$RC $(grep -c "^agent: not running" <<<"$OUT")" "0 1"

@@ -56,7 +56,8 @@ check "docker's server version is read" contains "$(line_of tools/docker)" "27.3
 check "inotify limits at the recommended values pass" eq "$(status_of host/inotify)" ok
 check "cgroup v2 with cpu memory pids passes" eq "$(status_of host/cgroup)" ok
 check "the storage driver overlay2 on extfs passes" eq "$(status_of host/storage-driver)" ok
-check "no cluster recorded: a warning with the fix" eq "$(fix_of cluster/recorded | sed 's/^ *//')" "fix: 'deskrun cluster create' (kind), or --provider k3s|existing|local"
+check "no cluster recorded: ok, the local provider is the default" eq "$(status_of cluster/recorded)" ok
+check "and it says so, with how to record Kubernetes instead" contains "$(line_of cluster/recorded)" "none recorded: the local provider is the default"
 check "a summary line ends the table" eq "$(printf '%s\n' "$OUT" | tail -1 | sed 's/[0-9]*//g')" " ok,  warn,  fail"
 
 sysctl_set 8192 128
