@@ -29,6 +29,7 @@ TMP=$(mktemp -d /tmp/deskrun-bench-dind.XXXXXX)
 CACHE=$(mktemp -d /var/tmp/deskrun-bench-dind-cache.XXXXXX) # not under /tmp: dind mounts a tmpfs there
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/local/runner_image.sh"
+. "$SRCDIR/tests/local/dind_images.sh"
 BR=drb$((RANDOM % 90000 + 10000))
 NET=10.$((RANDOM % 50 + 200)).$((RANDOM % 250 + 1))
 GW=$NET.1
@@ -42,16 +43,7 @@ finish() {
 }
 trap finish EXIT
 IMGDIR=$BUILDDIR/local-dind-images # shared with tests/local/test_agent_dind.sh
-stamp=$(cat "$SRCDIR"/tests/e2e/images/* | sha256sum | cut -c1-16)
-mkdir -p "$IMGDIR"
-(
-	flock 9
-	if [ "$(cat "$IMGDIR/stamp" 2>/dev/null)" != "$stamp" ]; then
-		DESKRUN_STATIC= "$SRCDIR/tests/e2e/images/build.sh" "$IMGDIR" >&2 &&
-			echo "$stamp" >"$IMGDIR/stamp"
-	fi
-) 9>"$IMGDIR/lock"
-[ -s "$IMGDIR/dind.tar" ] || { echo "bench/local-dind: the dind image did not build"; exit 1; }
+build_dind_images "$IMGDIR" || { echo "bench/local-dind: the dind image did not build"; exit 1; }
 ip link add "$BR" type bridge && ip addr add "$GW/24" dev "$BR" && ip link set "$BR" up ||
 	{ echo "bench/local-dind: no private bridge"; exit 1; }
 G() { python3 "$SRCDIR/tests/github/ghctl.py" --dir "$TMP/gh" "$@"; }

@@ -27,6 +27,7 @@
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/local/runner_image.sh"
+. "$SRCDIR/tests/local/dind_images.sh"
 PY=${PYTHON:-/usr/bin/python3}
 ENGINE=${LOCAL_ENGINE:-docker}
 unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
@@ -46,18 +47,9 @@ if [ -n "$why" ]; then
 	exit 0
 fi
 
-# The e2e images (Debian rootfs cached under /var/cache/deskrun-e2e), once per build and
-# change of their sources; not the helper image (the agent bind-mounts deskrun-static).
+# The e2e images (tests/local/dind_images.sh), once per build and change of their sources.
 IMGDIR=$BUILDDIR/local-dind-images
-stamp=$(cat "$SRCDIR"/tests/e2e/images/* | sha256sum | cut -c1-16)
-mkdir -p "$IMGDIR"
-(
-	flock 9
-	if [ "$(cat "$IMGDIR/stamp" 2>/dev/null)" != "$stamp" ]; then
-		DESKRUN_STATIC= "$SRCDIR/tests/e2e/images/build.sh" "$IMGDIR" >&2 &&
-			echo "$stamp" >"$IMGDIR/stamp"
-	fi
-) 9>"$IMGDIR/lock"
+build_dind_images "$IMGDIR"
 check "the e2e dind image is built (tests/e2e/images/build.sh)" test -s "$IMGDIR/dind.tar"
 
 PAT=ghp_localDindToken0000000000000000000000
