@@ -1,7 +1,9 @@
 # deskrun: a thin front door over Meson + Ninja. See README.md.
 #   make demo    build and render a dind runner with a persistent /var/lib/docker cache
 #   make demo-local  the local provider end to end against a local stand-in for GitHub and a
-#                private dockerd (root, offline)
+#                private dockerd (root, offline): add --mode dind --cache-pool 1, up, two jobs,
+#                the second warm from the pool slot the first filled (about 40 s; the first
+#                run builds the dind image into build/local-dind-images, a few minutes more)
 #   make check   install missing Debian packages, build (-Werror), run every test, and run
 #                the unit tests again under ASan+UBSan
 #   make e2e     only the engine tests (podman kube play of rendered pods)
