@@ -10,7 +10,9 @@
 # for the dind sets, job queued -> completed when the step needs a 400 MB Debian image (the
 # e2e runner image, "pulled" with docker load when its daemon lacks it) and runs a container of
 # it: eph loads it every time (the baseline), pool from the second job on finds it in its slot.
-# Prints p50 and max, and the ratios of p50 against the baseline of the same run. Root only.
+# The pool's first job leases its slot cold (empty), the others warm: their times to take a
+# job are shown apart. Prints p50 and max, the ratios of p50 against the baseline of the same
+# run, and the load average at the end. Root only.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DESKRUN=${DESKRUN:-$SRCDIR/build/deskrun}
@@ -104,14 +106,19 @@ p50() { sort -n "$1" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 mx() { sort -n "$1" | tail -1; }
 # after the first job the pool's slot is warm: its p50 over jobs 2..N
 tail -n +2 "$TMP/pool.done" >"$TMP/pool.warm"
+head -1 "$TMP/pool.taken" >"$TMP/pool.cold"
+tail -n +2 "$TMP/pool.taken" >"$TMP/pool.warmtaken"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 row() { printf '%-66s %7s %7s %s\n' "$1" "$(p50 "$2")" "$(mx "$2")" "${3:-}"; }
 printf '%-66s %7s %7s %s\n' "local agent, job's Docker by mode ($N jobs each, ms)" p50 max "ratio of p50"
 row "docker-socket: job queued -> taken by its runner (baseline)" "$TMP/sock.taken"
 row "dind: job queued -> taken (daemon container started first)" "$TMP/eph.taken" \
 	"$(ratio "$(p50 "$TMP/eph.taken")" "$(p50 "$TMP/sock.taken")") the baseline"
-row "dind --cache-pool 1: job queued -> taken (a slot leased first)" "$TMP/pool.taken" \
-	"$(ratio "$(p50 "$TMP/pool.taken")" "$(p50 "$TMP/sock.taken")") the baseline"
+row "dind --cache-pool 1: queued -> taken, job 1 (its slot leased cold)" "$TMP/pool.cold" \
+	"$(ratio "$(p50 "$TMP/pool.cold")" "$(p50 "$TMP/sock.taken")") the baseline"
+row "dind --cache-pool 1: queued -> taken, jobs 2..N (slot leased warm)" "$TMP/pool.warmtaken" \
+	"$(ratio "$(p50 "$TMP/pool.warmtaken")" "$(p50 "$TMP/sock.taken")") the baseline"
 row "dind: queued -> completed, step pulls a 400 MB image (baseline)" "$TMP/eph.done"
 row "dind --cache-pool 1: the same, the image in its slot (jobs 2..N)" "$TMP/pool.warm" \
 	"$(ratio "$(p50 "$TMP/eph.done")" "$(p50 "$TMP/pool.warm")") faster"
+echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"
