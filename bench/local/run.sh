@@ -43,7 +43,8 @@ for s in cold:0 warm:1; do
 		--auth-value-file "$TMP/token" >/dev/null || exit 1
 done
 ms() { date +%s%3N; }
-running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | head -1; }
+# the set's running runner container (not the short-lived externals copy: deskrun.io/role)
+running() { docker ps --filter "label=deskrun.io/set=$1" --filter status=running --format '{{.ID}} {{.Label "deskrun.io/role"}}' | awk 'NF == 1 {print $1; exit}'; }
 taken_ms() { # the stand-in's runnerAssignTime - queueTime of request $1, in ms
 	G job "$1" | python3 -c '
 import json, sys

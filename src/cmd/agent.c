@@ -86,7 +86,7 @@ static const dr_opt agent_opts[] = {
 #define LABEL_ROLE "deskrun.io/role" /* the agent's other containers: dind, dind-daemonset */
 #define ROLE_DIND "dind"
 #define ROLE_DAEMONSET "dind-daemonset"
-#define ROLE_EXTERNALS "externals" /* dind: the short-lived copy of the runner's externals */
+#define ROLE_EXTERNALS "externals" /* the short-lived copy of the runner's externals */
 #define POLL_TIMEOUT_MS (2L * 60 * 1000)
 #define ENGINE_TIMEOUT_MS 30000L
 #define QUIET_TRIM_MS 10000L /* quiet this long: the start-up's pages leave the RSS */
@@ -718,9 +718,10 @@ wait_daemon(const agent *a, const char *what, const char *cid, const char *sock,
 	               "docker logs %.12s", what, timeout_ms / 1000, cid);
 }
 
-/* dind: the runner image's /home/runner/externals copied into the runner's folder, for the
- * daemon to mount at the same path (job containers bind it as /__e), as the pod's
- * init-dind-externals does: a short-lived container of the runner image running cp. */
+/* The runner image's /home/runner/externals copied into the runner's folder (externals/), for
+ * the daemon to mount at the same path (job containers bind it as /__e), as the pod's init
+ * container does (init-dind-externals in dind; "externals" after the guard in docker-socket):
+ * a short-lived container of the runner image running cp, removed when it exits. */
 static int
 copy_externals(set *s, runner *r, dr_err **err)
 {
@@ -738,18 +739,18 @@ copy_externals(set *s, runner *r, dr_err **err)
 	_cleanup_free_ char *name = dr_xasprintf("%s-externals", r->name);
 	_cleanup_free_ char *cid = NULL;
 	if (run_container(a, name, spec, "runner", &cid, err) < 0)
-		return dr_err_prefix(err, "copy the runner's externals for its dind container");
+		return dr_err_prefix(err, "copy the runner's externals for %s", r->name);
 	_cleanup_free_ char *wait = dr_xasprintf("/containers/%s/wait", cid);
 	_cleanup_json_ json_t *res = NULL;
 	int rc = engine_expect(a, "POST", wait, NULL, 200, 200, &res, err);
 	long code = (long)json_integer_value(json_object_get(res, "StatusCode"));
 	remove_container(a, cid, NULL);
 	if (rc < 0)
-		return dr_err_prefix(err, "copy the runner's externals for its dind container");
+		return dr_err_prefix(err, "copy the runner's externals for %s", r->name);
 	if (code != 0)
 		return dr_fail(err, DR_EXIT_FAIL,
-		               "copy the runner image's /home/runner/externals for the dind container "
-		               "of %s: cp exited %ld (does %s have it?)",
+		               "copy the runner image's /home/runner/externals for %s: cp exited %ld "
+		               "(does %s have it?)",
 		               r->name, code, dr_runner_image(s->def));
 	return 0;
 }
@@ -1041,6 +1042,11 @@ launch(set *s, runner *r, const char *jit, dr_err **err)
 {
 	agent *a = s->a;
 	if (uses_guard(s) && start_guard(s, r, err) < 0)
+		return -1;
+	/* docker-socket: the guard made the pod folder's externals/ (0777, its own) and holds its
+	 * .lock; the copy fills it, as the pod's init container after the guard sidecar. Not in
+	 * front of the shared daemon, which does not see the folder (no --pod-dir there). */
+	if (uses_guard(s) && !uses_shared_daemon(s) && copy_externals(s, r, err) < 0)
 		return -1;
 	if (uses_dind(s) && start_dind(s, r, err) < 0)
 		return -1;

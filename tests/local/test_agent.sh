@@ -113,9 +113,12 @@ start_agent() {
 	APID=$!
 }
 start_agent "$TMP/agent.log"
+# rids FILTER...: the ids of runner containers, not the agent's others (the short-lived copy of
+# the runner's externals carries deskrun.io/role)
+rids() { docker ps --format '{{.ID}} {{.Label "deskrun.io/role"}}' "$@" | awk 'NF == 1 {print $1}'; }
 # cnt SET: the set's runner containers (any state)
-cnt() { docker ps -aq --filter "label=deskrun.io/set=$1" | wc -l; }
-running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
+cnt() { rids -a --filter "label=deskrun.io/set=$1" | wc -l; }
+running() { rids --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
 wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
 	local end=$((SECONDS + $1))
 	shift
@@ -157,11 +160,21 @@ T1=$(date +%s%N)
 check "a queued job gets a runner container" test "$(running web)" -ge 1
 PICKUP_MS=$(( (T1 - T0) / 1000000 ))
 diag "job queued -> runner container running: ${PICKUP_MS} ms (cold: JIT config, guard, create, start)"
-CID=$(docker ps -q --filter label=deskrun.io/set=web | head -1)
+CID=$(rids --filter label=deskrun.io/set=web | head -1)
 wait_for 10 eval 'docker logs "$CID" 2>&1 | grep -q docker-info'
 check "the runner's Docker is its guard: /info answers 200 with DockerRootDir redacted" \
 	eq "$(docker logs "$CID" 2>&1 | grep -o 'docker-info:.*')" "docker-info: status=200 root=''"
 check "the runner container is labelled" eq "$(docker inspect -f '{{index .Config.Labels "deskrun.io/agent"}} {{index .Config.Labels "deskrun.io/set"}}' "$CID")" "test-host web"
+# Its pod folder's externals/: the runner image's, copied before it started; a container job's
+# /home/runner/externals bind, sent through its guard, is that folder (/__e).
+RN=$(docker inspect -f '{{.Name}}' "$CID")
+RN=${RN#/}
+check "the runner's externals/ holds the runner image's externals; the copy container is gone" \
+	eq "$(cat "$TMP/agent/$RN/externals/README" 2>&1) $(docker ps -aq --filter label=deskrun.io/role=externals --filter "label=deskrun.io/runner-name=$RN" | wc -l)" "the runner stand-in's externals 0"
+run env DOCKER_HOST="unix://$TMP/agent/$RN/run/docker.sock" docker run --rm --network none \
+	-v /home/runner/externals:/__e:ro --entrypoint /bin/cat "$IMG" /__e/README
+check "a job container started through the runner's guard reads them at /__e" \
+	eq "$RC $OUT" "0 the runner stand-in's externals"
 J2=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["jobId"])')
 J3=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["jobId"])')
 MAXSEEN=0
@@ -187,16 +200,16 @@ check "metrics carry the runner URL's labels and TYPE lines" eval 'printf "%s\n"
 check "anything but /metrics is 404" eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" "404"
 
 # ---------------------------------------------------------------- api: min 1
-A1=$(docker ps -q --filter label=deskrun.io/set=api)
+A1=$(rids --filter label=deskrun.io/set=api)
 G queue-job --scale-set api >/dev/null
 check "api's job completes on its idle runner" wait_for 30 eval '[ "$(G jobs --state completed | "$PY" -c "import json,sys; print(len(json.load(sys.stdin)))")" = 4 ]'
-check "a new idle runner replaces it (min 1)" wait_for 30 eval 'A2=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running); [ -n "$A2" ] && [ "$A2" != "$A1" ]'
-A2=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running)
+check "a new idle runner replaces it (min 1)" wait_for 30 eval 'A2=$(rids --filter label=deskrun.io/set=api --filter status=running); [ -n "$A2" ] && [ "$A2" != "$A1" ]'
+A2=$(rids --filter label=deskrun.io/set=api --filter status=running)
 A2ID=$(docker inspect -f '{{index .Config.Labels "deskrun.io/runner-id"}}' "$A2")
 S=$(G state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 docker kill "$A2" >/dev/null
 check "a runner killed before taking a job is deregistered" wait_for 20 eval 'G journal --since "$S" | grep -q "\"path\": \"[^\"]*/agents/$A2ID"'
-check "and replaced" wait_for 30 eval 'A3=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running); [ -n "$A3" ] && [ "$A3" != "$A2" ]'
+check "and replaced" wait_for 30 eval 'A3=$(rids --filter label=deskrun.io/set=api --filter status=running); [ -n "$A3" ] && [ "$A3" != "$A2" ]'
 check "the agent logs it" logged "exited before taking a job"
 
 # ---------------------------------------------------------------- secrets, shutdown
@@ -251,13 +264,13 @@ check "the killed agent's sessions held the sets (409) until they expired; then 
 # ---------------------------------------------------------------- the engine restarted
 if [ "$ENGINE" = docker ]; then
 	wait_for 30 eval '[ "$(running api)" = 1 ]'
-	OLDAPI=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running)
+	OLDAPI=$(rids --filter label=deskrun.io/set=api --filter status=running)
 	stop_dockerd agent
 	sleep 2
 	check "the agent outlives its engine" kill -0 "$APID"
 	start_dockerd agent || not_ok "dockerd restarts"
 	check "after the engine restarted: api's dead runner is replaced by a running one" \
-		wait_for 40 eval 'N=$(docker ps -q --filter label=deskrun.io/set=api --filter status=running); [ -n "$N" ] && [ "$N" != "$OLDAPI" ]'
+		wait_for 40 eval 'N=$(rids --filter label=deskrun.io/set=api --filter status=running); [ -n "$N" ] && [ "$N" != "$OLDAPI" ]'
 	check "the dead one was removed (only one api container left)" wait_for 10 eval '[ "$(cnt api)" = 1 ]'
 	check "the engine's absence is logged a few times, not every second" \
 		eval '[ "$(grep -c "error: the engine at" "$AGENT_LOG")" -le 6 ]'

@@ -56,7 +56,8 @@ wait_for() { # wait_for SECONDS CMD...
 		sleep 0.2
 	done
 }
-running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
+# the set's running runner containers (not the short-lived externals copy: deskrun.io/role)
+running() { docker ps --filter "label=deskrun.io/set=$1" --filter status=running --format '{{.ID}} {{.Label "deskrun.io/role"}}' | awk 'NF == 1' | wc -l; }
 # js EXPR: a Python expression over d, OUT as JSON
 js() { printf '%s' "$OUT" | "$PY" -c '
 import json, sys
@@ -137,10 +138,14 @@ check "once quiet 10 s, the agent releases its start-up pages (logged); the jobs
 # docker.sock bind), replayed through web's guard as the runner sends it: the guard maps them
 # to the runner's pod folder on this host, so the job container and the runner share the work
 # folder, and nested docker reaches the same guard.
-RN=$(docker ps --filter label=deskrun.io/set=web --filter status=running --format '{{.Names}}' | head -1)
+RN=$(docker ps --filter label=deskrun.io/set=web --filter status=running --format '{{.Names}} {{.Label "deskrun.io/role"}}' | awk 'NF == 1 {print $1; exit}')
 PD=$STATE/$RN
 check "the runner's pod folder: run/ (the guard's socket), work/, externals/, pins/" \
 	eval '[ -S "$PD/run/docker.sock" ] && [ -d "$PD/work" ] && [ -d "$PD/externals" ] && [ -d "$PD/pins" ]'
+check "externals/ holds the runner image's externals (copied before the runner started), 0777 root as the guard made it" \
+	eq "$(cat "$PD/externals/README" 2>&1) $(stat -c '%a %u' "$PD/externals")" "the runner stand-in's externals 777 0"
+check "the externals copy container is gone" \
+	eq "$(docker ps -aq --filter label=deskrun.io/role=externals --filter "label=deskrun.io/runner-name=$RN" | wc -l)" "0"
 check "the runner binds the guard's run/ read-only at /run/deskrun and work/ at its _work" \
 	eq "$(docker inspect --format '{{range .HostConfig.Binds}}{{println .}}{{end}}' "$RN" | grep -v -e /standin -e '^$' | sort | tr '\n' ' ')" \
 	"$PD/run:/run/deskrun:ro $PD/work:/home/runner/_work "
@@ -153,7 +158,7 @@ print(open("/__w/repo/repo/marker").read())
 open("/__w/repo/repo/back", "w").write("from-job")
 s = socket.socket(socket.AF_UNIX); s.connect("/var/run/docker.sock")
 s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n"); print(s.recv(4096).split(b"\r\n")[0].decode())
-print(os.path.isdir("/__e"), os.path.isdir("/github/workflow"))'
+print(os.path.isdir("/github/workflow"), open("/__e/README").read().strip())'
 run env DOCKER_HOST="$GS" docker create --name "job-$RN" --network none \
 	-v "/var/run/docker.sock":"/var/run/docker.sock" -v "/home/runner/_work":"/__w" \
 	-v "/home/runner/externals":"/__e":ro -v "/home/runner/_work/_temp":"/__w/_temp" \
@@ -164,8 +169,8 @@ run env DOCKER_HOST="$GS" docker create --name "job-$RN" --network none \
 check "the runner's docker create of a container job is accepted by its guard" eq "$RC" 0
 JC=$OUT
 run env DOCKER_HOST="$GS" docker start -a "$JC"
-check "the job container reads the runner's file, reaches the guard through its docker.sock, has /__e" \
-	eq "$RC $(tr '\n' ' ' <<<"$OUT")" "0 from-runner HTTP/1.0 200 OK True True "
+check "the job container reads the runner's file, reaches the guard through its docker.sock, sees the runner image's externals at /__e" \
+	eq "$RC $(tr '\n' ' ' <<<"$OUT")" "0 from-runner HTTP/1.0 200 OK True the runner stand-in's externals "
 check "and the runner reads what the job wrote in /__w" \
 	eq "$(RPY 'print(open("/home/runner/_work/repo/repo/back").read())')" "from-job"
 check "the job container's work bind is the runner's work folder on this host" \
@@ -179,7 +184,6 @@ R=$(G queue-job --scale-set api | "$PY" -c 'import json,sys; print(json.load(sys
 check "a job on api completes" eval 'G wait-job "$R" completed --timeout 40 >/dev/null'
 R=$(G queue-job --scale-set web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["runnerRequestId"])')
 G wait-job "$R" running --timeout 30 >/dev/null
-BUSY=$(docker ps -q --filter label=deskrun.io/set=web --filter status=running)
 run "$DESKRUN" up
 check "up again: the agent restarted while a job runs" eq "$RC $(head -1 <<<"$OUT" | cut -d: -f1)" "0 agent restarted"
 check "the new agent is another process" test "$(cat "$STATE/agent.pid")" != "$APID"
