@@ -112,6 +112,7 @@ start_agent() {
 		--metrics-addr 127.0.0.1:0 2>"$AGENT_LOG" &
 	APID=$!
 }
+TSTART=$(date +%s)
 start_agent "$TMP/agent.log"
 # rids FILTER...: the ids of runner containers, not the agent's others (the short-lived copy of
 # the runner's externals carries deskrun.io/role)
@@ -190,6 +191,16 @@ check "never more than --max-runners 2 containers at once (saw $MAXSEEN)" test "
 check "the completed jobs' containers are gone" wait_for 20 eval '[ "$(cnt web)" = 0 ]'
 check "and their guards' folders" wait_for 5 eval '[ -z "$(ls "$TMP/agent" | grep "^web-")" ]'
 check "the log names each runner started and exited" eval 'logged "web: runner web-.* started" && logged "web: runner web-.* exited (code 0): container removed"'
+# What the externals copy adds to a runner's start: its container's create -> destroy (the
+# agent waits for it before it creates the runner), per runner so far.
+EXT_MS=$(docker events --since "$TSTART" --until "$(date +%s)" --filter label=deskrun.io/role=externals \
+	--format '{{.TimeNano}} {{.Action}} {{.Actor.ID}}' 2>/dev/null |
+	awk '$2 == "create" {c[$3] = $1} ($2 == "destroy" || $2 == "remove") && ($3 in c) {print int(($1 - c[$3]) / 1000000)}' | sort -n)
+if [ -n "$EXT_MS" ]; then
+	diag "the externals copy (create -> removed), ms per runner: $(tr '\n' ' ' <<<"$EXT_MS")(p50 $(awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}' <<<"$EXT_MS"))"
+else
+	diag "the externals copy: not measured (no create/destroy events from this engine)"
+fi
 
 MPORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$AGENT_LOG" | head -1)
 M=$(curl -sS "http://127.0.0.1:$MPORT/metrics")
