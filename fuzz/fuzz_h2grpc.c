@@ -198,9 +198,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gh_collect(t, 3, "/moby.filesync.v1.FileSync/Refused");
 	uint8_t *copy = dr_xmalloc(size ? size : 1);
 	memcpy(copy, data, size);
-	for (off = 0; off < size; off += step)
-		if (gh_track(t, copy + off, size - off > step ? step : size - off, &why) < 0)
+	for (off = 0; off < size; off += step) {
+		int g = gh_track(t, copy + off, size - off > step ? step : size - off, &why);
+		if (g == -2) { /* a refused message: its frame dropped (as the session tunnel does) */
+			uint32_t sid = gh_track_drop(t);
+			if (sid && (!gh_dropped(t, sid) || !gh_at_boundary(t)))
+				abort();
+			if (sid)
+				continue; /* the rest of the piece is dropped with the frame */
+		}
+		if (g < 0)
 			break;
+	}
+	/* the refusal as trailers toward the daemon: static indexes and literals only */
+	char *msg = dr_xmalloc(size + 1);
+	memcpy(msg, data, size);
+	msg[size] = 0;
+	dr_buf tr = DR_BUF_INIT(0);
+	gh_grpc_trailers(&tr, 1, 7, msg);
+	nghttp2_hd_inflater *tinf;
+	if (nghttp2_hd_inflate_new(&tinf) != 0)
+		abort();
+	check_frames(tinf, (const uint8_t *)tr.data, tr.len);
+	if (nghttp2_hd_inflate_get_dynamic_table_size(tinf) != 0)
+		abort();
+	nghttp2_hd_inflate_del(tinf);
+	dr_buf_reset(&tr);
+	free(msg);
 	free(copy);
 	(void)gh_at_boundary(t);
 	gh_reader_free(t);

@@ -188,13 +188,19 @@ is_refused(const gh_reader *r, uint32_t sid)
 }
 
 static void
-refuse(gh_reader *r, uint32_t sid, bool end_stream, const char *reason)
+remember_refused(gh_reader *r, uint32_t sid)
 {
 	if (r->nrefused == REFUSED_MAX) {
 		memmove(r->refused, r->refused + 1, (REFUSED_MAX - 1) * sizeof(r->refused[0]));
 		r->nrefused--;
 	}
 	r->refused[r->nrefused++] = sid;
+}
+
+static void
+refuse(gh_reader *r, uint32_t sid, bool end_stream, const char *reason)
+{
+	remember_refused(r, sid);
 	r->pending = dr_xrealloc(r->pending, (r->npending + 1) * sizeof(*r->pending));
 	r->pending[r->npending++] = (gh_refusal){ sid, !end_stream,
 	                                          dr_xstrdup(reason ? reason : "refused") };
@@ -843,7 +849,7 @@ gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why)
 					return -1;
 				if (g == 2) {
 					*why = rs;
-					return -1;
+					return -2;
 				}
 			}
 			r->data_left -= (uint32_t)dk;
@@ -878,6 +884,28 @@ gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why)
 			r->head_have = 0;
 	}
 	return 0;
+}
+
+uint32_t
+gh_track_drop(gh_reader *r)
+{
+	if (r->mode != GH_RESPONSES || r->head_have != 9 || r->cur_type != GH_DATA || r->in_block ||
+	    !r->cur_sid)
+		return 0;
+	gh_stream *st = stream_find(r, r->cur_sid);
+	if (st)
+		stream_drop(r, st);
+	remember_refused(r, r->cur_sid);
+	r->head_have = 0;
+	r->payload_left = 0;
+	r->cur_collect = r->pad_pending = r->wu_pending = false;
+	return r->cur_sid;
+}
+
+bool
+gh_dropped(const gh_reader *r, uint32_t sid)
+{
+	return sid && is_refused(r, sid);
 }
 
 void
@@ -973,15 +1001,19 @@ hpack_literal(dr_buf *out, const char *name, const char *value, size_t vlen)
 	dr_buf_append(out, value, vlen);
 }
 
-void
-gh_grpc_error(dr_buf *out, uint32_t sid, int grpc_status, const char *msg)
+/* The gRPC error block: with :status and content-type (trailers-only), or trailers alone
+ * (after the response's HEADERS: no pseudo-header, RFC 9113 §8.1). */
+static void
+grpc_error_block(dr_buf *out, uint32_t sid, int grpc_status, const char *msg, bool trailers)
 {
 	dr_buf blk = DR_BUF_INIT(0);
-	hpack_int(&blk, 0x80, 7, 8); /* :status 200, static index 8 */
-	/* content-type (static index 31) as a literal without indexing */
-	hpack_int(&blk, 0x00, 4, 31);
-	hpack_int(&blk, 0x00, 7, 16);
-	dr_buf_puts(&blk, "application/grpc");
+	if (!trailers) {
+		hpack_int(&blk, 0x80, 7, 8); /* :status 200, static index 8 */
+		/* content-type (static index 31) as a literal without indexing */
+		hpack_int(&blk, 0x00, 4, 31);
+		hpack_int(&blk, 0x00, 7, 16);
+		dr_buf_puts(&blk, "application/grpc");
+	}
 	char st[16];
 	int sl = snprintf(st, sizeof(st), "%d", grpc_status);
 	hpack_literal(&blk, "grpc-status", st, (size_t)sl);
@@ -1001,6 +1033,18 @@ gh_grpc_error(dr_buf *out, uint32_t sid, int grpc_status, const char *msg)
 	dr_buf_reset(&m);
 	emit_block(out, sid, true, (const uint8_t *)blk.data, blk.len);
 	dr_buf_reset(&blk);
+}
+
+void
+gh_grpc_error(dr_buf *out, uint32_t sid, int grpc_status, const char *msg)
+{
+	grpc_error_block(out, sid, grpc_status, msg, false);
+}
+
+void
+gh_grpc_trailers(dr_buf *out, uint32_t sid, int grpc_status, const char *msg)
+{
+	grpc_error_block(out, sid, grpc_status, msg, true);
 }
 
 /* ---- protobuf ---- */

@@ -99,12 +99,20 @@ ssize_t gh_rewrite(gh_reader *r, const uint8_t *in, size_t len, dr_buf *out, con
  * requests added (the client counted less than the server received: its window is too
  * large by that much until repaid). */
 int gh_track(gh_reader *r, uint8_t *in, size_t len, const char **why);
+/* gh_track returned -2: a collected stream's message was refused (*why, from ops->message),
+ * and none of in may go on yet. When the refusing frame is DATA whose 9-byte head is in
+ * hand, its stream is forgotten and remembered as dropped, the reader goes back to the
+ * frame's start (the caller drops the frame and feeds what follows it), and the stream is
+ * returned; otherwise 0 (the caller closes the connection). */
+uint32_t gh_track_drop(gh_reader *r);
+/* A stream gh_track_drop (or a refusal) dropped. */
+bool gh_dropped(const gh_reader *r, uint32_t sid);
 /* Tie a GH_REQUESTS reader to the GH_RESPONSES reader of the same connection: rewritten
  * requests then check the server's windows (its SETTINGS and WINDOW_UPDATEs, the DATA sent
  * to it) and leave their extra bytes as a debt the server's next WINDOW_UPDATEs repay. */
 void gh_link(gh_reader *rq, gh_reader *rs);
 /* GH_RESPONSES: collect the gRPC messages of stream sid (its DATA, padding left out) and give
- * each to the reader's ops->message (path as given); GH_REFUSE there makes gh_track fail with
+ * each to the reader's ops->message (path as given); GH_REFUSE there makes gh_track return -2 with
  * the reason, before the bytes that completed the message are forwarded. For a tunnel whose
  * server is the tenant (POST /session: the daemon calls the client), named by the request
  * reader of the other direction. The stream is forgotten at its END_STREAM or RST_STREAM. */
@@ -125,6 +133,9 @@ bool gh_has_replies(const gh_reader *r);
  * 1024 bytes of msg), encoded with static indexes and literals only (the client's decoder
  * table is not touched). */
 void gh_grpc_error(dr_buf *out, uint32_t sid, int grpc_status, const char *msg);
+/* The same answer as trailers after the response's HEADERS: grpc-status and grpc-message
+ * only (no pseudo-header), END_STREAM|END_HEADERS, the same encoding. */
+void gh_grpc_trailers(dr_buf *out, uint32_t sid, int grpc_status, const char *msg);
 /* A frame header (9 bytes) into out. */
 void gh_frame_head(dr_buf *out, uint32_t len, uint8_t type, uint8_t flags, uint32_t sid);
 

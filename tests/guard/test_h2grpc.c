@@ -657,9 +657,21 @@ test_grpc_error_encoding(void **state)
 	assert_int_equal(strcspn(m + 15, "\n"), 1024);
 	/* nothing entered the decoder's dynamic table */
 	assert_int_equal(nghttp2_hd_inflate_get_dynamic_table_size(inf), 0);
+	/* trailers after a response's HEADERS: grpc-status and grpc-message only, no
+	 * pseudo-header, one HEADERS frame with END_STREAM|END_HEADERS, same encoding */
+	dr_buf tr = DR_BUF_INIT(0), th = DR_BUF_INIT(0), types = DR_BUF_INIT(0);
+	gh_grpc_trailers(&tr, 9, 7, "Dockerfile line 1: FROM bo/secret:1: 100% no");
+	decode_frames(inf, &tr, 0, &th, NULL, &types);
+	assert_string_equal(types.data, "1/5/9 ");
+	assert_string_equal(th.data, "9:grpc-status=7\n"
+	                             "9:grpc-message=Dockerfile line 1: FROM bo/secret:1: 100%25 no\n");
+	assert_int_equal(nghttp2_hd_inflate_get_dynamic_table_size(inf), 0);
 	nghttp2_hd_inflate_del(inf);
 	dr_buf_reset(&out);
 	dr_buf_reset(&hdrs);
+	dr_buf_reset(&tr);
+	dr_buf_reset(&th);
+	dr_buf_reset(&types);
 }
 
 static void
@@ -742,8 +754,28 @@ test_track_collect(void **state)
 	frame(&one, GH_DATA, 0, 1, m.data, m.len);
 	/* the frame head and 9 of the first message's 10 bytes, then its last byte */
 	assert_int_equal(gh_track(r, (uint8_t *)one.data, 18, &why), 0);
-	assert_int_equal(gh_track(r, (uint8_t *)one.data + 18, 1, &why), -1);
+	assert_int_equal(gh_track(r, (uint8_t *)one.data + 18, 1, &why), -2);
 	assert_string_equal(why, "the Solve asks for network.host");
+	/* the caller drops that frame: the stream is remembered as dropped, the reader is back
+	 * between frames and follows the next ones (another stream's DATA, a header block) */
+	assert_false(gh_dropped(r, 1));
+	assert_int_equal(gh_track_drop(r), 1);
+	assert_true(gh_dropped(r, 1));
+	assert_false(gh_dropped(r, 3));
+	assert_true(gh_at_boundary(r));
+	assert_int_equal(gh_track_drop(r), 0); /* nothing refused any more: fail closed */
+	dr_buf next = DR_BUF_INIT(0);
+	frame(&next, GH_DATA, 0, 3, "abc", 3);
+	frame(&next, GH_HEADERS, GH_F_END_HEADERS | GH_F_END_STREAM, 1, "\x88", 1);
+	size_t before = s.nmsgs;
+	assert_int_equal(gh_track(r, (uint8_t *)next.data, next.len, &why), 0);
+	assert_true(gh_at_boundary(r));
+	assert_int_equal(s.nmsgs, before); /* the dropped stream is no longer read */
+	dr_buf_reset(&next);
+	gh_reader_free(r);
+	/* with no DATA frame head in hand (a fresh reader) there is nothing to drop */
+	r = gh_reader_new(GH_RESPONSES, &ops, &s);
+	assert_int_equal(gh_track_drop(r), 0);
 	gh_reader_free(r);
 	/* a pad length longer than the frame */
 	r = gh_reader_new(GH_RESPONSES, &ops, &s);
