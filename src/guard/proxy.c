@@ -1237,8 +1237,9 @@ sess_fin(gd_conn *c, uint32_t sid, const char **reason)
 
 /* One fsutil Packet the client sends in the Dockerfile's transfer {Type = 1 (DATA = 2),
  * Stat = 2, ID = 3, Data = 4}: a file's data is kept, and at its end (an empty DATA packet)
- * the file is checked; a refusal ends the session before that packet reaches the daemon, so
- * its copy of the file is never whole and the build fails. */
+ * the file is checked; a refusal ends the transfer with the reason before that packet
+ * reaches the daemon (sess_client_step), so its copy of the file is never whole and the
+ * build fails. */
 static gh_verdict
 sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t len,
              bool compressed, const char **reason, dr_buf *rewrite)
@@ -1452,8 +1453,42 @@ sess_daemon_step(gd_server *s, gd_conn *c)
 	return h2_read_more(sd, c->ufd, &c->uio, progress);
 }
 
-/* The session tunnel, the client's direction: followed frame by frame, the Dockerfile's
- * transfer read; a refused file closes the session before its end reaches the daemon. */
+/* A refused Dockerfile transfer, at the frame that would have completed the refused message
+ * (dropped): the daemon's DiffCopy call ends with PERMISSION_DENIED and the reason (trailers
+ * toward the daemon, static indexes and literals only: its decoder table, fed by the
+ * client's encoder, is not touched), the client's stream is cancelled, and its later DATA is
+ * dropped (see sess_client_step). false when that cannot be done: the caller closes. */
+static bool
+sess_refuse_stream(gd_server *s, gd_conn *c, const char *why)
+{
+	uint32_t sid = gh_track_drop(c->h2rs);
+	if (!sid || !gh_at_boundary(c->h2rs) || c->rq.dst_shut || c->rs.dst_shut || c->rq.pipe_len ||
+	    c->rs.pipe_len)
+		return false;
+	gd_audit(s, "deny", "%s (pid %d); the daemon's transfer (stream %u) ends with the reason, "
+	         "the build fails", why, c->peer_pid, sid);
+	const char *r = dr_startswith(why, "session: ") ? why + 9 : why;
+	/* the fix, for an image the tenant may not read (other reasons say their own) */
+	_cleanup_free_ char *msg = strstr(r, "another tenant")
+	                                   ? dr_xasprintf("deskrun guard: %s (build from an image of "
+	                                                  "tenant %s, %s/NAME, or a shared one)", r,
+	                                                  s->ctx.tenant, s->ctx.tenant)
+	                                   : dr_xasprintf("deskrun guard: %s", r);
+	dr_buf f = DR_BUF_INIT(0);
+	gh_grpc_trailers(&f, sid, 7, msg);
+	out_add(&c->rq, f.data, f.len);
+	f.len = 0;
+	gh_frame_head(&f, 4, GH_RST_STREAM, 0, sid);
+	dr_buf_append(&f, "\0\0\0\x8", 4); /* CANCEL */
+	out_add(&c->rs, f.data, f.len);
+	dr_buf_reset(&f);
+	return true;
+}
+
+/* The session tunnel, the client's direction: whole frames, followed, the Dockerfile's
+ * transfer read; a refused file's transfer ends with the reason before the file's end
+ * reaches the daemon (or, when that cannot be done, the session closes). The DATA of a
+ * stream ended so is dropped, its window given back to the client. */
 static int
 sess_client_step(gd_server *s, gd_conn *c)
 {
@@ -1463,16 +1498,63 @@ sess_client_step(gd_server *s, gd_conn *c)
 		sd->in_len = 0;
 		return 0;
 	}
-	if (sd->in_len) {
+	size_t off = 0, fwd = 0; /* in[fwd, off) is followed and goes on */
+	uint64_t credit = 0;
+	while (sd->in_len - off >= 9) {
+		const uint8_t *h = (const uint8_t *)sd->in + off;
+		size_t flen = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
+		if (sd->in_len - off < 9 + flen)
+			break;
+		uint32_t sid = ((uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8]) &
+		               0x7fffffffu;
+		bool drop = h[3] == GH_DATA && gh_dropped(c->h2rs, sid) && gh_at_boundary(c->h2rs);
 		const char *why = NULL;
-		if (gh_track(c->h2rs, (uint8_t *)sd->in, sd->in_len, &why) < 0) {
+		int t = drop ? 0 : gh_track(c->h2rs, (uint8_t *)sd->in + off, 9 + flen, &why);
+		if (t == -2) { /* the frames before it go on first, then the daemon's trailers */
+			if (off > fwd)
+				out_add(sd, sd->in + fwd, off - fwd);
+			fwd = off;
+			char *rcopy = dr_xstrdup(why); /* why lives in the stream the reader forgets */
+			bool done = sess_refuse_stream(s, c, rcopy);
+			if (!done)
+				gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", rcopy,
+				         c->peer_pid);
+			free(rcopy);
+			if (!done)
+				return -1;
+		}
+		if (t < 0 && t != -2) {
 			gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", why,
 			         c->peer_pid);
 			return -1;
 		}
-		in_to_out(sd, sd->in_len);
+		if (drop || t == -2) { /* this frame goes nowhere: its window goes back */
+			if (off > fwd)
+				out_add(sd, sd->in + fwd, off - fwd);
+			credit += flen;
+			fwd = off + 9 + flen;
+		}
+		off += 9 + flen;
+	}
+	if (off > fwd)
+		out_add(sd, sd->in + fwd, off - fwd);
+	if (off) {
+		in_consume(sd, off);
 		progress = 1;
 	}
+	while (credit) { /* connection window of the dropped DATA (the stream is reset) */
+		uint32_t k = credit > 0x7fffffffu ? 0x7fffffffu : (uint32_t)credit;
+		uint8_t inc[4] = { (uint8_t)(k >> 24), (uint8_t)(k >> 16), (uint8_t)(k >> 8), (uint8_t)k };
+		dr_buf f = DR_BUF_INIT(0);
+		gh_frame_head(&f, 4, GH_WINDOW_UPDATE, 0, 0);
+		dr_buf_append(&f, inc, 4);
+		if (!c->rs.dst_shut)
+			out_add(&c->rs, f.data, f.len);
+		dr_buf_reset(&f);
+		credit -= k;
+	}
+	if (sd->src_eof)
+		sd->in_len = 0; /* a partial frame at EOF goes nowhere */
 	return h2_read_more(sd, c->cfd, &c->cio, progress);
 }
 

@@ -269,9 +269,9 @@ diag "raw: $OUT"
 # secret. BuildKit's moby worker resolves a FROM against the daemon's local images before it
 # pulls, so without the guard tenant bk could build FROM it and read the secret. The guard
 # reads the Dockerfile on its way through bk's session (FileSync DiffCopy of the `dockerfile`
-# directory) and closes the session before the file is whole when an image it names is
-# another tenant's: the build fails, nothing is made. Each refused row has its control on the
-# raw socket.
+# directory) and, before the file is whole, ends that transfer with PERMISSION_DENIED and the
+# reason when an image it names is another tenant's: the build fails, nothing is made, and
+# the client prints the reason. Each refused row has its control on the raw socket.
 mkdir -p "$TMP/b11s"
 printf 'FROM tiny:1\nRUN echo secret-of-bo > /secret\n' >"$TMP/b11s/Dockerfile"
 DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$TMP/g-o.sock" /usr/bin/docker build -q --network=none -t bo/secret:1 "$TMP/b11s" >/dev/null 2>&1
@@ -292,7 +292,9 @@ b11() { # NAME REASON HOW CONTEXT [ARGS]: refused through bk's guard; built on t
 	esac
 	check "$name" bash -c '[ "$0" != 0 ] && grep -q "deny: session: Dockerfile line [0-9]*: $1" "$2"' "$RC" "$reason" "$TMP/g-b.log"
 	check "... nothing was built (bk/b11:1 does not exist)" bash -c '! docker -H "unix://$0" image inspect bk/b11:1 >/dev/null 2>&1' "$RAW"
-	diag "client: $(printf '%s' "$ERR$OUT" | grep -i -m2 -e error -e fail)"
+	diag "client: $(printf '%s' "$ERR$OUT" | grep -m1 -e 'ERROR' -e 'error:')"
+	check "... the client prints the guard's reason (${reason}) and the fix" \
+		bash -c 'printf "%s" "$0" | grep -F "deskrun guard: Dockerfile line " | grep -F "$1" | grep -qF "or a shared one"' "$ERR$OUT" "$reason"
 	case $how in
 	buildx) run env DOCKER_CONFIG="$TMP/cfg" DOCKER_HOST="unix://$RAW" docker buildx build --load --network=none --progress=plain "$@" -t raw/b11:1 "$ctx" ;;
 	classic) run env DOCKER_BUILDKIT=1 DOCKER_HOST="unix://$RAW" /usr/bin/docker build --network=none --progress=plain "$@" -t raw/b11:1 "$ctx" ;;
