@@ -29,8 +29,8 @@ build_systemd_image() {
 				# No getty on a console nobody reads; no machine-id (systemd makes one at boot)
 				# and no first-boot wizard, which would wait on that console and hold the boot.
 				# No systemd-networkd: the container has the host's network, which it must not
-				# manage, and its wait-online (pulled in by network-online.target, which the
-				# unit wants) would wait 120 s for links it does not manage.
+				# manage, and its wait-online (pulled in by network-online.target when a unit
+				# wants it) would wait 120 s for links it does not manage.
 				rm -f "$work/root/etc/systemd/system/getty.target.wants/"* "$work/root/etc/machine-id"
 				for m in systemd-firstboot.service systemd-networkd.service systemd-networkd.socket \
 					systemd-networkd-wait-online.service; do
