@@ -66,3 +66,13 @@ done_testing() {
 	echo "1..$_tap_n"
 	[ "$_tap_fail" -eq 0 ]
 }
+# wait_for SECONDS CMD...: until CMD succeeds (every $WAIT_FOR_STEP s, default 0.2); 1 if it
+# still fails after SECONDS.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while ! "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep "${WAIT_FOR_STEP:-0.2}"
+	done
+}

@@ -120,14 +120,6 @@ rids() { docker ps --format '{{.ID}} {{.Label "deskrun.io/role"}}' "$@" | awk 'N
 # cnt SET: the set's runner containers (any state)
 cnt() { rids -a --filter "label=deskrun.io/set=$1" | wc -l; }
 running() { rids --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 logged() { grep -q -- "$1" "$AGENT_LOG"; }
 check "both sessions open" wait_for 30 eval 'logged "web: session open" && logged "api: session open"'
 check "api: its idle runner (min 1) is running" wait_for 30 eval '[ "$(running api)" = 1 ]'

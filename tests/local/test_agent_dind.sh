@@ -185,14 +185,6 @@ start_agent() {
 }
 cnt() { docker ps -aq --filter "label=deskrun.io/set=$1" | wc -l; }
 running() { docker ps -q --filter "label=deskrun.io/set=$1" --filter status=running | wc -l; }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 logged() { grep -q -- "$1" "$AGENT_LOG"; }
 # qjob SET: queue a job; prints "REQUEST-ID JOB-ID" (the step sees JOB-ID as JOB_ID)
 qjob() { G queue-job --scale-set "$1" | "$PY" -c 'import json,sys; j=json.load(sys.stdin); print(j["runnerRequestId"], j["jobId"])'; }

@@ -47,14 +47,7 @@ mark() { G state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])
 start_dockerd diff || { not_ok "dockerd starts"; done_testing; exit 1; }
 IMG=deskrun-standin-runner:diff
 build_runner_image "$IMG" 1 || { not_ok "the runner image builds"; done_testing; exit 1; }
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
+WAIT_FOR_STEP=0.1 # wait_for (tests/lib/tap.sh) polls every 0.1 s here, as this test always did
 completed() { G jobs --state completed | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
 # ---------------------------------------------------------------- the Go client

@@ -48,14 +48,6 @@ start_dockerd prov || { not_ok "dockerd starts"; done_testing; exit 1; }
 IMG=deskrun-standin-runner:prov
 build_runner_image "$IMG" 1 || { not_ok "the runner image builds"; done_testing; exit 1; }
 export DESKRUN_CONFIG=$TMP/config.json SSL_CERT_FILE=$D/cert.pem
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 # the set's running runner containers (not the short-lived externals copy: deskrun.io/role)
 running() { docker ps --filter "label=deskrun.io/set=$1" --filter status=running --format '{{.ID}} {{.Label "deskrun.io/role"}}' | awk 'NF == 1' | wc -l; }
 # js EXPR: a Python expression over d, OUT as JSON

@@ -49,14 +49,6 @@ G() { "$PY" "$SRCDIR/tests/github/ghctl.py" --dir "$D" "$@"; }
 start_dockerd sd || { not_ok "dockerd starts"; done_testing; exit 1; }
 IMG=deskrun-standin-runner:systemd
 build_runner_image "$IMG" 1 || { not_ok "the runner image builds"; done_testing; exit 1; }
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 runners() { docker ps -q --filter label=deskrun.io/set=web --filter label=deskrun.io/agent | wc -l; }
 # web's session at the stand-in (its id, or None). A killed agent's session stays until the
 # stand-in expires it (--session-ttl 8: a live agent polls every 2 s), as GitHub's does.
