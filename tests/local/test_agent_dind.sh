@@ -298,7 +298,7 @@ SSL_CERT_FILE=$D/cert.pem run "$DESKRUN" up d1 d2
 check "up again mid-job: the new agent adopts both busy runners and the shared daemon" \
 	eval '[ "$RC" = 0 ] && logged "d1: runner d1-.* adopted" && logged "d2: runner d2-.* adopted" && logged "the shared daemon (deskrun-dind) adopted"'
 rm -f "$D/hold"
-check "both jobs succeed" eval 'G wait-job "$P1" completed --timeout 60 >/dev/null && G wait-job "$P2" completed --timeout 60 >/dev/null && [ "$(result "$P1") $(result "$P2")" = "completed succeeded completed succeeded" ]'
+check "both jobs succeed" eval 'G wait-job "$P1" completed --timeout 120 >/dev/null && G wait-job "$P2" completed --timeout 120 >/dev/null && [ "$(result "$P1") $(result "$P2")" = "completed succeeded completed succeeded" ]'
 check "they ran at once on one shared daemon container" \
 	eq "$(docker ps -q --filter label=deskrun.io/role=dind-daemonset | wc -l) $(grep -c 'the shared daemon (deskrun-dind) started' "$AGENT_LOG")" "1 1"
 check "whose data root is under the cache root" test -d "$CACHE/daemonset/docker/image"
