@@ -303,8 +303,7 @@ hold_refuse(gh_reader *r, gh_stream *st, const char *reason, dr_buf *out)
 	if (!st->judged && r->ops && r->ops->refused)
 		r->ops->refused(r->u, st->sid, st->path, reason);
 	r->credit += st->held_credit;
-	gh_frame_head(out, 4, GH_RST_STREAM, 0, st->sid);
-	dr_buf_append(out, "\0\0\0\x08", 4); /* CANCEL */
+	gh_rst_stream(out, st->sid, GH_CANCEL);
 	refuse(r, st->sid, st->client_ended, reason);
 	stream_drop(r, st);
 }
@@ -481,8 +480,7 @@ finish_block(gh_reader *r, dr_buf *out, const char **why)
 	}
 	rc = reencode(r, &l, sid, end_stream, out, why);
 	if (rc == 0 && v == GH_HOLD && end_stream) { /* no message will come */
-		gh_frame_head(out, 4, GH_RST_STREAM, 0, sid);
-		dr_buf_append(out, "\0\0\0\x08", 4);
+		gh_rst_stream(out, sid, GH_CANCEL);
 		refuse(r, sid, true, "deskrun guard: the gRPC request has no message");
 		if (r->ops && r->ops->refused)
 			r->ops->refused(r->u, sid, rq.path, "the gRPC request has no message");
@@ -950,21 +948,35 @@ gh_take_replies(gh_reader *r, dr_buf *out)
 	size_t n = r->npending;
 	for (size_t i = 0; i < r->npending; i++) {
 		gh_grpc_error(out, r->pending[i].sid, 7, r->pending[i].reason);
-		if (r->pending[i].rst) {
-			gh_frame_head(out, 4, GH_RST_STREAM, 0, r->pending[i].sid);
-			dr_buf_append(out, "\0\0\0\0", 4); /* NO_ERROR */
-		}
+		if (r->pending[i].rst)
+			gh_rst_stream(out, r->pending[i].sid, GH_NO_ERROR);
 		free(r->pending[i].reason);
 	}
 	r->npending = 0;
-	while (r->credit) {
-		uint32_t k = r->credit > 0x7fffffffu ? 0x7fffffffu : (uint32_t)r->credit;
+	gh_window_credit(out, r->credit);
+	r->credit = 0;
+	return n;
+}
+
+void
+gh_rst_stream(dr_buf *out, uint32_t sid, uint32_t code)
+{
+	uint8_t c[4] = { (uint8_t)(code >> 24), (uint8_t)(code >> 16), (uint8_t)(code >> 8),
+		         (uint8_t)code };
+	gh_frame_head(out, 4, GH_RST_STREAM, 0, sid);
+	dr_buf_append(out, c, 4);
+}
+
+void
+gh_window_credit(dr_buf *out, uint64_t credit)
+{
+	while (credit) {
+		uint32_t k = credit > 0x7fffffffu ? 0x7fffffffu : (uint32_t)credit;
 		uint8_t inc[4] = { (uint8_t)(k >> 24), (uint8_t)(k >> 16), (uint8_t)(k >> 8), (uint8_t)k };
 		gh_frame_head(out, 4, GH_WINDOW_UPDATE, 0, 0);
 		dr_buf_append(out, inc, 4);
-		r->credit -= k;
+		credit -= k;
 	}
-	return n;
 }
 
 /* HPACK integer with an n-bit prefix (RFC 7541 §5.1), first byte's high bits in hi. */

@@ -42,6 +42,8 @@ enum {
 };
 enum { GH_F_END_STREAM = 0x1, GH_F_ACK = 0x1, GH_F_END_HEADERS = 0x4, GH_F_PADDED = 0x8,
        GH_F_PRIORITY = 0x20 };
+/* RST_STREAM error codes (RFC 9113 §7) */
+enum { GH_NO_ERROR = 0x0, GH_CANCEL = 0x8 };
 
 typedef enum { GH_REQUESTS, GH_RESPONSES } gh_mode;
 /* GH_HOLD: the stream's DATA is held back (HEADERS went on) until its first gRPC message is
@@ -138,6 +140,10 @@ void gh_grpc_error(dr_buf *out, uint32_t sid, int grpc_status, const char *msg);
 void gh_grpc_trailers(dr_buf *out, uint32_t sid, int grpc_status, const char *msg);
 /* A frame header (9 bytes) into out. */
 void gh_frame_head(dr_buf *out, uint32_t len, uint8_t type, uint8_t flags, uint32_t sid);
+/* RST_STREAM of stream sid with an error code (GH_NO_ERROR, GH_CANCEL) into out. */
+void gh_rst_stream(dr_buf *out, uint32_t sid, uint32_t code);
+/* Connection WINDOW_UPDATEs giving back credit bytes (none when 0) into out. */
+void gh_window_credit(dr_buf *out, uint64_t credit);
 
 /* ---- protobuf wire format ----
  * A cursor over one message; gh_pb_next() yields its fields in order. Wire types 0 (varint),

@@ -121,8 +121,9 @@ struct gd_conn {
 	char *sess_shared; /* the shared key the daemon got (see gd_argstore) */
 	char *sess_fail; /* a transfer of the Dockerfile the guard cannot read: closed */
 	char *sess_key;  /* "s:<the daemon's name for the session>" (gd_argstore) */
-	/* /grpc: the build ref (buildid metadata, renamed) of each held LLBBridge call */
-	struct { uint32_t sid; char *ref; } refs[64];
+	/* /grpc: the build ref (buildid metadata, renamed) of each held LLBBridge call, at most
+	 * GRPC_REFS_MAX (the oldest goes); allocated on a /grpc tunnel's first such call */
+	struct held_ref *refs;
 	size_t nrefs;
 	gd_server *srv;
 	gd_conn *next, *prev;
@@ -208,6 +209,13 @@ struct sess_count {
 	uint32_t sid, next; /* the next STAT's file ID on that stream */
 };
 
+#define GRPC_REFS_MAX 64
+
+struct held_ref {
+	uint32_t sid;
+	char *ref;
+};
+
 static void
 sess_files_free(gd_conn *c)
 {
@@ -236,6 +244,8 @@ sess_files_free(gd_conn *c)
 	c->sess_shared = NULL;
 	for (size_t i = 0; i < c->nrefs; i++)
 		free(c->refs[i].ref);
+	free(c->refs);
+	c->refs = NULL;
 	c->nrefs = 0;
 }
 
@@ -1033,7 +1043,9 @@ grpc_request(void *u, uint32_t sid, const gh_request *rq, const char **reason)
 		if (gd_grpc_inspects(rq->path)) {
 			/* the message check records the build-args under this ref (gd_argstore) */
 			if (ref && strstr(rq->path, "LLBBridge")) {
-				if (c->nrefs == DR_ARRAY_LEN(c->refs)) {
+				if (!c->refs)
+					c->refs = dr_xcalloc(GRPC_REFS_MAX, sizeof(*c->refs));
+				if (c->nrefs == GRPC_REFS_MAX) {
 					free(c->refs[0].ref);
 					memmove(c->refs, c->refs + 1, (c->nrefs - 1) * sizeof(c->refs[0]));
 					c->nrefs--;
@@ -1303,14 +1315,11 @@ sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 	char buf[512];
 	size_t flen = sf->data.len;
 	c->sbytes -= flen; /* the bound is on files held at once */
-	char *kept = dr_xmalloc(flen ? flen : 1);
-	memcpy(kept, sf->data.data ? sf->data.data : "", flen);
+	_cleanup_free_ char *kept = dr_buf_steal(&sf->data);
+	*sf = c->sfiles[--c->nsfiles];
 	const char *bad = gd_session_dockerfile_check(&c->srv->ctx, c->sess_key, kept, flen, buf,
 	                                              sizeof(buf));
-	dr_buf_reset(&sf->data);
-	*sf = c->sfiles[--c->nsfiles];
 	if (bad) {
-		free(kept);
 		snprintf(why, sizeof(why), "session: %s", bad);
 		*reason = why;
 		return GH_REFUSE;
@@ -1325,7 +1334,6 @@ sess_message(void *u, uint32_t sid, const char *path, const uint8_t *msg, size_t
 		}
 	}
 	gd_args_seen(c->srv->ctx.args, c->sess_key, kept, flen);
-	free(kept);
 	return GH_PASS;
 }
 
@@ -1478,8 +1486,7 @@ sess_refuse_stream(gd_server *s, gd_conn *c, const char *why)
 	gh_grpc_trailers(&f, sid, 7, msg);
 	out_add(&c->rq, f.data, f.len);
 	f.len = 0;
-	gh_frame_head(&f, 4, GH_RST_STREAM, 0, sid);
-	dr_buf_append(&f, "\0\0\0\x8", 4); /* CANCEL */
+	gh_rst_stream(&f, sid, GH_CANCEL);
 	out_add(&c->rs, f.data, f.len);
 	dr_buf_reset(&f);
 	return true;
@@ -1514,16 +1521,14 @@ sess_client_step(gd_server *s, gd_conn *c)
 			if (off > fwd)
 				out_add(sd, sd->in + fwd, off - fwd);
 			fwd = off;
-			char *rcopy = dr_xstrdup(why); /* why lives in the stream the reader forgets */
-			bool done = sess_refuse_stream(s, c, rcopy);
-			if (!done)
-				gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", rcopy,
-				         c->peer_pid);
-			free(rcopy);
-			if (!done)
+			/* why lives in the stream the reader forgets */
+			_cleanup_free_ char *rcopy = dr_xstrdup(why);
+			if (!sess_refuse_stream(s, c, rcopy)) {
+				gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails",
+				         rcopy, c->peer_pid);
 				return -1;
-		}
-		if (t < 0 && t != -2) {
+			}
+		} else if (t < 0) {
 			gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", why,
 			         c->peer_pid);
 			return -1;
@@ -1542,16 +1547,11 @@ sess_client_step(gd_server *s, gd_conn *c)
 		in_consume(sd, off);
 		progress = 1;
 	}
-	while (credit) { /* connection window of the dropped DATA (the stream is reset) */
-		uint32_t k = credit > 0x7fffffffu ? 0x7fffffffu : (uint32_t)credit;
-		uint8_t inc[4] = { (uint8_t)(k >> 24), (uint8_t)(k >> 16), (uint8_t)(k >> 8), (uint8_t)k };
+	if (credit && !c->rs.dst_shut) { /* the connection window of the dropped DATA */
 		dr_buf f = DR_BUF_INIT(0);
-		gh_frame_head(&f, 4, GH_WINDOW_UPDATE, 0, 0);
-		dr_buf_append(&f, inc, 4);
-		if (!c->rs.dst_shut)
-			out_add(&c->rs, f.data, f.len);
+		gh_window_credit(&f, credit);
+		out_add(&c->rs, f.data, f.len);
 		dr_buf_reset(&f);
-		credit -= k;
 	}
 	if (sd->src_eof)
 		sd->in_len = 0; /* a partial frame at EOF goes nowhere */
