@@ -440,6 +440,19 @@ check_name(const gd_ctx *c, gd_decision *d, const char *what, const char *name)
 	return 0;
 }
 
+bool
+gd_path_foreign(const gd_ctx *c, const char *path)
+{
+	_cleanup_strv_ char **others = c->res && c->res->tenants ? c->res->tenants(c->res->ctx) : NULL;
+	for (size_t i = 0; others && others[i]; i++) {
+		size_t n = strlen(others[i]);
+		if (strcmp(others[i], c->tenant) != 0 && strncmp(path, others[i], n) == 0 &&
+		    path[n] == '/')
+			return true;
+	}
+	return false;
+}
+
 /* Check and rewrite a labels object: no client key in the io.deskrun. namespace; add the
  * tenant's label, and the session's when the object is one --cleanup-on-exit removes
  * (session_scoped). */

@@ -345,8 +345,10 @@ static bool dockerfile_image(const char *src);
  * tenant's namespace. 0, or 1 with the reason in buf. */
 static int
 image_readable(const gd_ctx *c, const char *ref, const char *what, unsigned line, char *buf,
-               size_t blen)
+               size_t blen, bool *onbuild)
 {
+	if (onbuild)
+		*onbuild = false;
 	if (strstr(ref, "://")) { /* a source URL, not a name the guard can look up */
 		snprintf(buf, blen, "Dockerfile line %u: %s %.120s is not an image reference the guard "
 		                    "can check", line, what, ref);
@@ -354,18 +356,13 @@ image_readable(const gd_ctx *c, const char *ref, const char *what, unsigned line
 	}
 	gd_ref r;
 	if (gd_ref_parse(ref, &r) == 0) {
-		_cleanup_strv_ char **others = c->res && c->res->tenants ? c->res->tenants(c->res->ctx) : NULL;
-		for (size_t i = 0; others && others[i]; i++) {
-			size_t n = strlen(others[i]);
-			if (strcmp(others[i], c->tenant) != 0 && strncmp(r.path, others[i], n) == 0 &&
-			    r.path[n] == '/') {
-				gd_ref_clear(&r);
-				snprintf(buf, blen, "Dockerfile line %u: %s %.120s: the name is in another "
-				                    "tenant's namespace", line, what, ref);
-				return 1;
-			}
-		}
+		bool foreign = gd_path_foreign(c, r.path);
 		gd_ref_clear(&r);
+		if (foreign) {
+			snprintf(buf, blen, "Dockerfile line %u: %s %.120s: the name is in another "
+			                    "tenant's namespace", line, what, ref);
+			return 1;
+		}
 	}
 	if (!c->res || !c->res->image)
 		return 0;
@@ -380,6 +377,8 @@ image_readable(const gd_ctx *c, const char *ref, const char *what, unsigned line
 		         ref);
 		return 1;
 	}
+	if (onbuild)
+		*onbuild = o.onbuild;
 	return 0;
 }
 
@@ -434,9 +433,11 @@ df_ref(void *u, const char *ref, const char *what, unsigned line, char *buf, siz
 		                    "frontends run", line, ref);
 		return 1;
 	}
-	if (image_readable(c, ref, what, line, buf, blen))
+	bool onbuild = false;
+	if (image_readable(c, ref, what, line, buf, blen, &onbuild))
 		return 1;
-	return strcmp(what, "FROM") == 0 ? base_triggers(c, ref, line, buf, blen) : 0;
+	/* the triggers are read only from an image that has some (one inspect per FROM) */
+	return strcmp(what, "FROM") == 0 && onbuild ? base_triggers(c, ref, line, buf, blen) : 0;
 }
 
 const char *
@@ -585,7 +586,7 @@ check_frontend(const gd_ctx *c, const char *frontend, const attrs *fa, const cha
 				                    "docker-image:// contexts are checked", what, k + 8, v);
 				return buf;
 			}
-			if (image_readable(c, v + 15, "named context", 0, buf, blen)) {
+			if (image_readable(c, v + 15, "named context", 0, buf, blen, NULL)) {
 				char tmp[512];
 				snprintf(tmp, sizeof(tmp), "%s: %s", what, strstr(buf, ": ") + 2);
 				snprintf(buf, blen, "%s", tmp);
@@ -750,29 +751,36 @@ entitlement_allowed(const gd_ctx *c, const char *e)
 	return false;
 }
 
-/* The build-args of an allowed Solve, under its ref and every session it may read its
- * Dockerfile from (see gd_argstore). */
-static void
-record_args(const gd_ctx *c, const attrs *fa, const char *ref, char *const *sessions)
+/* A Solve whose frontend passed: its build-args recorded under its ref and every session it
+ * may read its Dockerfile from (see gd_argstore), then the Dockerfiles those sessions already
+ * sent checked again with them. NULL, or the reason in buf. */
+static const char *
+check_args(const gd_ctx *c, const attrs *fa, const char *ref, char *const *sessions,
+           const char *what, char *buf, size_t blen)
 {
 	if (!c->args)
-		return;
+		return NULL;
 	_cleanup_free_ char *rk = ref ? dr_xasprintf("r:%s", ref) : NULL;
+	_cleanup_strv_ char **sk = NULL;
 	for (size_t j = 0; sessions && sessions[j]; j++) {
-		_cleanup_free_ char *sk = dr_xasprintf("s:%s", sessions[j]);
+		_cleanup_free_ char *k = dr_xasprintf("s:%s", sessions[j]);
+		dr_strv_push(&sk, k);
 		if (rk)
-			gd_args_link(c->args, rk, sk);
+			gd_args_link(c->args, rk, k);
 	}
 	for (size_t i = 0; i < fa->n; i++) {
 		if (strncmp(fa->k[i], "build-arg:", 10) != 0)
 			continue;
 		if (rk)
 			gd_args_record(c->args, rk, fa->k[i] + 10, fa->v[i]);
-		for (size_t j = 0; sessions && sessions[j]; j++) {
-			_cleanup_free_ char *sk = dr_xasprintf("s:%s", sessions[j]);
-			gd_args_record(c->args, sk, fa->k[i] + 10, fa->v[i]);
-		}
+		for (size_t j = 0; sk && sk[j]; j++)
+			gd_args_record(c->args, sk[j], fa->k[i] + 10, fa->v[i]);
 	}
+	char rb[512];
+	if (!gd_args_recheck(c, sessions, ref, rb, sizeof(rb)))
+		return NULL;
+	snprintf(buf, blen, "%s: %s", what, rb);
+	return buf;
 }
 
 #define REFUSE(...) do { snprintf(buf, blen, __VA_ARGS__); why = buf; goto out; } while (0)
@@ -921,12 +929,8 @@ check_control_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, 
 	if (!exporter && xa.n)
 		REFUSE("Solve: exporter attributes without an exporter");
 	why = check_frontend(c, frontend ? frontend : "", &fa, "Solve", buf, blen);
-	if (!why) {
-		record_args(c, &fa, bref, sessions);
-		char rb[512];
-		if (gd_args_recheck(c, sessions, bref, rb, sizeof(rb)))
-			REFUSE("Solve: %s", rb);
-	}
+	if (!why)
+		why = check_args(c, &fa, bref, sessions, "Solve", buf, blen);
 	if (!why && frontend && *frontend) { /* a frontend runs in the daemon */
 		append_tenant_attrs(&nm, 7, c->tenant);
 		changed = true;
@@ -992,12 +996,9 @@ check_bridge_solve(const gd_ctx *c, const uint8_t *msg, size_t len, char *buf, s
 	if (rc < 0)
 		REFUSE("LLBBridge Solve: malformed request (%s)", perr);
 	why = check_frontend(c, frontend ? frontend : "", &fo, "LLBBridge Solve", buf, blen);
-	if (!why) {
-		record_args(c, &fo, c->args ? c->args->cur_ref : NULL, sessions);
-		char rb[512];
-		if (gd_args_recheck(c, sessions, c->args ? c->args->cur_ref : NULL, rb, sizeof(rb)))
-			REFUSE("LLBBridge Solve: %s", rb);
-	}
+	if (!why)
+		why = check_args(c, &fo, c->args ? c->args->cur_ref : NULL, sessions, "LLBBridge Solve",
+		                 buf, blen);
 	if (!why && frontend && *frontend) {
 		append_tenant_attrs(&nm, 3, c->tenant);
 		changed = true;

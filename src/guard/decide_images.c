@@ -281,14 +281,11 @@ decide_image_create(const gd_ctx *c, gd_req *r, gd_decision *d)
 	if (!allowed_reg)
 		return deny(d, 403, "fromImage", "pull \"%s\": registry %s is not allowed", full, dom), 0;
 	if (!gd_ref_mine(c, full)) {
-		_cleanup_strv_ char **others = c->res->tenants ? c->res->tenants(c->res->ctx) : NULL;
-		for (size_t i = 0; others && others[i]; i++)
-			if (strcmp(others[i], c->tenant) != 0 && dr_startswith(path, others[i]) &&
-			    path[strlen(others[i])] == '/')
-				return deny(d, 403, "fromImage", "pull \"%s\": the name is in another "
-				            "tenant's namespace",
-				            full),
-				       0;
+		if (gd_path_foreign(c, path))
+			return deny(d, 403, "fromImage", "pull \"%s\": the name is in another "
+			            "tenant's namespace",
+			            full),
+			       0;
 		if (!strchr(full, '@')) {
 			gd_obj o;
 			if (c->res->image(c->res->ctx, full, &o) < 0)

@@ -48,6 +48,7 @@ typedef struct gd_obj {
 	char id[160];     /* canonical full ID (volume: its name) */
 	char name[256];   /* networks: the name; containers: "/name" */
 	bool predefined;  /* networks bridge, host, none */
+	bool onbuild;     /* images: its config has ONBUILD triggers (resolver image_onbuild) */
 } gd_obj;
 
 /* How the decision learns ownership. Each returns 0 (out->own set; GD_MISSING when the
@@ -243,6 +244,9 @@ int gd_ref_parse(const char *s, gd_ref *r);
 void gd_ref_clear(gd_ref *r);
 /* Is this reference (a name, not an ID) inside the tenant's namespace? */
 bool gd_ref_mine(const gd_ctx *c, const char *ref);
+/* True when an image name's path (no registry) is in another known tenant's namespace
+ * (OTHER/...): decide.c. */
+bool gd_path_foreign(const gd_ctx *c, const char *path);
 bool gd_looks_like_id(const char *s);
 /* The runner's own tag for a Dockerfile action it builds: <hex6>:<hex32>. */
 bool gd_runner_action_ref(const gd_ref *r);

@@ -477,6 +477,7 @@ res_image(void *ctx, const char *ref, gd_obj *out)
 	copy_str(out->id, sizeof(out->id), id);
 	out->own = owner_of(u, json_object_get(json_object_get(j, "Config"), "Labels"));
 	out->labeled = out->own == GD_MINE;
+	out->onbuild = json_array_size(json_object_get(json_object_get(j, "Config"), "OnBuild")) > 0;
 	if (out->own != GD_SHARED)
 		return 0;
 	gd_policy none = { 0 };

@@ -398,6 +398,7 @@ static int st_image(void *c, const char *r, gd_obj *o)
 	stub_lookup(r, o, "bravo/", "alpha/");
 	if (o->own == GD_MISSING && strcmp(r, "tiny:1") == 0)
 		o->own = GD_SHARED;
+	o->onbuild = strncmp(r, "bravo/trig", 10) == 0; /* st_image_onbuild's */
 	return 0;
 }
 static int st_exec(void *c, const char *r, gd_obj *o) { (void)c; return stub_lookup(r, o, "bx", "ax"); }
