@@ -35,7 +35,6 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <elf.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -343,6 +342,17 @@ find_old_guard(const char *dir, const char *name)
 	return 0;
 }
 
+/* mkdir path with exactly mode (whatever the umask says); an existing one is chmodded. */
+static int
+mkdir_mode(const char *path, mode_t mode, dr_err **err)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", path);
+	if (chmod(path, mode) < 0) /* whatever the umask said */
+		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "chmod %s", path);
+	return 0;
+}
+
 static bool uses_shared_daemon(const set *s);
 static int ensure_shared_daemon(set *s, dr_err **err);
 
@@ -387,9 +397,8 @@ start_guard(set *s, runner *r, dr_err **err)
 		 * runner (not root in its image) writes, as the dind sidecar's. */
 		_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
 		_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
-		if ((mkdir(run, 0755) < 0 && errno != EEXIST) ||
-		    (mkdir(work, 0777) < 0 && errno != EEXIST) || chmod(work, 0777) < 0)
-			return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s/{run,work}", r->dir);
+		if (mkdir_mode(run, 0755, err) < 0 || mkdir_mode(work, 0777, err) < 0)
+			return -1;
 	}
 	_cleanup_strv_ char **envp = NULL; /* nothing of ours (no secret) reaches the guard */
 	dr_strv_push(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -475,41 +484,6 @@ uses_guard(const set *s)
 	       uses_shared_daemon(s);
 }
 
-/* True when the ELF file at path has no program interpreter (statically linked). */
-static bool
-is_static_elf(const char *path)
-{
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	Elf64_Ehdr eh;
-	if (!f || fread(&eh, sizeof(eh), 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr))
-		return false;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (fseek(f, (long)(eh.e_phoff + (Elf64_Off)i * sizeof(ph)), SEEK_SET) != 0 ||
-		    fread(&ph, sizeof(ph), 1, f) != 1)
-			return false;
-		if (ph.p_type == PT_INTERP)
-			return false;
-	}
-	return true;
-}
-
-/* The deskrun a dind container runs `dind-entrypoint` from: the agent's own binary when it is
- * static, else deskrun-static next to it (the build makes both); NULL if neither. */
-static char *
-find_dind_exe(const char *self)
-{
-	if (is_static_elf(self))
-		return dr_xstrdup(self);
-	_cleanup_free_ char *dir = dr_dirname(self);
-	char *st = dr_xasprintf("%s/deskrun-static", dir);
-	if (access(st, X_OK) == 0 && is_static_elf(st))
-		return st;
-	free(st);
-	return NULL;
-}
-
 /* HTTP(S)_PROXY and NO_PROXY, both cases, of the definition into env. */
 static void
 proxy_env(const dr_runner *d, json_t *env)
@@ -540,12 +514,26 @@ bind_add(json_t *binds, const char *src, const char *dst, bool ro)
 	json_array_append_new(binds, json_string(b));
 }
 
-/* The network of a daemon container: the agent's --network, but never the host's (a dockerd
- * on the host's network would make its bridge and rules there). NULL: the engine's default. */
-static const char *
-daemon_network(const agent *a)
+/* A daemon container's HostConfig (owns binds): privileged, on the agent's --network but
+ * never the host's (a dockerd on the host's network would make its bridge and rules there;
+ * then the engine's default). */
+static json_t *
+daemon_hostconfig(const agent *a, json_t *binds)
 {
-	return a->network && !dr_streq(a->network, "host") ? a->network : NULL;
+	json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Privileged", 1);
+	if (a->network && !dr_streq(a->network, "host"))
+		json_object_set_new(hc, "NetworkMode", json_string(a->network));
+	return hc;
+}
+
+/* A daemon container's environment: no TLS (the socket is a unix one), the set's proxy. */
+static json_t *
+daemon_env(const dr_runner *d)
+{
+	json_t *env = json_array();
+	json_array_append_new(env, json_string("DOCKER_TLS_CERTDIR="));
+	proxy_env(d, env);
+	return env;
 }
 
 /* The dind container of runner r, as mode dind's pod has it (src/lib/mode_dind.c): privileged,
@@ -559,9 +547,7 @@ dind_spec(set *s, runner *r)
 	agent *a = s->a;
 	const dr_runner *d = s->def;
 	const char *cache_root = a->settings->cache_root;
-	json_t *env = json_array();
-	json_array_append_new(env, json_string("DOCKER_TLS_CERTDIR="));
-	proxy_env(d, env);
+	json_t *env = daemon_env(d);
 	json_t *binds = json_array();
 	_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
 	_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
@@ -583,18 +569,7 @@ dind_spec(set *s, runner *r)
 		_cleanup_free_ char *pool = dr_xasprintf("%s/pool/%s", cache_root, s->name);
 		bind_add(binds, pool, pool, false);
 		bind_add(binds, a->dind_exe, DR_BIN_DIR "/deskrun", true);
-		char slots[16];
-		snprintf(slots, sizeof(slots), "%d", d->cache_pool);
-		entry = dr_json_strs(DR_BIN_DIR "/deskrun", "dind-entrypoint", "--pool", pool,
-		                     "--slots", slots, "--owner", s->name, "--wait-slot", "60s",
-		                     "--fallback", "ephemeral", NULL);
-		if (d->cache_max_size) {
-			json_array_append_new(entry, json_string("--max-size"));
-			json_array_append_new(entry, json_string(d->cache_max_size));
-		}
-		json_t *tail = dr_json_strs("--ready-file", DR_POOL_READY, "--", "dind", NULL);
-		json_array_extend(entry, tail);
-		json_decref(tail);
+		entry = dr_pool_entrypoint(d, DR_BIN_DIR "/deskrun", pool, s->name);
 	} else if (dr_runner_docker_cache(d) < 0) {
 		_cleanup_free_ char *data =
 			dr_runner_docker_storage(d) == DR_STORAGE_HOSTPATH
@@ -607,9 +582,7 @@ dind_spec(set *s, runner *r)
 	json_array_extend(cmd, daemon);
 	json_decref(daemon);
 	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
-	json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Privileged", 1);
-	if (daemon_network(a))
-		json_object_set_new(hc, "NetworkMode", json_string(daemon_network(a)));
+	json_t *hc = daemon_hostconfig(a, binds);
 	json_t *spec = json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "Image",
 	                         dr_runner_dind_image(d), "Cmd", cmd, "Env", env, "Labels",
 	                         LABEL_AGENT, a->owner, LABEL_SET, s->name, LABEL_RUNNER, r->name,
@@ -755,16 +728,6 @@ copy_externals(set *s, runner *r, dr_err **err)
 	return 0;
 }
 
-static int
-mkdir_mode(const char *path, mode_t mode, dr_err **err)
-{
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "create %s", path);
-	if (chmod(path, mode) < 0) /* whatever the umask said */
-		return dr_fail_errno(err, DR_EXIT_FAIL, errno, "chmod %s", path);
-	return 0;
-}
-
 /* dind: runner r's folder (run/ for the socket, work/ for the runner's work folder, which a
  * runner running as uid 1001 writes, dockerd/daemon.json) and its daemon container, started
  * and answering. */
@@ -883,16 +846,12 @@ ensure_shared_daemon(set *s, dr_err **err)
 		    dr_write_atomic(dj, text, strlen(text), 0644, err) < 0)
 			goto out;
 		unlink(sock);
-		json_t *env = json_array();
-		json_array_append_new(env, json_string("DOCKER_TLS_CERTDIR="));
-		proxy_env(s->def, env);
+		json_t *env = daemon_env(s->def);
 		json_t *binds = json_array();
 		bind_add(binds, data, "/var/lib/docker", false);
 		bind_add(binds, sockdir, DR_DAEMONSET_SOCKET_DIR, false);
 		bind_add(binds, conf, DR_DOCKERD_CONFIG_DIR, true);
-		json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Privileged", 1);
-		if (daemon_network(a))
-			json_object_set_new(hc, "NetworkMode", json_string(daemon_network(a)));
+		json_t *hc = daemon_hostconfig(a, binds);
 		_cleanup_json_ json_t *spec = json_pack(
 			"{s:s, s:[s,s,s], s:o, s:{s:s, s:s}, s:o}", "Image",
 			dr_runner_dind_image(s->def), "Cmd", "dockerd",
@@ -1040,7 +999,6 @@ container_spec(set *s, runner *r, const char *jit)
 static int
 launch(set *s, runner *r, const char *jit, dr_err **err)
 {
-	agent *a = s->a;
 	if (uses_guard(s) && start_guard(s, r, err) < 0)
 		return -1;
 	/* docker-socket: the guard made the pod folder's externals/ (0777, its own) and holds its
@@ -1051,28 +1009,7 @@ launch(set *s, runner *r, const char *jit, dr_err **err)
 	if (uses_dind(s) && start_dind(s, r, err) < 0)
 		return -1;
 	_cleanup_json_ json_t *spec = container_spec(s, r, jit);
-	_cleanup_free_ char *target = dr_xasprintf("/containers/create?name=%s", r->name);
-	_cleanup_json_ json_t *made = NULL;
-	int st = 0;
-	if (engine(a, "POST", target, spec, &st, &made, err) < 0)
-		return -1;
-	if (st == 404)
-		return dr_fail(err, DR_EXIT_FAIL,
-		               "the runner image %s is not on the engine: pull or build it (docker "
-		               "pull %s)",
-		               dr_runner_image(s->def), dr_runner_image(s->def));
-	if (st != 201) {
-		const char *m = json_string_value(json_object_get(made, "message"));
-		return dr_fail(err, DR_EXIT_FAIL, "create the runner container %s: HTTP %d%s%s",
-		               r->name, st, m ? ": " : "", m ? m : "");
-	}
-	r->cid = dr_xstrdup(json_string_value(json_object_get(made, "Id")));
-	_cleanup_free_ char *start = dr_xasprintf("/containers/%s/start", r->cid);
-	if (engine_expect(a, "POST", start, NULL, 204, 304, NULL, err) < 0) {
-		remove_container(a, r->cid, NULL);
-		return -1;
-	}
-	return 0;
+	return run_container(s->a, r->name, spec, "runner", &r->cid, err);
 }
 
 /* Start one runner for s: a JIT config, then launch(). Called with s->mu held. */
@@ -1705,21 +1642,9 @@ serve_metrics(void *arg)
 static int
 listen_metrics(agent *a, const char *addr, dr_err **err)
 {
-	const char *colon = strrchr(addr, ':');
-	_cleanup_free_ char *host = colon ? dr_xstrndup(addr, (size_t)(colon - addr)) : NULL;
-	char *end = NULL;
-	long port = colon ? strtol(colon + 1, &end, 10) : -1;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (!host || !end || *end || port < 0 || port > 65535 ||
-	    inet_pton(AF_INET, dr_streq(host, "localhost") ? "127.0.0.1" : host, &sin.sin_addr) != 1)
-		return dr_fail(err, DR_EXIT_USAGE,
-		               "--metrics-addr %s: give 127.0.0.1:PORT (a loopback address and a port)",
-		               addr);
-	if ((ntohl(sin.sin_addr.s_addr) >> 24) != 127)
-		return dr_fail(err, DR_EXIT_USAGE,
-		               "--metrics-addr %s: metrics are served on loopback only (127.0.0.0/8); "
-		               "put a proxy in front to publish them",
-		               addr);
+	struct sockaddr_in sin;
+	if (dr_local_metrics_addr(addr, false, &sin, err) < 0)
+		return -1;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -1732,6 +1657,8 @@ listen_metrics(agent *a, const char *addr, dr_err **err)
 	socklen_t len = sizeof(sin);
 	getsockname(fd, (struct sockaddr *)&sin, &len);
 	a->metrics_fd = fd;
+	char host[INET_ADDRSTRLEN] = "127.0.0.1";
+	inet_ntop(AF_INET, &sin.sin_addr, host, sizeof(host));
 	alog(NULL, "metrics on http://%s:%d/metrics", host, ntohs(sin.sin_port));
 	return 0;
 }
@@ -1818,15 +1745,6 @@ write_status(agent *a, char **last)
 	return true;
 }
 
-/* Start-up touches code and read-only data the idle agent never uses again (OpenSSL's
- * initialisation and CA loading, the config's parsing, the engine's first answers), and the
- * kernel maps neighbouring file pages around every fault: those pages stay in the agent's
- * resident set. Once every session is open, drop them from its page tables: read-only
- * file-backed mappings none of whose pages were copied (no anonymous page: no relocation or
- * RELRO write) read the same from the page cache when used again, so MADV_DONTNEED loses
- * nothing; then give free heap back. The working set of the idle loop faults back in. Done
- * each time the agent turns quiet (every session open, its report unchanged for 10 s). With
- * DESKRUN_AGENT_NO_TRIM=1 nothing is dropped (bench/local's baseline). */
 /* This process's resident set in kB (/proc/self/statm), or -1. */
 static long
 rss_kb(void)
@@ -1838,6 +1756,15 @@ rss_kb(void)
 	return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* Start-up touches code and read-only data the idle agent never uses again (OpenSSL's
+ * initialisation and CA loading, the config's parsing, the engine's first answers), and the
+ * kernel maps neighbouring file pages around every fault: those pages stay in the agent's
+ * resident set. Once every session is open, drop them from its page tables: read-only
+ * file-backed mappings none of whose pages were copied (no anonymous page: no relocation or
+ * RELRO write) read the same from the page cache when used again, so MADV_DONTNEED loses
+ * nothing; then give free heap back. The working set of the idle loop faults back in. Done
+ * each time the agent turns quiet (every session open, its report unchanged for 10 s). With
+ * DESKRUN_AGENT_NO_TRIM=1 nothing is dropped (bench/local's baseline). */
 static void
 trim_resident(void)
 {
@@ -1934,7 +1861,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	gethostname(hn, sizeof(hn) - 1);
 	a.owner = dr_xstrdup(owner ? owner : hn);
 	a.self_exe = dr_self_exe();
-	a.dind_exe = find_dind_exe(a.self_exe);
+	a.dind_exe = dr_static_exe();
 	a.settings = &cfg->settings;
 	a.ds_url = dr_xasprintf("unix://%s/daemonset/sock/docker.sock", cfg->settings.cache_root);
 	pthread_mutex_init(&a.ds_mu, NULL);

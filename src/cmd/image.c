@@ -17,8 +17,8 @@
 #include "sys/kube.h"
 #include "sys/log.h"
 #include "sys/progress.h"
+#include "sys/spawn.h"
 
-#include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -45,27 +45,6 @@ static const dr_opt image_opts[] = {
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
-/* A statically linked ELF has no PT_INTERP program header. */
-static int
-is_static_elf(const char *data, size_t len)
-{
-	if (len < sizeof(Elf64_Ehdr) || memcmp(data, ELFMAG, SELFMAG) != 0 ||
-	    data[EI_CLASS] != ELFCLASS64)
-		return -1;
-	Elf64_Ehdr eh;
-	memcpy(&eh, data, sizeof(eh));
-	if (eh.e_phoff == 0 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phoff + (size_t)eh.e_phnum * sizeof(Elf64_Phdr) > len)
-		return -1;
-	for (size_t i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_INTERP)
-			return 0;
-	}
-	return 1;
-}
-
 static int
 find_binary(const char *flag, char **data, size_t *len, char **path, dr_err **err)
 {
@@ -87,7 +66,7 @@ find_binary(const char *flag, char **data, size_t *len, char **path, dr_err **er
 				return dr_fail(err, DR_EXIT_USAGE, "--binary: %s", rerr->msg);
 			continue;
 		}
-		int st = is_static_elf(d, n);
+		int st = dr_elf_static(d, n);
 		if (st == 1) {
 			*data = TAKE_PTR(d);
 			*len = n;

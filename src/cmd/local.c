@@ -338,23 +338,27 @@ wait_sessions(const dr_cluster *cl, pid_t child, size_t n, long wait_ms, dr_err 
 }
 
 int
-dr_local_metrics_check(const char *flag, const char *addr, dr_err **err)
+dr_local_metrics_addr(const char *addr, bool off_ok, struct sockaddr_in *out, dr_err **err)
 {
 	const char *colon = strrchr(addr, ':');
 	_cleanup_free_ char *host = colon ? dr_xstrndup(addr, (size_t)(colon - addr)) : NULL;
 	char *end = NULL;
 	long port = colon && colon[1] ? strtol(colon + 1, &end, 10) : -1;
-	struct in_addr in;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	if (!host || !end || *end || port < 0 || port > 65535 ||
-	    inet_pton(AF_INET, dr_streq(host, "localhost") ? "127.0.0.1" : host, &in) != 1)
+	    inet_pton(AF_INET, dr_streq(host, "localhost") ? "127.0.0.1" : host, &sin.sin_addr) != 1)
 		return dr_fail(err, DR_EXIT_USAGE,
-		               "%s \"%s\": give 127.0.0.1:PORT (a loopback address and a port), or off",
-		               flag, addr);
-	if ((ntohl(in.s_addr) >> 24) != 127)
+		               "--metrics-addr %s: give 127.0.0.1:PORT (a loopback address and a "
+		               "port)%s",
+		               addr, off_ok ? ", or off" : "");
+	if ((ntohl(sin.sin_addr.s_addr) >> 24) != 127)
 		return dr_fail(err, DR_EXIT_USAGE,
-		               "%s \"%s\": metrics are served on loopback only (127.0.0.0/8); put a "
-		               "proxy in front to publish them",
-		               flag, addr);
+		               "--metrics-addr %s: metrics are served on loopback only (127.0.0.0/8); "
+		               "put a proxy in front to publish them",
+		               addr);
+	sin.sin_port = htons((uint16_t)port);
+	if (out)
+		*out = sin;
 	return 0;
 }
 
@@ -553,9 +557,7 @@ dr_local_up(const char *config_path, const dr_config *c, const dr_local_up_opts 
 		if (!dr_config_find(c, *n))
 			return dr_fail(err, DR_EXIT_USAGE, "no runner named \"%s\" in %s (see 'deskrun list')",
 			               *n, config_path);
-	if (o->metrics_addr && !dr_streq(o->metrics_addr, "off") &&
-	    dr_local_metrics_check("--metrics-addr", o->metrics_addr, err) < 0)
-		return -1;
+	/* o->metrics_addr was checked by up (dr_local_metrics_addr), before its dry run. */
 	/* A unit installed earlier in systemd's folder, with systemd running: up goes through it
 	 * (the unit rewritten if the recorded settings changed), not a second, daemon agent. */
 	bool unit_here = !o->unit_dir && access(DR_UNIT_DIR "/" DR_AGENT_UNIT, F_OK) == 0 &&

@@ -6,6 +6,8 @@
 #include "lib/common.h"
 #include "lib/config.h"
 
+#include <netinet/in.h>
+
 /* Usage error naming the definition and the reason when the local agent cannot serve it. */
 int dr_local_check(const dr_runner *d, bool unix_engine, dr_err **err);
 /* The cluster record of the local provider, after checking that the engine answers. */
@@ -24,8 +26,10 @@ typedef struct dr_local_up_opts {
 	const char *metrics_addr; /* NULL: as recorded; "off": none; else 127.0.0.1:PORT */
 } dr_local_up_opts;
 
-/* 127.0.0.1:PORT (any 127.0.0.0/8 address): the agent's metrics are for this host only. */
-int dr_local_metrics_check(const char *flag, const char *addr, dr_err **err);
+/* --metrics-addr ADDR: 127.0.0.1:PORT (any 127.0.0.0/8 address; port 0 picks one), the
+ * agent's metrics are for this host only; into *out when out is not NULL. off_ok: the usage
+ * error also offers "off" (up). */
+int dr_local_metrics_addr(const char *addr, bool off_ok, struct sockaddr_in *out, dr_err **err);
 int dr_local_up(const char *config_path, const dr_config *c, const dr_local_up_opts *o,
                 dr_err **err);
 /* The text of deskrun-agent.service for this config (its absolute path) and cluster (owned),

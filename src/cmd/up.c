@@ -250,7 +250,7 @@ run_up(dr_cli *cli, int argc, char **argv, dr_err **err)
 			               "--timeout has no meaning on the local provider (no finalizers to "
 			               "wait for): leave it out");
 		if (lo.metrics_addr && !dr_streq(lo.metrics_addr, "off") &&
-		    dr_local_metrics_check("--metrics-addr", lo.metrics_addr, err) < 0)
+		    dr_local_metrics_addr(lo.metrics_addr, true, NULL, err) < 0)
 			return -1;
 		if (dry_run) {
 			bool unix_engine =

@@ -346,14 +346,11 @@ dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes)
 	dr_k8s_volume_empty(volumes, "deskrun-bin");
 }
 
-void
-dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *owner,
-               const char *host, const char *extra, json_t *volumes, json_t *mounts)
+json_t *
+dr_pool_entrypoint(const dr_runner *r, const char *bin, const char *pool_dir, const char *owner)
 {
 	char slots[16];
 	snprintf(slots, sizeof(slots), "%d", r->cache_pool);
-	_cleanup_free_ char *host_flag = dr_xasprintf("--host=%s", host);
-	const char *bin = r->dind_image_has_deskrun ? DR_DIND_IMAGE_BINARY : DR_BIN_DIR "/deskrun";
 	json_t *cmd = dr_json_strs(bin, "dind-entrypoint", "--pool", pool_dir,
 	                           "--slots", slots, "--owner", owner, "--wait-slot", "60s",
 	                           "--fallback", "ephemeral", NULL);
@@ -361,8 +358,20 @@ dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *
 		json_array_append_new(cmd, json_string("--max-size"));
 		json_array_append_new(cmd, json_string(r->cache_max_size));
 	}
-	json_t *tail = dr_json_strs("--ready-file", DR_POOL_READY, "--", "dind", "dockerd", host_flag,
-	                            DR_DOCKERD_CONFIG_FLAG, extra, NULL);
+	json_t *tail = dr_json_strs("--ready-file", DR_POOL_READY, "--", "dind", NULL);
+	json_array_extend(cmd, tail);
+	json_decref(tail);
+	return cmd;
+}
+
+void
+dr_pool_daemon(const dr_runner *r, json_t *c, const char *pool_dir, const char *owner,
+               const char *host, const char *extra, json_t *volumes, json_t *mounts)
+{
+	_cleanup_free_ char *host_flag = dr_xasprintf("--host=%s", host);
+	const char *bin = r->dind_image_has_deskrun ? DR_DIND_IMAGE_BINARY : DR_BIN_DIR "/deskrun";
+	json_t *cmd = dr_pool_entrypoint(r, bin, pool_dir, owner);
+	json_t *tail = dr_json_strs("dockerd", host_flag, DR_DOCKERD_CONFIG_FLAG, extra, NULL);
 	json_array_extend(cmd, tail);
 	json_decref(tail);
 	json_object_set_new(c, "command", cmd);

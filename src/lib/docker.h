@@ -74,6 +74,10 @@ void dr_guarded_runner(json_t *runner);
 #define DR_POOL_READY "/var/run/deskrun-dind-ready"
 /* The init container and its volume; nothing with --dind-image-has-deskrun. */
 void dr_helper_binary_init(const dr_runner *r, json_t *init, json_t *volumes);
+/* `BIN dind-entrypoint` leasing a slot of the pool at pool_dir for owner (the pool's flags of
+ * r), up to `... --ready-file DR_POOL_READY -- dind`: the daemon's command goes after it. */
+json_t *dr_pool_entrypoint(const dr_runner *r, const char *bin, const char *pool_dir,
+                           const char *owner);
 /* The dind container's command under the pool's entrypoint: lease a slot of the pool at
  * pool_dir (a hostPath mounted at the same path, added to volumes/mounts), then run
  * `dind dockerd --host=<host> EXTRA...` on it; plus the startup probe on its ready file. */

@@ -5,6 +5,7 @@
 #include "sys/fsutil.h"
 #include "sys/progress.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -393,4 +394,52 @@ dr_self_exe(void)
 		return dr_xstrdup("deskrun");
 	buf[n] = '\0';
 	return dr_xstrdup(buf);
+}
+
+int
+dr_elf_static(const char *data, size_t len)
+{
+	if (len < sizeof(Elf64_Ehdr) || memcmp(data, ELFMAG, SELFMAG) != 0 ||
+	    data[EI_CLASS] != ELFCLASS64)
+		return -1;
+	Elf64_Ehdr eh;
+	memcpy(&eh, data, sizeof(eh));
+	if (eh.e_phoff == 0 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phoff + (size_t)eh.e_phnum * sizeof(Elf64_Phdr) > len)
+		return -1;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_INTERP)
+			return 0;
+	}
+	return 1;
+}
+
+/* The first 64 KiB of path (an ELF's headers are at its start) checked by dr_elf_static. */
+static bool
+file_is_static(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	size_t cap = 64 * 1024;
+	_cleanup_free_ char *head = dr_xmalloc(cap);
+	ssize_t n = pread(fd, head, cap, 0);
+	return n > 0 && dr_elf_static(head, (size_t)n) == 1;
+}
+
+char *
+dr_static_exe(void)
+{
+	char *self = dr_self_exe();
+	if (file_is_static(self))
+		return self;
+	_cleanup_free_ char *dir = dr_dirname(self);
+	free(self);
+	char *st = dr_xasprintf("%s/deskrun-static", dir);
+	if (access(st, X_OK) == 0 && file_is_static(st))
+		return st;
+	free(st);
+	return NULL;
 }

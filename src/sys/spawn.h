@@ -54,6 +54,12 @@ char *dr_argv_text(char *const *argv);
 /* This program's own path (/proc/self/exe), to start itself again (the agent, a guard);
  * "deskrun" (found on PATH) when it cannot be read. Owned. */
 char *dr_self_exe(void);
+/* 1 when data (the start of an ELF file, through its program headers) is a statically linked
+ * 64-bit executable (no PT_INTERP), 0 when dynamically linked, -1 when not such an ELF. */
+int dr_elf_static(const char *data, size_t len);
+/* A statically linked deskrun: this one when it is static, else deskrun-static beside it;
+ * NULL if neither. Owned. */
+char *dr_static_exe(void);
 
 /* Find an executable on PATH; owned path or NULL. */
 char *dr_which(const char *name);
