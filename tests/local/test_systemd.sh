@@ -86,8 +86,11 @@ MAIN=$(prop MainPID)
 check "its main process is the agent, in the unit's cgroup, with the recorded arguments" \
 	eq "$(X /usr/bin/cat "/proc/$MAIN/cmdline" | tr '\0' ' ')|$(X /usr/bin/cat "/proc/$MAIN/cgroup" | grep -q '/system.slice/deskrun-agent.service$' && echo in-unit)" \
 	"$EXE --config $DESKRUN_CONFIG agent --state-dir $STATE --host $DOCKER_HOST --drain 300s --network host |in-unit"
+JOURNAL=$(X /usr/bin/journalctl -b --no-pager -o cat)
+check "the boot's journal is read and has the unit's start (so the next row reads something)" \
+	eval '[ "$(grep -c "Started deskrun-agent.service" <<<"$JOURNAL")" -ge 1 ]'
 check "systemd applied the unit's settings (no option refused or ignored in its journal)" \
-	eq "$(X /usr/bin/journalctl -b --no-pager -o cat | grep -ciE 'deskrun-agent.service:.*(unknown|ignoring|failed to|invalid)')" "0"
+	eq "$(grep -ciE 'deskrun-agent.service:.*(unknown|ignoring|failed to|invalid)' <<<"$JOURNAL")" "0"
 check "the agent's session is open at the stand-in" eval '[ "$(session)" != None ]'
 check "the idle runner (min 1) starts on the host's engine" wait_for 30 eval '[ "$(runners)" -ge 1 ]'
 
