@@ -6,11 +6,13 @@ suites through tests/lib.sh), so a case is an 'ok'/'not ok' line. A program that
 exited non-zero without a failing line counts as one failed case. A 'not ok ... # TODO' is a
 known bug: counted apart and named, not failed; an 'ok ... # TODO' (the bug is gone) fails, so
 the TODO mark is removed. Failing cases are named
-again just above the count, so the tail of a CI log says what failed."""
+again just above the count, each with the first '#' diagnostic lines printed under it, so the
+tail of a CI log says what failed and why."""
 import json
 import re
 import sys
 
+DIAG_LINES = 12
 passed = failed = skipped = todo = 0
 rows = []
 skips = []
@@ -23,7 +25,8 @@ for path in sys.argv[1:]:
             t = json.loads(line)
             out = t.get("stdout") or ""
             p = f_ = s = 0
-            for l in out.splitlines():
+            lines = out.splitlines()
+            for i, l in enumerate(lines):
                 m = re.match(r"^(not ok|ok)\b(.*)$", l.strip())
                 if not m:
                     continue
@@ -47,7 +50,14 @@ for path in sys.argv[1:]:
                         p += 1
                 else:
                     f_ += 1
-                    fails.append((build, t["name"], m.group(2).strip()))
+                    # The diagnostics the test printed under the failing line (TAP '#'
+                    # lines), a few, so the tail of a CI log says why as well as what.
+                    diag = []
+                    for d in lines[i + 1:]:
+                        if not d.startswith("#") or len(diag) >= DIAG_LINES:
+                            break
+                        diag.append(d[:300])
+                    fails.append((build, t["name"], m.group(2).strip()) + tuple(diag))
             if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and f_ == 0:
                 f_ = 1
                 fails.append((build, t["name"], f"exited {t.get('returncode')} ({t.get('result')}) without a failing case"))
@@ -69,7 +79,9 @@ for build, name, desc, why in todos:
 if todo:
     print(f"{todo} known bugs (TAP TODO, not counted as failures; the lines above say which)")
 # Failures last, just above the count, so a log's tail names them.
-for build, name, desc in fails:
+for build, name, desc, *diag in fails:
     print(f"FAILED {build}:{name}: {desc}")
+    for d in diag:
+        print(f"    {d}")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

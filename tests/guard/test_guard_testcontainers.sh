@@ -136,19 +136,39 @@ check "W09b and itself" gone "$rid" 60
 check "W09b the daemon is as before" eq "$(raw_names)" ""
 
 # ---- W09c + T53: Ryuk on, published ports on loopback, the job's socket path ----
-tc_job docker_host leave RYUK_RECONNECTION_TIMEOUT=4s TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE=/var/run/docker.sock
+# testcontainers-python 4.14.2 does not wait for the reaper's "Started!" (it sets that wait
+# strategy after starting the container) and, through a published port, docker-proxy accepts
+# the connection before the reaper listens: when the reaper is slow to start, the client's
+# label never reaches it, the client does not notice, and nothing is reaped (upstream issue
+# testcontainers/testcontainers-python#1114, open). That is the client's race, not the guard's:
+# a run whose reaper never registered the label is set aside (its containers removed) and the
+# job runs again, up to three times; the rows below judge a run that registered.
+registered=0
+for attempt in 1 2 3; do
+	tc_job docker_host leave RYUK_RECONNECTION_TIMEOUT=4s TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE=/var/run/docker.sock
+	left=$(field container)
+	session=$(field session)
+	rid=$(ryuk_id "$session")
+	[ -n "$rid" ] && ryuk_log "$rid" "c$attempt"
+	[ "$(field ready)" = 1 ] && [ -n "$rid" ] || break
+	for _ in $(seq 1 50); do
+		grep -q 'Adding ' "$TMP/ryuk-c$attempt.log" 2>/dev/null && { registered=1; break; }
+		sleep 0.2
+	done
+	[ "$registered" = 1 ] && break
+	diag "W09c run $attempt: the reaper never got the client's label (testcontainers-python#1114: the client connected through docker-proxy before the reaper listened); again"
+	d rm -f "$rid" "$left" >/dev/null 2>&1
+done
 check "W09c with Ryuk over published ports the client starts its container" eq "$(field ready)" 1 || diag "$(tail -5 <<<"$ERR")"
-left=$(field container)
-session=$(field session)
-rid=$(ryuk_id "$session")
-ryuk_log "$rid" c
+check "W09c the reaper got the client's label (in at most three runs; see testcontainers-python#1114)" eq "$registered" 1 ||
+	reaper_diag "c$attempt"
 # Before the reaper's delay is over: a container of tenant t2 and one of the daemon's own,
 # both labelled with this session.
 g other create --label "org.testcontainers.session-id=$session" --name t2-same-session tiny:1 true >/dev/null
 d create --label "org.testcontainers.session-id=$session" --name admin-same-session tiny:1 true >/dev/null
 check "W09c a socket bind named /var/run/docker.sock reaches the guard too" eq \
 	"$(d inspect -f '{{range .Mounts}}{{if eq .Destination "/var/run/docker.sock"}}{{.Source}}{{end}}{{end}}' "$rid" 2>/dev/null)" "$GS"
-check "W09c the reaper removes what the test left" gone "$left" 60 || reaper_diag c
+check "W09c the reaper removes what the test left" gone "$left" 60 || reaper_diag "c$attempt"
 check "W09c and itself" gone "$rid" 60
 check "T53 the reaper left tenant t2's container with the same session label" \
 	eq "$(d inspect -f '{{.Name}}' t2-same-session 2>/dev/null)" /t2-same-session
