@@ -28,8 +28,12 @@ A job's time is what a job pays: for dind, pool and privileged the pod's start a
 readiness, then (all strategies) getting the two base images (`docker load` of their tarballs
 by the host's CLI when the daemon lacks them, a stand-in for a pull: the guard refuses `docker
 load`, and a pull writes to the node's daemon anyway), then job.sh's steps as timed inside the
-container. The socket strategies' runner pod starts before the jobs (one per run, as an idle
-runner waits for its job) and is not counted. Each job also records its CPU seconds and peak
+container. The guard's runner pod starts before the jobs (one per run, as an idle runner waits
+for its job) and is not counted. The host's runner pod (docker-socket --no-guard as rendered:
+its externals init container, its guard and runner containers) is started for each job
+(BENCH_HOST_POD_PER_JOB=0: once per run) and its start, from `kube play` to the runner
+container running, is counted as the job's start: the like-for-like baseline of a pod per job
+(--min-runners 0) on every side; the jobs' times without it are the idle-runner baseline. Each job also records its CPU seconds and peak
 memory from the cgroups, by side (see cgroup_dir).
 
 BENCH_RUNS (default 2: all of `make bench` took 21 minutes on a 2-core machine, 2026-12-06)
@@ -65,6 +69,7 @@ BENCH_DIR = os.environ.get("BENCH_DIR", "/var/tmp/deskrun-bench")
 LOOP_SIZE = os.environ.get("BENCH_LOOP_SIZE", "24G")
 WRITE_DOC = os.environ.get("BENCH_DOC", "1") != "0"
 ALL = ["host", "guard", "dind", "pool", "privileged"]
+HOST_PER_JOB = os.environ.get("BENCH_HOST_POD_PER_JOB", "1") != "0"
 STRATEGIES = [s for s in os.environ.get("BENCH_STRATEGIES", ",".join(ALL)).split(",") if s]
 
 IMAGES = os.path.join(BENCH_DIR, "images")
@@ -410,6 +415,18 @@ def play(path, pod):
     podman("kube", "play", "--network", "none", path)
 
 
+def wait_running(ctr, timeout):
+    """Until podman says the container runs (kube play returns once it started it: this is the
+    check, not a wait, unless podman changes that)."""
+    end = now() + timeout
+    while now() < end:
+        r = podman("inspect", "--format", "{{.State.Running}}", ctr, check=False)
+        if r.stdout.strip() == "true":
+            return
+        time.sleep(0.005)
+    die("%s never ran" % ctr)
+
+
 def ctr_pid(ctr):
     r = podman("inspect", "--format", "{{.State.Pid}}", ctr, check=False)
     return int(r.stdout.strip() or 0) if r.returncode == 0 else 0
@@ -475,9 +492,10 @@ def pod_extra(strategy, host):
     return []
 
 
-def run_job(strategy, run, j, res, host=None, runner_pod=None):
-    """One job. The socket strategies run theirs in the run's runner pod (runner_pod, started
-    before the jobs: its start is not the job's); the others start a pod per job and count it."""
+def run_job(strategy, run, j, res, host=None, runner_pod=None, pod_start=0.0):
+    """One job. The socket strategies run theirs in a runner pod started by the caller
+    (runner_pod; pod_start is its start when it was started for this job, 0 for the run's idle
+    runner); the others start a pod per job here and count it."""
     set_name = SETS[strategy]
     version = "r%d-j%d" % (run, j)
     container = "job" if strategy == "privileged" else "runner"
@@ -487,7 +505,7 @@ def run_job(strategy, run, j, res, host=None, runner_pod=None):
         pod = runner_pod
         ctx = prepare_work(pod, version, "ctx-j%d" % j, socket_mode=True)
         sock = host.sock
-        rec["start"] = 0.0
+        rec["start"] = pod_start
     else:
         pod = "b-%s-%s" % (strategy, version)
         path = render(strategy, pod, pod_extra(strategy, host))
@@ -572,9 +590,11 @@ def run_strategy(strategy, run, res):
         umount_under(os.path.join(node, d))
         shutil.rmtree(os.path.join(node, d), ignore_errors=True)
     host = runner_pod = None
+    per_job = strategy == "host" and HOST_PER_JOB
     if strategy in ("host", "guard"):
         host = HostDaemon("%s-r%d" % (strategy, run))
         res["ready"].append(host.ready)
+    if strategy in ("host", "guard") and not per_job:
         # The run's runner pod, up before its jobs as ARC's idle runners are (not counted).
         runner_pod = "b-%s-r%d" % (strategy, run)
         play(render(strategy, runner_pod, pod_extra(strategy, host)), runner_pod)
@@ -583,7 +603,24 @@ def run_strategy(strategy, run, res):
     try:
         for j in range(JOBS):
             other_load(res)
-            run_job(strategy, run, j, res, host, runner_pod)
+            if per_job:
+                # The host daemon with a runner pod started for the job: its start is the
+                # job's, as the dind pods' are (the daemon itself is up, as a node's is).
+                pod = "b-%s-r%d-j%d" % (strategy, run, j)
+                path = render(strategy, pod, pod_extra(strategy, host))
+                t0 = now()
+                play(path, pod)
+                wait_running(pod + "-runner", 60)
+                start = now() - t0
+                try:
+                    run_job(strategy, run, j, res, host, pod, start)
+                finally:
+                    t = now()
+                    t_rm = unplay(pod, "runner")
+                    if res["jobs"]:
+                        res["jobs"][-1].update(teardown_pod=t_rm, teardown=now() - t)
+            else:
+                run_job(strategy, run, j, res, host, runner_pod)
     finally:
         if runner_pod:
             if strategy == "guard":
