@@ -308,7 +308,7 @@ BENCH_ONLY=strategies make bench                  # only this one
 BENCH_ONLY=strategies BENCH_DISK=loop-ext4 make bench   # the same on a journaled ext4 loop image
 ```
 
-`BENCH_RUNS` (default 2: all of `make bench` took 21 minutes here on a clean clone), `BENCH_JOBS`
+`BENCH_RUNS` (default 2: all of `make bench` took 24 minutes here on a clean clone, 2026-12-07), `BENCH_JOBS`
 (default 5) and `BENCH_STRATEGIES` (e.g. `host,pool`) change the amount of work; `BENCH_DOC=0`
 leaves this file alone.
 """)

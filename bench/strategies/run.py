@@ -36,7 +36,7 @@ container running, is counted as the job's start: the like-for-like baseline of 
 (--min-runners 0) on every side; the jobs' times without it are the idle-runner baseline. Each job also records its CPU seconds and peak
 memory from the cgroups, by side (see cgroup_dir).
 
-BENCH_RUNS (default 2: all of `make bench` took 21 minutes on a 2-core machine, 2026-12-06)
+BENCH_RUNS (default 2: all of `make bench` took 24 minutes on a 2-core machine, 2026-12-07)
 runs, each running every strategy once in an order rotated from run to run; BENCH_JOBS
 (default 5) jobs per strategy and run; BENCH_STRATEGIES (comma list) picks strategies.
 Results go to BENCH_DIR (default /var/tmp/deskrun-bench)/results-DISK.json; with BENCH_DOC=1
