@@ -901,7 +901,10 @@ discard_parts(set *s, runner *r)
 	}
 	if (!r->dir)
 		return;
-	if (uses_dind(s)) {
+	/* A folder the agent laid out itself (dind: the daemon's too; dind-daemonset: run/ and
+	 * work/, with the job's files) goes whole; a guard with --pod-dir (docker-socket) removed
+	 * its pod folder at exit, and rm_rf_dir takes the agent's files it left. */
+	if (uses_dind(s) || uses_shared_daemon(s)) {
 		_cleanup_err_ dr_err *e = NULL;
 		if (dr_pod_rm_rf(r->dir, &e) < 0)
 			set_error(s, e);

@@ -305,6 +305,8 @@ check "whose data root is under the cache root" test -d "$CACHE/daemonset/docker
 check "each job sees only its own volume through its guard" \
 	eq "$(cat "$D/vols-$K1")|$(cat "$D/vols-$K2")" "vol-$K1 |vol-$K2 "
 check "the runners' containers are gone" wait_for 40 eval '[ "$(cnt d1) $(cnt d2)" = "0 0" ]'
+check "and their folders (run/ and work/, which the agent made for them)" \
+	wait_for 10 eval '[ -z "$(ls "$STATE" | grep "^d[12]-")" ]' || diag "$(ls -R "$STATE" | head -20)"
 run "$DESKRUN" down
 check "down: exit 0, the shared daemon stopped, nothing left" \
 	eq "$RC $(docker ps -aq --filter label=deskrun.io/agent | wc -l) $(pgrep -fc "guard --tenant d[12] .*--listen $TMP/")" "0 0 0"
