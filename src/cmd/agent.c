@@ -23,6 +23,7 @@
 #include "lib/duration.h"
 #include "lib/k8s.h"
 #include "lib/mode.h"
+#include "lib/render.h"
 #include "pod/http.h"
 #include "pod/fsops.h"
 #include "sys/config_store.h"
@@ -145,7 +146,7 @@ struct agent {
 	char *dind_exe;     /* the static deskrun bind-mounted into dind containers, or NULL */
 	pthread_mutex_t ds_mu; /* the shared daemon of dind-daemonset: */
 	char *ds_cid;       /* its container, or NULL */
-	char *ds_url;       /* unix://<cache-root>/daemonset/sock/docker.sock (constant) */
+	char *ds_sock;      /* <cache-root>/daemonset/sock/docker.sock (constant) */
 	set *sets;
 	size_t n_sets;
 };
@@ -370,7 +371,9 @@ start_guard(set *s, runner *r, dr_err **err)
 	agent *a = s->a;
 	if (uses_shared_daemon(s) && ensure_shared_daemon(s, err) < 0)
 		return dr_err_prefix(err, "the guard of %s", r->name);
-	const char *upstream = uses_shared_daemon(s) ? a->ds_url : a->ep.url;
+	_cleanup_free_ char *ds_url =
+		uses_shared_daemon(s) ? dr_xasprintf("unix://%s", a->ds_sock) : NULL;
+	const char *upstream = ds_url ? ds_url : a->ep.url;
 	r->dir = dr_xasprintf("%s/%s", a->state_dir, r->name);
 	/* 0755 root, never bound anywhere (the guard's pins below must not be reachable). */
 	if (mkdir(r->dir, 0755) < 0 && errno != EEXIST)
@@ -536,6 +539,32 @@ daemon_env(const dr_runner *d)
 	return env;
 }
 
+/* The host paths of dind's volumes, as the pod's hostPaths are: --cache i
+ * (dr_cache_host_path), the set's pool, and <cache-root>/<set>/docker, /var/lib/docker under
+ * --docker-storage hostpath when neither the pool nor a --cache holds it (NULL otherwise). */
+static char *
+cache_path(const set *s, size_t i)
+{
+	dr_scale_set ss = { .runner = s->def, .settings = s->a->settings, .name = s->name };
+	return dr_cache_host_path(&ss, i);
+}
+
+static char *
+pool_dir(const set *s)
+{
+	return dr_xasprintf("%s/pool/%s", s->a->settings->cache_root, s->name);
+}
+
+static char *
+hostpath_data_root(const set *s)
+{
+	const dr_runner *d = s->def;
+	if (d->cache_pool || dr_runner_docker_cache(d) >= 0 ||
+	    dr_runner_docker_storage(d) != DR_STORAGE_HOSTPATH)
+		return NULL;
+	return dr_xasprintf("%s/%s/docker", s->a->settings->cache_root, s->name);
+}
+
 /* The dind container of runner r, as mode dind's pod has it (src/lib/mode_dind.c): privileged,
  * /var/run (the socket) and /home/runner/_work shared with the runner, daemon.json at
  * DR_DOCKERD_CONFIG_DIR; /var/lib/docker from a --cache, the pool (deskrun dind-entrypoint,
@@ -546,7 +575,6 @@ dind_spec(set *s, runner *r)
 {
 	agent *a = s->a;
 	const dr_runner *d = s->def;
-	const char *cache_root = a->settings->cache_root;
 	json_t *env = daemon_env(d);
 	json_t *binds = json_array();
 	_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
@@ -558,29 +586,22 @@ dind_spec(set *s, runner *r)
 	bind_add(binds, ext, "/home/runner/externals", false);
 	bind_add(binds, conf, DR_DOCKERD_CONFIG_DIR, true);
 	for (size_t i = 0; i < d->n_caches; i++) {
-		_cleanup_free_ char *src =
-			d->caches[i].source ? dr_xstrdup(d->caches[i].source)
-			                    : dr_xasprintf("%s/%s/cache-%zu", cache_root, s->name, i);
+		_cleanup_free_ char *src = cache_path(s, i);
 		bind_add(binds, src, d->caches[i].target, false);
 	}
-	json_t *cmd = json_array();
 	json_t *entry = NULL;
 	if (d->cache_pool) {
-		_cleanup_free_ char *pool = dr_xasprintf("%s/pool/%s", cache_root, s->name);
+		_cleanup_free_ char *pool = pool_dir(s);
 		bind_add(binds, pool, pool, false);
 		bind_add(binds, a->dind_exe, DR_BIN_DIR "/deskrun", true);
 		entry = dr_pool_entrypoint(d, DR_BIN_DIR "/deskrun", pool, s->name);
 	} else if (dr_runner_docker_cache(d) < 0) {
-		_cleanup_free_ char *data =
-			dr_runner_docker_storage(d) == DR_STORAGE_HOSTPATH
-				? dr_xasprintf("%s/%s/docker", cache_root, s->name)
-				: dr_xasprintf("%s/docker", r->dir);
+		char *kept = hostpath_data_root(s);
+		_cleanup_free_ char *data = kept ? kept : dr_xasprintf("%s/docker", r->dir);
 		bind_add(binds, data, "/var/lib/docker", false);
 	}
-	json_t *daemon = dr_json_strs("dockerd", "--host=unix:///var/run/docker.sock",
-	                              "--group=123", DR_DOCKERD_CONFIG_FLAG, NULL);
-	json_array_extend(cmd, daemon);
-	json_decref(daemon);
+	json_t *cmd = dr_json_strs("dockerd", "--host=unix:///var/run/docker.sock", "--group=123",
+	                           DR_DOCKERD_CONFIG_FLAG, NULL);
 	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
 	json_t *hc = daemon_hostconfig(a, binds);
 	json_t *spec = json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "Image",
@@ -754,20 +775,16 @@ start_dind(set *s, runner *r, dr_err **err)
 	    mkdir_mode(ext, 0755, err) < 0 ||
 	    dr_write_atomic(dj, text, strlen(text), 0644, err) < 0 || copy_externals(s, r, err) < 0)
 		return -1;
+	/* What dind_spec binds from the cache root (a --cache's own source is the user's). */
 	for (size_t i = 0; i < d->n_caches; i++)
 		if (!d->caches[i].source) {
-			_cleanup_free_ char *c = dr_xasprintf("%s/%s/cache-%zu",
-			                                      a->settings->cache_root, s->name, i);
+			_cleanup_free_ char *c = cache_path(s, i);
 			if (dr_mkdir_p(c, 0700, err) < 0)
 				return -1;
 		}
-	if (d->cache_pool || dr_runner_docker_storage(d) == DR_STORAGE_HOSTPATH) {
-		_cleanup_free_ char *p =
-			d->cache_pool ? dr_xasprintf("%s/pool/%s", a->settings->cache_root, s->name)
-				      : dr_xasprintf("%s/%s/docker", a->settings->cache_root, s->name);
-		if (dr_mkdir_p(p, 0700, err) < 0)
-			return -1;
-	}
+	_cleanup_free_ char *kept = d->cache_pool ? pool_dir(s) : hostpath_data_root(s);
+	if (kept && dr_mkdir_p(kept, 0700, err) < 0)
+		return -1;
 	_cleanup_json_ json_t *spec = dind_spec(s, r);
 	_cleanup_free_ char *name = dr_xasprintf("%s-dind", r->name);
 	if (run_container(a, name, spec, "dind", &r->dind_cid, err) < 0)
@@ -822,7 +839,7 @@ ensure_shared_daemon(set *s, dr_err **err)
 	_cleanup_free_ char *data = dr_xasprintf("%s/docker", dir);
 	_cleanup_free_ char *sockdir = dr_xasprintf("%s/sock", dir);
 	_cleanup_free_ char *conf = dr_xasprintf("%s/dockerd", dir);
-	_cleanup_free_ char *sock = dr_xasprintf("%s/docker.sock", sockdir);
+	const char *sock = a->ds_sock;
 	pthread_mutex_lock(&a->ds_mu);
 	int rc = -1;
 	if (!a->ds_cid) {
@@ -951,24 +968,18 @@ container_spec(set *s, runner *r, const char *jit)
 	json_array_append_new(env, json_string("GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT=deskrun/" DESKRUN_VERSION));
 	json_t *binds = json_array();
 	if (d->mode == &dr_mode_docker_socket && d->no_guard && a->ep.path) {
-		_cleanup_free_ char *b = dr_xasprintf("%s:/var/run/docker.sock", a->ep.path);
-		json_array_append_new(binds, json_string(b));
+		bind_add(binds, a->ep.path, "/var/run/docker.sock", false);
 		json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
-	} else if (uses_guard(s) && r->dir) {
-		/* The guard's socket (read-only: job containers get it as docker.sock) and the
-		 * work folder the guard maps job containers' binds to. */
+	} else if ((uses_guard(s) || uses_dind(s)) && r->dir) {
+		/* The work folder, and the folder of the socket: the guard's (read-only: job
+		 * containers get it as docker.sock), or, as in the pod, the daemon's /var/run. */
 		_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
 		_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
-		bind_add(binds, run, "/run/deskrun", true);
+		bool guard = uses_guard(s);
+		bind_add(binds, run, guard ? "/run/deskrun" : "/var/run", guard);
 		bind_add(binds, work, "/home/runner/_work", false);
-		json_array_append_new(env, json_string("DOCKER_HOST=" DR_GUARD_SOCKET));
-	} else if (uses_dind(s) && r->dir) {
-		/* As in the pod: the daemon's /var/run and the work folder shared. */
-		_cleanup_free_ char *run = dr_xasprintf("%s/run", r->dir);
-		_cleanup_free_ char *work = dr_xasprintf("%s/work", r->dir);
-		bind_add(binds, run, "/var/run", false);
-		bind_add(binds, work, "/home/runner/_work", false);
-		json_array_append_new(env, json_string("DOCKER_HOST=unix:///var/run/docker.sock"));
+		json_array_append_new(env, json_string(guard ? "DOCKER_HOST=" DR_GUARD_SOCKET
+		                                             : "DOCKER_HOST=unix:///var/run/docker.sock"));
 	}
 	if (d->mode->docker_client) {
 		json_array_append_new(env, json_string("RUNNER_WAIT_FOR_DOCKER_IN_SECONDS=120"));
@@ -978,10 +989,8 @@ container_spec(set *s, runner *r, const char *jit)
 		}
 	}
 	proxy_env(d, env);
-	for (size_t i = 0; i < d->n_mounts; i++) {
-		_cleanup_free_ char *b = dr_xasprintf("%s:%s", d->mounts[i].source, d->mounts[i].target);
-		json_array_append_new(binds, json_string(b));
-	}
+	for (size_t i = 0; i < d->n_mounts; i++)
+		bind_add(binds, d->mounts[i].source, d->mounts[i].target, false);
 	_cleanup_free_ char *rid = dr_xasprintf("%lld", (long long)r->id);
 	json_t *hc = json_pack("{s:o, s:b}", "Binds", binds, "Init", 1);
 	if (r->dind_cid && !dr_streq(a->network, "host")) {
@@ -1029,21 +1038,16 @@ start_runner(set *s, dr_err **err)
 	int rc = launch(s, &r, jit, err);
 	explicit_bzero(jit, strlen(jit));
 	if (rc < 0) {
-		if (r.cid)
-			remove_container(s->a, r.cid, NULL);
-		discard_parts(s, &r);
+		discard_parts(s, &r); /* run_container, launch's last step, leaves no container */
 		dr_scaleset_remove_runner(s->ctl, r.id, NULL);
 		runner_free(&r);
 		return -1;
 	}
 	s->runners = dr_xrealloc(s->runners, (s->n_runners + 1) * sizeof(*s->runners));
 	s->runners[s->n_runners++] = r;
-	if (r.dind_cid)
-		alog(s, "runner %s started (id %lld, container %.12s, dind %.12s)", r.name,
-		     (long long)r.id, r.cid, r.dind_cid);
-	else
-		alog(s, "runner %s started (id %lld, container %.12s)", r.name, (long long)r.id,
-		     r.cid);
+	_cleanup_free_ char *dind = r.dind_cid ? dr_xasprintf(", dind %.12s", r.dind_cid) : NULL;
+	alog(s, "runner %s started (id %lld, container %.12s%s)", r.name, (long long)r.id, r.cid,
+	     dind ? dind : "");
 	return 0;
 }
 
@@ -1866,7 +1870,7 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	a.self_exe = dr_self_exe();
 	a.dind_exe = dr_static_exe();
 	a.settings = &cfg->settings;
-	a.ds_url = dr_xasprintf("unix://%s/daemonset/sock/docker.sock", cfg->settings.cache_root);
+	a.ds_sock = dr_xasprintf("%s/daemonset/sock/docker.sock", cfg->settings.cache_root);
 	pthread_mutex_init(&a.ds_mu, NULL);
 	a.state_dir = dr_xstrdup(state_dir);
 	int rc = -1;
@@ -1917,12 +1921,16 @@ run_agent(dr_cli *cli, int argc, char **argv, dr_err **err)
 	signal(SIGPIPE, SIG_IGN);
 	/* Adopt what an earlier agent left, before any scaling: runners, and the shared daemon
 	 * (stopped with this agent when no runner is left on it). */
+	bool shared = false;
 	for (size_t i = 0; i < a.n_sets; i++) {
 		reap(&a.sets[i]);
-		_cleanup_err_ dr_err *de = NULL;
-		if (uses_shared_daemon(&a.sets[i]) && !a.ds_cid && adopt_shared_daemon(&a, &de) < 0)
-			set_error(&a.sets[i], de);
+		shared = shared || uses_shared_daemon(&a.sets[i]);
 	}
+	_cleanup_err_ dr_err *de = NULL;
+	if (shared && adopt_shared_daemon(&a, &de) < 0) /* one lookup for every such set */
+		for (size_t i = 0; i < a.n_sets; i++)
+			if (uses_shared_daemon(&a.sets[i]))
+				set_error(&a.sets[i], de);
 	pthread_t metrics_thread;
 	if (a.metrics_fd >= 0)
 		pthread_create(&metrics_thread, NULL, serve_metrics, &a);
@@ -2007,7 +2015,7 @@ out:
 	free(a.self_exe);
 	free(a.dind_exe);
 	free(a.ds_cid);
-	free(a.ds_url);
+	free(a.ds_sock);
 	pthread_mutex_destroy(&a.ds_mu);
 	free(a.state_dir);
 	dr_pod_endpoint_clear(&a.ep);

@@ -131,6 +131,9 @@ printf '%s\n' "$PAT" | "$DESKRUN" add web --repository "$U/acme/web" --mode dind
 printf '%s\n' "$PAT" | "$DESKRUN" add eph --repository "$U/acme/eph" --mode dind \
 	--min-runners 0 --max-runners 1 --auth-value - --runner-image "$IMG" --dind-image "$DIND" \
 	--mount "$D:/standin" >/dev/null
+printf '%s\n' "$PAT" | "$DESKRUN" add hp --repository "$U/acme/hp" --mode dind \
+	--docker-storage hostpath --min-runners 0 --max-runners 1 --auth-value - --runner-image "$IMG" \
+	--dind-image "$DIND" --mount "$D:/standin" >/dev/null
 for s in d1 d2; do
 	printf '%s\n' "$PAT" | "$DESKRUN" add $s --repository "$U/acme/$s" --mode dind-daemonset \
 		--min-runners 0 --max-runners 1 --auth-value - --runner-image "$IMG" \
@@ -191,8 +194,8 @@ qjob() { G queue-job --scale-set "$1" | "$PY" -c 'import json,sys; j=json.load(s
 result() { G job "$1" | "$PY" -c 'import json,sys; j=json.load(sys.stdin); print(j.get("state"), j.get("result"))'; }
 
 # ---------------------------------------------------------------- dind with a cache pool
-start_agent "$TMP/agent.log" --set web --set eph
-check "web and eph: the sessions open" wait_for 30 eval 'logged "web: session open" && logged "eph: session open"' 
+start_agent "$TMP/agent.log" --set web --set eph --set hp
+check "web, eph and hp: the sessions open" wait_for 30 eval 'logged "web: session open" && logged "eph: session open" && logged "hp: session open"' 
 T0=$(date +%s%N)
 read -r Q1 J1 < <(qjob web)
 wait_for 60 eval '[ "$(running web)" = 2 ]'
@@ -234,6 +237,13 @@ check "its daemon's data root was /var/lib/docker, cold, and ran a container" \
 	eval 'grep -q "^job $J5 root /var/lib/docker$" "$D/steps.log" && grep -q "^job $J5 cold$" "$D/steps.log" && grep -q "^job $J5 run ran-in-dind$" "$D/steps.log"'
 check "the pair and the runner's folder (with the data root) are gone" \
 	wait_for 40 eval '[ "$(cnt eph)" = 0 ] && [ -z "$(ls "$TMP/agent" | grep "^eph-")" ]'
+
+# dind with --docker-storage hostpath: the data root is <cache-root>/<set>/docker, kept.
+read -r Q6 J6 < <(qjob hp)
+check "hp (hostpath): the job succeeds" \
+	eval 'G wait-job "$Q6" completed --timeout 60 >/dev/null && [ "$(result "$Q6")" = "completed succeeded" ]'
+check "its daemon kept its data root on the host, under the cache root, after the pair went" \
+	eval 'grep -q "^job $J6 cold$" "$D/steps.log" && wait_for 40 eval "[ \"\$(cnt hp)\" = 0 ]" && [ -d "$CACHE/hp/docker/image" ]'
 
 # The dind container dies mid-job: the runner is failed and removed with it.
 touch "$D/hold"
