@@ -145,21 +145,29 @@ gd_args_for(const gd_argstore *s, const char *session_key)
 	return out;
 }
 
-/* Every build-arg stored under key (a session's or a build ref's) goes. */
+/* Two parallel lists of *n strings: every pair whose match[i] is key goes (freed; the last
+ * pair takes its place). */
 static void
-args_drop(gd_argstore *s, const char *key)
+drop_pairs(char **match, char **other, size_t *n, const char *key)
 {
-	for (size_t i = 0; i < s->n;) {
-		if (strcmp(s->key[i], key) == 0) {
-			free(s->key[i]);
-			free(s->kv[i]);
-			s->n--;
-			s->key[i] = s->key[s->n];
-			s->kv[i] = s->kv[s->n];
+	for (size_t i = 0; i < *n;) {
+		if (strcmp(match[i], key) == 0) {
+			free(match[i]);
+			free(other[i]);
+			(*n)--;
+			match[i] = match[*n];
+			other[i] = other[*n];
 		} else {
 			i++;
 		}
 	}
+}
+
+/* Every build-arg stored under key (a session's or a build ref's) goes. */
+static void
+args_drop(gd_argstore *s, const char *key)
+{
+	drop_pairs(s->key, s->kv, &s->n, key);
 }
 
 void
@@ -189,17 +197,7 @@ gd_args_forget(gd_argstore *s, const char *session_key)
 			i++;
 		}
 	}
-	for (size_t j = 0; j < s->nl;) {
-		if (strcmp(s->lses[j], session_key) == 0) {
-			free(s->lref[j]);
-			free(s->lses[j]);
-			s->nl--;
-			s->lref[j] = s->lref[s->nl];
-			s->lses[j] = s->lses[s->nl];
-		} else {
-			j++;
-		}
-	}
+	drop_pairs(s->lses, s->lref, &s->nl, session_key); /* its links */
 }
 
 void
@@ -291,24 +289,34 @@ recheck_key(const gd_ctx *c, const char *skey, char *buf, size_t blen)
 	return NULL;
 }
 
+/* gd_args_recheck with the store's keys made: "s:<session>" each, "r:<ref>" or NULL. */
+static const char *
+recheck_keys(const gd_ctx *c, char *const *skeys, const char *rkey, char *buf, size_t blen)
+{
+	if (!c->args || !c->args->nseen)
+		return NULL;
+	const gd_argstore *s = c->args;
+	for (size_t j = 0; skeys && skeys[j]; j++)
+		if (recheck_key(c, skeys[j], buf, blen))
+			return buf;
+	for (size_t i = 0; rkey && i < s->nl; i++)
+		if (strcmp(s->lref[i], rkey) == 0 && recheck_key(c, s->lses[i], buf, blen))
+			return buf;
+	return NULL;
+}
+
 const char *
 gd_args_recheck(const gd_ctx *c, char *const *sessions, const char *ref, char *buf, size_t blen)
 {
 	if (!c->args || !c->args->nseen)
 		return NULL;
-	const gd_argstore *s = c->args;
+	_cleanup_strv_ char **sk = NULL;
 	for (size_t j = 0; sessions && sessions[j]; j++) {
-		_cleanup_free_ char *sk = dr_xasprintf("s:%s", sessions[j]);
-		if (recheck_key(c, sk, buf, blen))
-			return buf;
+		_cleanup_free_ char *k = dr_xasprintf("s:%s", sessions[j]);
+		dr_strv_push(&sk, k);
 	}
-	if (!ref)
-		return NULL;
-	_cleanup_free_ char *rk = dr_xasprintf("r:%s", ref);
-	for (size_t i = 0; i < s->nl; i++)
-		if (strcmp(s->lref[i], rk) == 0 && recheck_key(c, s->lses[i], buf, blen))
-			return buf;
-	return NULL;
+	_cleanup_free_ char *rk = ref ? dr_xasprintf("r:%s", ref) : NULL;
+	return recheck_keys(c, sk, rk, buf, blen);
 }
 
 void
@@ -777,7 +785,7 @@ check_args(const gd_ctx *c, const attrs *fa, const char *ref, char *const *sessi
 			gd_args_record(c->args, sk[j], fa->k[i] + 10, fa->v[i]);
 	}
 	char rb[512];
-	if (!gd_args_recheck(c, sessions, ref, rb, sizeof(rb)))
+	if (!recheck_keys(c, sk, rk, rb, sizeof(rb)))
 		return NULL;
 	snprintf(buf, blen, "%s: %s", what, rb);
 	return buf;

@@ -1517,33 +1517,33 @@ sess_client_step(gd_server *s, gd_conn *c)
 		bool drop = h[3] == GH_DATA && gh_dropped(c->h2rs, sid) && gh_at_boundary(c->h2rs);
 		const char *why = NULL;
 		int t = drop ? 0 : gh_track(c->h2rs, (uint8_t *)sd->in + off, 9 + flen, &why);
-		if (t == -2) { /* the frames before it go on first, then the daemon's trailers */
-			if (off > fwd)
+		if (t < 0 && t != -2) {
+			gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", why,
+			         c->peer_pid);
+			return -1;
+		}
+		if (drop || t == -2) { /* this frame goes nowhere: its window goes back */
+			if (off > fwd) /* the frames before it go on first */
 				out_add(sd, sd->in + fwd, off - fwd);
-			fwd = off;
-			/* why lives in the stream the reader forgets */
+			credit += flen;
+			fwd = off + 9 + flen;
+		}
+		if (t == -2) { /* then the daemon's trailers; why lives in the stream the reader forgets */
 			_cleanup_free_ char *rcopy = dr_xstrdup(why);
 			if (!sess_refuse_stream(s, c, rcopy)) {
 				gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails",
 				         rcopy, c->peer_pid);
 				return -1;
 			}
-		} else if (t < 0) {
-			gd_audit(s, "deny", "%s (pid %d); the session is closed, the build fails", why,
-			         c->peer_pid);
-			return -1;
-		}
-		if (drop || t == -2) { /* this frame goes nowhere: its window goes back */
-			if (off > fwd)
-				out_add(sd, sd->in + fwd, off - fwd);
-			credit += flen;
-			fwd = off + 9 + flen;
 		}
 		off += 9 + flen;
 	}
-	if (off > fwd)
-		out_add(sd, sd->in + fwd, off - fwd);
-	if (off) {
+	if (off && fwd == 0) { /* nothing dropped: handed over whole (in_to_out may swap) */
+		in_to_out(sd, off);
+		progress = 1;
+	} else if (off) {
+		if (off > fwd)
+			out_add(sd, sd->in + fwd, off - fwd);
 		in_consume(sd, off);
 		progress = 1;
 	}
