@@ -18,6 +18,7 @@
 . "$SRCDIR/tests/lib/tap.sh"
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/local/runner_image.sh"
+. "$SRCDIR/tests/local/podman_service.sh"
 PY=${PYTHON:-/usr/bin/python3}
 ENGINE=${LOCAL_ENGINE:-docker}
 unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
@@ -31,35 +32,6 @@ if [ "$ENGINE" = podman ] && ! command -v podman >/dev/null; then
 	done_testing
 	exit 0
 fi
-PODMAN_PID=
-P() { podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --tmpdir "$TMP/pm/tmp" "$@"; }
-# start_podman: podman's API service on a private store and socket; sets DOCKER_HOST
-start_podman() {
-	mkdir -p "$TMP/pm"
-	export CONTAINERS_CONF=$TMP/pm/containers.conf
-	# No systemd here: cgroupfs and a file event log; the default ulimits fail on this machine.
-	printf '%s\n' '[containers]' 'default_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]' \
-		'[engine]' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' >"$CONTAINERS_CONF"
-	podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --tmpdir "$TMP/pm/tmp" system service \
-		--time=0 "unix://$TMP/pm/podman.sock" >"$TMP/pm/service.log" 2>&1 &
-	PODMAN_PID=$!
-	export DOCKER_HOST=unix://$TMP/pm/podman.sock
-	local i
-	for i in $(seq 1 100); do
-		docker version >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-stop_podman() {
-	[ -n "$PODMAN_PID" ] || return 0
-	P rm -af -t 0 >/dev/null 2>&1
-	kill "$PODMAN_PID" 2>/dev/null
-	wait "$PODMAN_PID" 2>/dev/null
-	PODMAN_PID=
-	grep -o " $TMP/pm[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
-}
-
 PAT=ghp_localAgentToken000000000000000000000
 D=$TMP/gh
 SPID= APID=

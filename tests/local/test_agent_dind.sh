@@ -28,6 +28,7 @@
 . "$SRCDIR/tests/lib/dockerd.sh"
 . "$SRCDIR/tests/local/runner_image.sh"
 . "$SRCDIR/tests/local/dind_images.sh"
+. "$SRCDIR/tests/local/podman_service.sh"
 PY=${PYTHON:-/usr/bin/python3}
 ENGINE=${LOCAL_ENGINE:-docker}
 unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
@@ -57,42 +58,24 @@ D=$TMP/gh
 BR=drl$((RANDOM % 90000 + 10000))
 NET=10.$((RANDOM % 50 + 200)).$((RANDOM % 250 + 1))
 GW=$NET.1
-SPID= APID= CACHE= PODMAN_PID=
-P() { podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --tmpdir "$TMP/pm/tmp" "$@"; }
-# start_podman: podman's API service on a private store and socket; sets DOCKER_HOST
-start_podman() {
+SPID= APID= CACHE=
+# start_podman_cni: podman's service (tests/local/podman_service.sh) with its default network a
+# CNI bridge on the private bridge, as the dockerd of this test has
+start_podman_cni() {
 	mkdir -p "$TMP/pm/cni" "$TMP/pm/ipam"
-	export CONTAINERS_CONF=$TMP/pm/containers.conf
-	printf '%s\n' '[containers]' 'default_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]' \
-		'[engine]' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
-		'[network]' 'network_backend = "cni"' "network_config_dir = \"$TMP/pm/cni\"" \
-		"default_network = \"$BR\"" >"$CONTAINERS_CONF"
 	cat >"$TMP/pm/cni/$BR.conflist" <<-EOF
 	{"cniVersion": "0.4.0", "name": "$BR", "plugins": [{"type": "bridge", "bridge": "$BR",
 	 "isGateway": true, "ipMasq": false, "hairpinMode": true, "ipam": {"type": "host-local",
 	 "dataDir": "$TMP/pm/ipam", "routes": [{"dst": "0.0.0.0/0"}],
 	 "ranges": [[{"subnet": "$NET.0/24", "gateway": "$GW"}]]}}]}
 	EOF
-	P system service --time=0 "unix://$TMP/pm/podman.sock" >"$TMP/pm/service.log" 2>&1 &
-	PODMAN_PID=$!
-	export DOCKER_HOST=unix://$TMP/pm/podman.sock
-	for _ in $(seq 1 100); do
-		docker version >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-stop_podman() {
-	[ -n "$PODMAN_PID" ] || return 0
-	P rm -af -t 5 >/dev/null 2>&1
-	kill "$PODMAN_PID" 2>/dev/null
-	wait "$PODMAN_PID" 2>/dev/null
-	PODMAN_PID=
+	start_podman '[network]' 'network_backend = "cni"' "network_config_dir = \"$TMP/pm/cni\"" \
+		"default_network = \"$BR\""
 }
 cleanup() {
 	[ -n "$APID" ] && kill -9 "$APID" 2>/dev/null
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
-	stop_podman
+	stop_podman 5
 	[ -n "${KEEP_LOGS:-}" ] && cp "$TMP"/agent*.log "$TMP/standin.err" "$D/steps.log" "$KEEP_LOGS/" 2>/dev/null
 	_dockerd_stop_all_but_rm
 	ip link del "$BR" 2>/dev/null
@@ -109,7 +92,7 @@ for _ in $(seq 1 100); do [ -s "$D/url" ] && break; sleep 0.05; done
 U=$(cat "$D/url")
 G() { "$PY" "$SRCDIR/tests/github/ghctl.py" --dir "$D" "$@"; }
 if [ "$ENGINE" = podman ]; then
-	start_podman || { not_ok "podman's API service starts"; done_testing; exit 1; }
+	start_podman_cni || { not_ok "podman's API service starts"; done_testing; exit 1; }
 else
 	# The last --bridge wins: the daemon's default network is the private bridge.
 	start_dockerd dind --bridge="$BR" --ip-masq=false || { not_ok "dockerd starts"; done_testing; exit 1; }
