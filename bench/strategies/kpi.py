@@ -104,22 +104,6 @@ def start_table(start):
     return "\n".join(L)
 
 
-def write_doc(text):
-    doc = os.path.join(SRC, "docs/BENCHMARKS.md")
-    b, e = "<!-- bench-kpi:begin -->", "<!-- bench-kpi:end -->"
-    with open(doc) as f:
-        d = f.read()
-    if b not in d or e not in d:
-        print("kpi: %s has no %s ... %s section: not written" % (doc, b, e), file=sys.stderr)
-        return 1
-    d = d[:d.index(b)] + b + "\n" + text + "\n" + d[d.index(e):]
-    with open(doc + ".tmp", "w") as f:
-        f.write(d)
-    os.replace(doc + ".tmp", doc)
-    print("kpi: wrote", doc, file=sys.stderr)
-    return 0
-
-
 def main():
     res, start, pull = load("results-%s.json" % DISK), load("start.json"), load("pull.json")
     if not res:
@@ -160,7 +144,11 @@ def main():
     text = "\n".join(L)
     print(text)
     if os.environ.get("BENCH_DOC", "1") != "0":
-        return write_doc(text)
+        doc = os.path.join(SRC, "docs/BENCHMARKS.md")
+        if not report.write_section(doc, "bench-kpi", text):
+            print("kpi: %s has no <!-- bench-kpi:begin/end --> section: not written" % doc, file=sys.stderr)
+            return 1
+        print("kpi: wrote", doc, file=sys.stderr)
     return 0
 
 

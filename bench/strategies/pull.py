@@ -37,6 +37,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402  (its write_section)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "../.."))
 BENCH_DIR = os.environ.get("BENCH_DIR", "/var/tmp/deskrun-bench")
@@ -214,22 +217,6 @@ def fresh_root(name):
     return root
 
 
-def write_doc(marker, text):
-    """Replace docs/BENCHMARKS.md's section between <!-- MARKER:begin/end --> with text."""
-    doc = os.path.join(SRC, "docs/BENCHMARKS.md")
-    b, e = "<!-- %s:begin -->" % marker, "<!-- %s:end -->" % marker
-    with open(doc) as f:
-        d = f.read()
-    if b not in d or e not in d:
-        log("%s has no %s ... %s section: not written" % (doc, b, e))
-        return
-    d = d[:d.index(b)] + b + "\n" + text + "\n" + d[d.index(e):]
-    with open(doc + ".tmp", "w") as f:
-        f.write(d)
-    os.replace(doc + ".tmp", doc)
-    log("wrote", doc)
-
-
 def main():
     if os.geteuid() != 0:
         sys.exit("pull: needs root")
@@ -315,7 +302,9 @@ def main():
                 names[k], m, min(res[k]), max(res[k]), m / base, statistics.median(link_mib[k])))
         print("\n".join(L))
         if os.environ.get("BENCH_DOC", "1") != "0":
-            write_doc("bench-pull", "\n".join(L))
+            doc = os.path.join(SRC, "docs/BENCHMARKS.md")
+            log(("wrote %s" if report.write_section(doc, "bench-pull", "\n".join(L)) else
+                 "%s has no <!-- bench-pull:begin/end --> section: not written") % doc)
     finally:
         while _cleanups:
             try:

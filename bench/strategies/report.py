@@ -32,6 +32,22 @@ ORDER = ["host", "guard", "dind", "pool", "privileged"]
 BEGIN, END = "<!-- bench-strategies:begin -->", "<!-- bench-strategies:end -->"
 
 
+def write_section(path, marker, text):
+    """Replace the text between <!-- MARKER:begin --> and <!-- MARKER:end --> in the file at path
+    with text (atomically: a temporary file renamed over it). False when the file lacks them.
+    start.py, pull.py, kpi.py and the README's headline below write their sections with it."""
+    b, e = "<!-- %s:begin -->" % marker, "<!-- %s:end -->" % marker
+    with open(path) as f:
+        d = f.read()
+    if b not in d or e not in d:
+        return False
+    d = d[:d.index(b)] + b + "\n" + text + "\n" + d[d.index(e):]
+    with open(path + ".tmp", "w") as f:
+        f.write(d)
+    os.replace(path + ".tmp", path)
+    return True
+
+
 def med(xs):
     return statistics.median(xs) if xs else None
 
@@ -471,17 +487,10 @@ def main():
         os.replace(a.doc + ".tmp", a.doc)
         print("report: wrote %s%s" % (a.doc, " and " + a.chart if a.chart else ""))
         if a.readme:
-            hb, he = "<!-- bench-strategies-headline:begin -->", "<!-- bench-strategies-headline:end -->"
-            with open(a.readme) as f:
-                rd = f.read()
-            if hb not in rd or he not in rd:
-                sys.exit("report: %s has no %s ... %s section" % (a.readme, hb, he))
             link = os.path.relpath(a.doc, os.path.dirname(os.path.abspath(a.readme)))
-            sec = hb + "\n" + headline(kept[0], ("docs/BENCHMARKS.md", link)) + "\n" + he
-            rd = rd[:rd.index(hb)] + sec + rd[rd.index(he) + len(he):]
-            with open(a.readme + ".tmp", "w") as f:
-                f.write(rd)
-            os.replace(a.readme + ".tmp", a.readme)
+            if not write_section(a.readme, "bench-strategies-headline",
+                                 headline(kept[0], ("docs/BENCHMARKS.md", link))):
+                sys.exit("report: %s has no <!-- bench-strategies-headline:begin/end --> section" % a.readme)
             print("report: wrote the headline into %s" % a.readme)
 
 

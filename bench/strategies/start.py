@@ -38,6 +38,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as R  # noqa: E402  (run.py: its setup, pods and helpers)
+import report  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_START_ROUNDS", "5"))
 STRATS = [s for s in os.environ.get("BENCH_START_STRATEGIES", "dind,pool-init,pool").split(",") if s]
@@ -156,22 +157,6 @@ def table(recs):
     return "\n".join(out)
 
 
-def write_doc(marker, text):
-    """Replace docs/BENCHMARKS.md's section between <!-- MARKER:begin/end --> with text."""
-    doc = os.path.join(R.SRC, "docs/BENCHMARKS.md")
-    b, e = "<!-- %s:begin -->" % marker, "<!-- %s:end -->" % marker
-    with open(doc) as f:
-        d = f.read()
-    if b not in d or e not in d:
-        R.log("%s has no %s ... %s section: not written" % (doc, b, e))
-        return
-    d = d[:d.index(b)] + b + "\n" + text + "\n" + d[d.index(e):]
-    with open(doc + ".tmp", "w") as f:
-        f.write(d)
-    os.replace(doc + ".tmp", doc)
-    R.log("wrote", doc)
-
-
 def main():
     try:
         R.setup()
@@ -200,7 +185,9 @@ def main():
         print(text)
         print("\n%s" % path)
         if os.environ.get("BENCH_DOC", "1") != "0":
-            write_doc("bench-start", text)
+            doc = os.path.join(R.SRC, "docs/BENCHMARKS.md")
+            R.log(("wrote %s" if report.write_section(doc, "bench-start", text) else
+                   "%s has no <!-- bench-start:begin/end --> section: not written") % doc)
     finally:
         R.cleanup()
 
