@@ -57,6 +57,7 @@ check "e5's daemon starts on that slot" eq "$(root_of e5)" "$POOL/$s1/docker"
 # Preference: stop e5 (s1, ci-5) then e2 (s2, ci-2): s2 is now the most recently used.
 stop_ep e5
 stop_ep e2
+sleep 1 # slots record their lease times in whole seconds: e6's must come after e2's end
 start_ep e6 --slots 2 --owner ci-5
 wait_ready e6
 check "an owner gets back the slot it used last (not the least recently used)" eq "$(ep_slot e6)" "$s1"
